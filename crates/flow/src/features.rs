@@ -1,0 +1,428 @@
+//! The single registry of exported flow columns.
+//!
+//! Every column a flow export can contain is declared once in [`COLUMNS`]:
+//! its name, feature group, type, unit, direction, definition and the
+//! function that reads it from a [`Flow`]. The CSV header, the JSON Lines
+//! keys, the Parquet schema and `docs/features.md` are all generated from it,
+//! so they cannot drift apart.
+//!
+//! Invariant: column names are unique; the order of [`COLUMNS`] is the output
+//! order (NFStream's order for the columns NFStream has).
+
+use std::net::IpAddr;
+
+use crate::flow::{DirStats, Flow};
+use crate::stats::Running;
+
+/// Storage type of a column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Unsigned 64-bit integer.
+    U64,
+    /// Signed 64-bit integer.
+    I64,
+    /// 64-bit float.
+    F64,
+    /// UTF-8 text (addresses, names).
+    Str,
+    /// Timestamp, microseconds since the Unix epoch, UTC.
+    TimestampUs,
+    /// List of signed integers (early-flow arrays).
+    ListI64,
+    /// List of floats (early-flow arrays).
+    ListF64,
+}
+
+impl ColumnType {
+    /// Name used in the documentation.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::U64 => "uint64",
+            ColumnType::I64 => "int64",
+            ColumnType::F64 => "float64",
+            ColumnType::Str => "string",
+            ColumnType::TimestampUs => "timestamp[us, UTC]",
+            ColumnType::ListI64 => "list<int64>",
+            ColumnType::ListF64 => "list<float64>",
+        }
+    }
+}
+
+/// A column value borrowed from a flow; writers format it without allocating.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    /// Unsigned integer.
+    U64(u64),
+    /// Signed integer.
+    I64(i64),
+    /// Float.
+    F64(f64),
+    /// Static or borrowed text.
+    Str(&'a str),
+    /// IP address, formatted as text.
+    Ip(IpAddr),
+    /// MAC address, formatted `aa:bb:cc:dd:ee:ff`.
+    Mac([u8; 6]),
+    /// OUI: the first three bytes of a MAC, formatted `aa:bb:cc`.
+    Oui([u8; 3]),
+    /// Timestamp in µs since the epoch (UTC).
+    TimestampUs(i64),
+    /// Integer list.
+    ListI8(&'a [i8]),
+    /// Integer list.
+    ListI32(&'a [i32]),
+    /// Float list.
+    ListF64(&'a [f64]),
+    /// Missing.
+    Null,
+}
+
+/// Feature groups that `--features` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// Flow identity and counters (NFStream's columns without statistics).
+    Basic,
+    /// netlens additions: end reason, µs timestamps, tunnel kind, TCP state.
+    Meta,
+    /// NFStream `statistical_analysis=True` statistics.
+    Nfstream,
+    /// Early-flow features (`--splt N`).
+    Splt,
+}
+
+impl Group {
+    /// Name used on the command line and in docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Basic => "basic",
+            Group::Meta => "meta",
+            Group::Nfstream => "nfstream",
+            Group::Splt => "splt",
+        }
+    }
+
+    /// All groups in documentation order.
+    pub const ALL: [Group; 4] = [Group::Basic, Group::Meta, Group::Nfstream, Group::Splt];
+}
+
+/// Which direction a column describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Not directional (identity, metadata).
+    None,
+    /// Both directions together.
+    Bidirectional,
+    /// Source to destination.
+    Src2Dst,
+    /// Destination to source.
+    Dst2Src,
+}
+
+impl Direction {
+    /// Name used in docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::None => "-",
+            Direction::Bidirectional => "both",
+            Direction::Src2Dst => "src→dst",
+            Direction::Dst2Src => "dst→src",
+        }
+    }
+}
+
+/// One exported column.
+pub struct Column {
+    /// Column name.
+    pub name: &'static str,
+    /// Feature group.
+    pub group: Group,
+    /// Storage type.
+    pub ty: ColumnType,
+    /// Unit ("" when dimensionless).
+    pub unit: &'static str,
+    /// Direction described.
+    pub direction: Direction,
+    /// Exact definition.
+    pub doc: &'static str,
+    /// Reader.
+    pub get: for<'a> fn(&'a Flow) -> Value<'a>,
+}
+
+impl std::fmt::Debug for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Column").field("name", &self.name).field("group", &self.group).finish()
+    }
+}
+
+const NS_PER_MS: i64 = 1_000_000;
+
+fn ms(ns: i64) -> i64 {
+    ns.div_euclid(NS_PER_MS)
+}
+
+fn us(ns: i64) -> i64 {
+    ns.div_euclid(1_000)
+}
+
+fn oui(mac: [u8; 6]) -> [u8; 3] {
+    [mac[0], mac[1], mac[2]]
+}
+
+fn stat<'a>(f: &'a Flow, pick: fn(&'a crate::flow::FlowStats) -> Value<'a>) -> Value<'a> {
+    match f.stats.as_deref() {
+        Some(s) => pick(s),
+        None => Value::Null,
+    }
+}
+
+fn ps_min(r: &Running) -> Value<'static> {
+    Value::U64(r.min as u64)
+}
+fn ps_max(r: &Running) -> Value<'static> {
+    Value::U64(r.max as u64)
+}
+fn f(v: f64) -> Value<'static> {
+    Value::F64(v)
+}
+fn flag(d: &DirStats, i: usize) -> Value<'static> {
+    Value::U64(u64::from(d.flags.get(i).copied().unwrap_or(0)))
+}
+
+macro_rules! col {
+    ($name:expr, $group:ident, $ty:ident, $unit:expr, $dir:ident, $doc:expr, $get:expr) => {
+        Column {
+            name: $name,
+            group: Group::$group,
+            ty: ColumnType::$ty,
+            unit: $unit,
+            direction: Direction::$dir,
+            doc: $doc,
+            get: $get,
+        }
+    };
+}
+
+/// Per-direction NFStream statistic columns for one direction prefix.
+macro_rules! nfstats {
+    ($p:literal, $dir:ident, $field:ident) => {
+        [
+            col!(concat!($p, "_min_ps"), Nfstream, U64, "bytes", $dir, "Smallest packet size (accounting-mode bytes).", |x| stat(x, |s| ps_min(&s.$field.ps))),
+            col!(concat!($p, "_mean_ps"), Nfstream, F64, "bytes", $dir, "Mean packet size.", |x| stat(x, |s| f(s.$field.ps.mean))),
+            col!(concat!($p, "_stddev_ps"), Nfstream, F64, "bytes", $dir, "Sample standard deviation (n-1) of packet sizes; 0 with fewer than 2 packets.", |x| stat(x, |s| f(s.$field.ps.sample_stddev()))),
+            col!(concat!($p, "_max_ps"), Nfstream, U64, "bytes", $dir, "Largest packet size.", |x| stat(x, |s| ps_max(&s.$field.ps))),
+        ]
+    };
+}
+
+macro_rules! nfpiat {
+    ($p:literal, $dir:ident, $field:ident) => {
+        [
+            col!(concat!($p, "_min_piat_ms"), Nfstream, F64, "ms", $dir, "Smallest gap between consecutive packets (µs resolution; NFStream rounds to whole ms).", |x| stat(x, |s| f(s.$field.piat_ms.min))),
+            col!(concat!($p, "_mean_piat_ms"), Nfstream, F64, "ms", $dir, "Mean gap between consecutive packets.", |x| stat(x, |s| f(s.$field.piat_ms.mean))),
+            col!(concat!($p, "_stddev_piat_ms"), Nfstream, F64, "ms", $dir, "Sample standard deviation (n-1) of the gaps; 0 with fewer than 2 gaps.", |x| stat(x, |s| f(s.$field.piat_ms.sample_stddev()))),
+            col!(concat!($p, "_max_piat_ms"), Nfstream, F64, "ms", $dir, "Largest gap between consecutive packets.", |x| stat(x, |s| f(s.$field.piat_ms.max))),
+        ]
+    };
+}
+
+macro_rules! nfflags {
+    ($p:literal, $dir:ident, $field:ident) => {
+        [
+            col!(concat!($p, "_syn_packets"), Nfstream, U64, "packets", $dir, "TCP packets with SYN set.", |x| stat(x, |s| flag(&s.$field, 0))),
+            col!(concat!($p, "_cwr_packets"), Nfstream, U64, "packets", $dir, "TCP packets with CWR set.", |x| stat(x, |s| flag(&s.$field, 1))),
+            col!(concat!($p, "_ece_packets"), Nfstream, U64, "packets", $dir, "TCP packets with ECE set.", |x| stat(x, |s| flag(&s.$field, 2))),
+            col!(concat!($p, "_urg_packets"), Nfstream, U64, "packets", $dir, "TCP packets with URG set.", |x| stat(x, |s| flag(&s.$field, 3))),
+            col!(concat!($p, "_ack_packets"), Nfstream, U64, "packets", $dir, "TCP packets with ACK set.", |x| stat(x, |s| flag(&s.$field, 4))),
+            col!(concat!($p, "_psh_packets"), Nfstream, U64, "packets", $dir, "TCP packets with PSH set.", |x| stat(x, |s| flag(&s.$field, 5))),
+            col!(concat!($p, "_rst_packets"), Nfstream, U64, "packets", $dir, "TCP packets with RST set.", |x| stat(x, |s| flag(&s.$field, 6))),
+            col!(concat!($p, "_fin_packets"), Nfstream, U64, "packets", $dir, "TCP packets with FIN set.", |x| stat(x, |s| flag(&s.$field, 7))),
+        ]
+    };
+}
+
+const BASIC: [Column; 30] = [
+    col!("id", Basic, U64, "", None, "Flow number in export order, from 0.", |x| Value::U64(x.id)),
+    col!("expiration_id", Basic, I64, "", None, "NFStream's code for why the flow ended: 0 idle timeout or end of input, 1 active timeout, -1 other (TCP FIN/RST termination, eviction). See `end_reason`.", |x| Value::I64(i64::from(x.end_reason.expiration_id()))),
+    col!("src_ip", Basic, Str, "", None, "Source address: the sender of the first packet (the receiver of a SYN-ACK that opened the flow).", |x| Value::Ip(x.src_ip())),
+    col!("src_mac", Basic, Str, "", None, "Source MAC address of the outermost Ethernet header (00:00:00:00:00:00 without one).", |x| Value::Mac(x.src_mac)),
+    col!("src_oui", Basic, Str, "", None, "First three bytes of `src_mac`.", |x| Value::Oui(oui(x.src_mac))),
+    col!("src_port", Basic, U64, "", None, "Source transport port (0 for protocols without ports).", |x| Value::U64(u64::from(x.src.port))),
+    col!("dst_ip", Basic, Str, "", None, "Destination address.", |x| Value::Ip(x.dst_ip())),
+    col!("dst_mac", Basic, Str, "", None, "Destination MAC address of the outermost Ethernet header.", |x| Value::Mac(x.dst_mac)),
+    col!("dst_oui", Basic, Str, "", None, "First three bytes of `dst_mac`.", |x| Value::Oui(oui(x.dst_mac))),
+    col!("dst_port", Basic, U64, "", None, "Destination transport port.", |x| Value::U64(u64::from(x.dst.port))),
+    col!("protocol", Basic, U64, "", None, "IP protocol number of the innermost IP packet (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, ...).", |x| Value::U64(u64::from(x.protocol))),
+    col!("ip_version", Basic, U64, "", None, "4 or 6.", |x| Value::U64(u64::from(x.ip_version))),
+    col!("vlan_id", Basic, U64, "", None, "Outermost 802.1Q VLAN id; 0 when untagged.", |x| Value::U64(u64::from(x.vlan_id))),
+    col!("tunnel_id", Basic, U64, "", None, "Identifier of the innermost decoded tunnel: VXLAN/Geneve VNI, GTP-U TEID, GRE key, ERSPAN session; 0 when none. (NFStream puts a tunnel type code here.)", |x| Value::U64(u64::from(x.tunnel_id))),
+    col!("bidirectional_first_seen_ms", Basic, I64, "ms since epoch", Bidirectional, "Timestamp of the first packet, whole milliseconds (floor).", |x| Value::I64(ms(x.first_ns))),
+    col!("bidirectional_last_seen_ms", Basic, I64, "ms since epoch", Bidirectional, "Timestamp of the last packet, whole milliseconds (floor).", |x| Value::I64(ms(x.last_ns))),
+    col!("bidirectional_duration_ms", Basic, I64, "ms", Bidirectional, "`bidirectional_last_seen_ms - bidirectional_first_seen_ms`.", |x| Value::I64(ms(x.last_ns) - ms(x.first_ns))),
+    col!("bidirectional_packets", Basic, U64, "packets", Bidirectional, "Packets in both directions.", |x| Value::U64(x.packets())),
+    col!("bidirectional_bytes", Basic, U64, "bytes", Bidirectional, "Bytes in both directions under the accounting mode (default: frame length on the link, as NFStream).", |x| Value::U64(x.bytes())),
+    col!("src2dst_first_seen_ms", Basic, I64, "ms since epoch", Src2Dst, "First src→dst packet, whole ms; 0 when none.", |x| Value::I64(if x.fwd.packets > 0 { ms(x.fwd.first_ns) } else { 0 })),
+    col!("src2dst_last_seen_ms", Basic, I64, "ms since epoch", Src2Dst, "Last src→dst packet, whole ms; 0 when none.", |x| Value::I64(if x.fwd.packets > 0 { ms(x.fwd.last_ns) } else { 0 })),
+    col!("src2dst_duration_ms", Basic, I64, "ms", Src2Dst, "`src2dst_last_seen_ms - src2dst_first_seen_ms`.", |x| Value::I64(if x.fwd.packets > 0 { ms(x.fwd.last_ns) - ms(x.fwd.first_ns) } else { 0 })),
+    col!("src2dst_packets", Basic, U64, "packets", Src2Dst, "Packets src→dst.", |x| Value::U64(x.fwd.packets)),
+    col!("src2dst_bytes", Basic, U64, "bytes", Src2Dst, "Bytes src→dst (accounting mode).", |x| Value::U64(x.fwd.bytes)),
+    col!("dst2src_first_seen_ms", Basic, I64, "ms since epoch", Dst2Src, "First dst→src packet, whole ms; 0 when none.", |x| Value::I64(if x.bwd.packets > 0 { ms(x.bwd.first_ns) } else { 0 })),
+    col!("dst2src_last_seen_ms", Basic, I64, "ms since epoch", Dst2Src, "Last dst→src packet, whole ms; 0 when none.", |x| Value::I64(if x.bwd.packets > 0 { ms(x.bwd.last_ns) } else { 0 })),
+    col!("dst2src_duration_ms", Basic, I64, "ms", Dst2Src, "`dst2src_last_seen_ms - dst2src_first_seen_ms`.", |x| Value::I64(if x.bwd.packets > 0 { ms(x.bwd.last_ns) - ms(x.bwd.first_ns) } else { 0 })),
+    col!("dst2src_packets", Basic, U64, "packets", Dst2Src, "Packets dst→src.", |x| Value::U64(x.bwd.packets)),
+    col!("dst2src_bytes", Basic, U64, "bytes", Dst2Src, "Bytes dst→src (accounting mode).", |x| Value::U64(x.bwd.bytes)),
+    col!("end_reason", Basic, Str, "", None, "Why the flow ended: idle, active, fin (FIN both ways + final ACK), rst, end_of_input, evicted.", |x| Value::Str(x.end_reason.name())),
+];
+
+const META: [Column; 10] = [
+    col!("first_seen", Meta, TimestampUs, "UTC", Bidirectional, "Timestamp of the first packet with µs precision (RFC 3339 in CSV/JSON, a UTC timestamp in Parquet).", |x| Value::TimestampUs(us(x.first_ns))),
+    col!("last_seen", Meta, TimestampUs, "UTC", Bidirectional, "Timestamp of the last packet with µs precision.", |x| Value::TimestampUs(us(x.last_ns))),
+    col!("bidirectional_first_seen_us", Meta, I64, "µs since epoch", Bidirectional, "Timestamp of the first packet, µs since the epoch.", |x| Value::I64(us(x.first_ns))),
+    col!("bidirectional_last_seen_us", Meta, I64, "µs since epoch", Bidirectional, "Timestamp of the last packet, µs since the epoch.", |x| Value::I64(us(x.last_ns))),
+    col!("bidirectional_duration_us", Meta, I64, "µs", Bidirectional, "Last minus first packet time, µs.", |x| Value::I64(us(x.last_ns) - us(x.first_ns))),
+    col!("tunnel", Meta, Str, "", None, "Kind of the innermost decoded tunnel: gre, erspan, vxlan, geneve, gtpu, ipip, teredo, ayiya; empty when none.", |x| Value::Str(x.tunnel.name())),
+    col!("src2dst_payload_bytes", Meta, U64, "bytes", Src2Dst, "Transport payload bytes src→dst, as declared by the IP header.", |x| Value::U64(x.fwd.payload_bytes)),
+    col!("dst2src_payload_bytes", Meta, U64, "bytes", Dst2Src, "Transport payload bytes dst→src.", |x| Value::U64(x.bwd.payload_bytes)),
+    col!("tcp_conn_state", Meta, Str, "", None, "TCP only: Zeek-style connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH); empty for other protocols.", |x| Value::Str(if x.protocol == 6 { x.tcp.conn_state() } else { "" })),
+    col!("icmp_type", Meta, I64, "", None, "ICMP/ICMPv6 type of the flow's first packet; -1 for other protocols.", |x| Value::I64(if x.protocol == 1 || x.protocol == 58 { i64::from(x.icmp_type_code.0) } else { -1 })),
+];
+
+const SPLT: [Column; 3] = [
+    col!("splt_direction", Splt, ListI64, "", Bidirectional, "Direction of each of the first N packets: 0 src→dst, 1 dst→src (N = --splt; fewer when the flow is shorter).", |x| stat(x, |s| Value::ListI8(&s.splt.direction))),
+    col!("splt_ps", Splt, ListI64, "bytes", Bidirectional, "Size of each of the first N packets (accounting mode).", |x| stat(x, |s| Value::ListI32(&s.splt.ps))),
+    col!("splt_piat_ms", Splt, ListF64, "ms", Bidirectional, "Gap before each of the first N packets (0 for the first).", |x| stat(x, |s| Value::ListF64(&s.splt.piat_ms))),
+];
+
+/// Every column in output order.
+pub static COLUMNS: std::sync::LazyLock<Vec<Column>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<Column> = Vec::with_capacity(120);
+    v.extend(BASIC);
+    v.extend(META);
+    v.extend(nfstats!("bidirectional", Bidirectional, bidir));
+    v.extend(nfstats!("src2dst", Src2Dst, fwd));
+    v.extend(nfstats!("dst2src", Dst2Src, bwd));
+    v.extend(nfpiat!("bidirectional", Bidirectional, bidir));
+    v.extend(nfpiat!("src2dst", Src2Dst, fwd));
+    v.extend(nfpiat!("dst2src", Dst2Src, bwd));
+    v.extend(nfflags!("bidirectional", Bidirectional, bidir));
+    v.extend(nfflags!("src2dst", Src2Dst, fwd));
+    v.extend(nfflags!("dst2src", Dst2Src, bwd));
+    v.extend(SPLT);
+    v
+});
+
+/// Error selecting columns.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SelectError {
+    /// The name is neither a group, a preset nor a column.
+    #[error("unknown feature or group '{0}' (groups: basic, meta, nfstream, splt; presets: all)")]
+    Unknown(String),
+}
+
+/// A chosen, ordered set of columns.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    idx: Vec<usize>,
+}
+
+impl Selection {
+    /// Parse a comma list of presets (`all`), groups and column names.
+    /// Columns keep registry order; duplicates are removed.
+    pub fn parse(spec: &str) -> Result<Selection, SelectError> {
+        let mut keep = vec![false; COLUMNS.len()];
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let groups: &[Group] = match part {
+                "all" => &Group::ALL,
+                "basic" => &[Group::Basic, Group::Meta],
+                "nfstream" => &[Group::Basic, Group::Nfstream],
+                _ => &[],
+            };
+            if !groups.is_empty() {
+                for (k, c) in keep.iter_mut().zip(COLUMNS.iter()) {
+                    *k |= groups.contains(&c.group);
+                }
+                continue;
+            }
+            if let Some(g) = Group::ALL.iter().find(|g| g.name() == part) {
+                for (k, c) in keep.iter_mut().zip(COLUMNS.iter()) {
+                    *k |= c.group == *g;
+                }
+                continue;
+            }
+            match COLUMNS.iter().position(|c| c.name == part) {
+                Some(i) => keep[i] = true,
+                None => return Err(SelectError::Unknown(part.to_string())),
+            }
+        }
+        Ok(Selection { idx: keep.iter().enumerate().filter(|(_, k)| **k).map(|(i, _)| i).collect() })
+    }
+
+    /// The selected columns in output order.
+    pub fn columns(&self) -> impl Iterator<Item = &'static Column> + '_ {
+        self.idx.iter().filter_map(|&i| COLUMNS.get(i))
+    }
+
+    /// Number of selected columns.
+    pub fn len(&self) -> usize {
+        self.idx.len()
+    }
+
+    /// True when nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.idx.is_empty()
+    }
+
+    /// Whether any selected column needs per-flow statistics.
+    pub fn needs_statistics(&self) -> bool {
+        self.columns().any(|c| matches!(c.group, Group::Nfstream))
+    }
+
+    /// Whether any selected column needs the early-flow arrays.
+    pub fn needs_splt(&self) -> bool {
+        self.columns().any(|c| matches!(c.group, Group::Splt))
+    }
+}
+
+/// The feature reference page (`docs/features.md`), generated from the registry.
+pub fn markdown_reference() -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    s.push_str("# Flow features\n\n");
+    s.push_str("Generated from the feature registry (`crates/flow/src/features.rs`) by `netlens features --markdown`; do not edit by hand.\n\n");
+    s.push_str("Select with `netlens flows --features LIST`, a comma list of presets (`all`; `basic` = basic+meta; `nfstream` = basic+nfstream), groups and column names. Directions: src is the sender of the flow's first packet.\n\n");
+    for g in Group::ALL {
+        let _ = writeln!(s, "## Group `{}`\n", g.name());
+        s.push_str("| column | type | unit | direction | definition |\n|---|---|---|---|---|\n");
+        for c in COLUMNS.iter().filter(|c| c.group == g) {
+            let _ = writeln!(s, "| `{}` | {} | {} | {} | {} |", c.name, c.ty.name(), c.unit, c.direction.name(), c.doc.replace('|', "\\|"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = COLUMNS.iter().map(|c| c.name).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn selection_parses_groups_and_names() {
+        let all = Selection::parse("all").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(all.len(), COLUMNS.len());
+        let s = Selection::parse("src_ip,dst_ip,src_ip").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.columns().map(|c| c.name).collect::<Vec<_>>(), ["src_ip", "dst_ip"]);
+        assert!(Selection::parse("nope").is_err());
+        let nf = Selection::parse("nfstream").unwrap_or_else(|e| panic!("{e}"));
+        assert!(nf.needs_statistics());
+        assert!(!nf.needs_splt());
+        assert_eq!(nf.columns().count(), 30 + 12 + 12 + 24);
+    }
+}

@@ -1,0 +1,784 @@
+//! The flow table: assigns packets to bidirectional flows and expires them.
+//!
+//! Invariants:
+//! - Time comes only from packet timestamps (`now` is the largest timestamp
+//!   seen; older timestamps are clamped to it, as NFStream does, so no
+//!   duration is negative). Wall-clock time is never read.
+//! - Every active flow is in the hash map and in the LRU list exactly once;
+//!   the LRU list is ordered by last activity, so idle expiry only inspects
+//!   its head: O(1) per packet when nothing expires.
+//! - The table never holds more than `capacity` flows: a new flow in a full
+//!   table evicts the least recently active one (counted in
+//!   [`MeterStats::evicted`]).
+//! - Every packet handed to [`FlowMeter::process`] is counted in exactly one
+//!   flow, and every flow is eventually returned by [`FlowMeter::drain`]
+//!   (after [`FlowMeter::finish`] at the latest).
+
+use hashbrown::HashMap;
+use netlens_wire::{PacketSummary, tcp_flags};
+
+use crate::flow::{DirCounters, EndReason, Flow, FlowStats, TcpTrack};
+use crate::key::{Endpoint, FlowKey};
+
+const NIL: u32 = u32::MAX;
+
+/// Which bytes of a packet count toward a flow's byte counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Accounting {
+    /// The frame's length on the wire, link header included (NFStream's default).
+    #[default]
+    Link,
+    /// The (inner) IP datagram length as declared by its header.
+    Ip,
+    /// IP length minus the IP header(s): transport header + payload.
+    Transport,
+    /// Transport payload only.
+    Payload,
+}
+
+impl Accounting {
+    /// Parse `link`, `ip`, `transport` or `payload`.
+    pub fn parse(s: &str) -> Option<Accounting> {
+        match s {
+            "link" => Some(Accounting::Link),
+            "ip" => Some(Accounting::Ip),
+            "transport" => Some(Accounting::Transport),
+            "payload" => Some(Accounting::Payload),
+            _ => None,
+        }
+    }
+
+    /// Bytes of this packet under the mode.
+    #[inline]
+    pub fn bytes(self, wire_len: u32, p: &PacketSummary) -> u64 {
+        match self {
+            Accounting::Link => u64::from(wire_len),
+            Accounting::Ip => u64::from(p.ip_len),
+            Accounting::Transport => u64::from(p.ip_len.saturating_sub(u32::from(p.ip_header_len))),
+            Accounting::Payload => u64::from(p.l4_payload_len),
+        }
+    }
+}
+
+/// Flow meter settings.
+#[derive(Clone, Debug)]
+pub struct MeterConfig {
+    /// Idle timeout in ns (default 120 s).
+    pub idle_timeout_ns: i64,
+    /// Active timeout in ns (default 1800 s).
+    pub active_timeout_ns: i64,
+    /// End TCP flows on FIN in both directions + final ACK, or on RST
+    /// (default true; false mimics NFStream).
+    pub tcp_termination: bool,
+    /// A TCP SYN-ACK that starts a flow makes its receiver the source (default true).
+    pub syn_ack_flip: bool,
+    /// Maximum number of flows held at once (default 4 Mi).
+    pub capacity: usize,
+    /// Byte accounting mode.
+    pub accounting: Accounting,
+    /// Keep per-flow packet size / inter-arrival / flag statistics.
+    pub statistics: bool,
+    /// Keep the first N packets' direction/size/gap (0 = off).
+    pub splt: u16,
+}
+
+impl Default for MeterConfig {
+    fn default() -> Self {
+        MeterConfig {
+            idle_timeout_ns: 120 * 1_000_000_000,
+            active_timeout_ns: 1800 * 1_000_000_000,
+            tcp_termination: true,
+            syn_ack_flip: true,
+            capacity: 4 << 20,
+            accounting: Accounting::Link,
+            statistics: false,
+            splt: 0,
+        }
+    }
+}
+
+/// Counters describing what the meter did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MeterStats {
+    /// Packets assigned to flows.
+    pub packets: u64,
+    /// Flows created.
+    pub flows_created: u64,
+    /// Flows exported, per end reason (same order as [`EndReason`] variants:
+    /// idle, active, fin, rst, end_of_input, evicted).
+    pub flows_ended: [u64; 6],
+    /// Flows evicted because the table was full.
+    pub evicted: u64,
+    /// Largest number of simultaneously active flows.
+    pub peak_active: u64,
+    /// Non-first IP fragments attributed to their flow's ports.
+    pub fragments_attributed: u64,
+    /// Non-first IP fragments whose first fragment was not seen (metered with ports 0).
+    pub fragments_unattributed: u64,
+    /// Packets whose timestamp was older than the latest seen (clamped).
+    pub out_of_order: u64,
+}
+
+impl MeterStats {
+    /// Flows that ended for `reason`.
+    pub fn ended(&self, reason: EndReason) -> u64 {
+        self.flows_ended[reason_index(reason)]
+    }
+}
+
+fn reason_index(r: EndReason) -> usize {
+    match r {
+        EndReason::Idle => 0,
+        EndReason::Active => 1,
+        EndReason::Fin => 2,
+        EndReason::Rst => 3,
+        EndReason::EndOfInput => 4,
+        EndReason::Evicted => 5,
+    }
+}
+
+struct Slot {
+    flow: Flow,
+    key: FlowKey,
+    prev: u32,
+    next: u32,
+}
+
+/// Fragment attribution key: (src, dst, protocol, IP id, IP version).
+type FragKey = ([u8; 16], [u8; 16], u8, u32);
+
+/// Most first-fragments remembered at once for port attribution.
+const FRAG_TABLE_CAP: usize = 65_536;
+
+/// The flow table.
+pub struct FlowMeter {
+    cfg: MeterConfig,
+    map: HashMap<FlowKey, u32>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+    now_ns: i64,
+    started: bool,
+    expired: Vec<Flow>,
+    stats: MeterStats,
+    frags: HashMap<FragKey, (u16, u16)>,
+}
+
+impl FlowMeter {
+    /// A meter with the given settings.
+    pub fn new(cfg: MeterConfig) -> FlowMeter {
+        FlowMeter {
+            cfg,
+            map: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            now_ns: i64::MIN,
+            started: false,
+            expired: Vec::new(),
+            stats: MeterStats::default(),
+            frags: HashMap::new(),
+        }
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &MeterConfig {
+        &self.cfg
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &MeterStats {
+        &self.stats
+    }
+
+    /// Number of flows currently in the table.
+    pub fn active_flows(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Latest packet time seen (ns), `None` before the first packet.
+    pub fn now_ns(&self) -> Option<i64> {
+        self.started.then_some(self.now_ns)
+    }
+
+    /// Account one dissected IP packet. `index` is the packet's position in
+    /// the whole input (used to order output deterministically).
+    pub fn process(&mut self, ts_ns: i64, wire_len: u32, index: u64, pkt: &PacketSummary) {
+        // Time only moves forward.
+        let ts = if !self.started || ts_ns >= self.now_ns {
+            self.started = true;
+            self.now_ns = ts_ns;
+            ts_ns
+        } else {
+            self.stats.out_of_order += 1;
+            self.now_ns
+        };
+        self.expire_idle(ts);
+
+        let (src_port, dst_port) = self.attribute_fragment(pkt);
+        let a = Endpoint::new(pkt.src_ip, src_port);
+        let b = Endpoint::new(pkt.dst_ip, dst_port);
+        let key = FlowKey::new(a, b, pkt.protocol, pkt.ip_version, pkt.vlan_id, pkt.tunnel_id);
+        self.stats.packets += 1;
+
+        let mut idx = self.map.get(&key).copied();
+        if let Some(i) = idx {
+            let (first, last) = match self.slot(i) {
+                Some(s) => (s.flow.first_ns, s.flow.last_ns),
+                None => (ts, ts),
+            };
+            if ts - last >= self.cfg.idle_timeout_ns {
+                self.remove(i, EndReason::Idle);
+                idx = None;
+            } else if ts - first >= self.cfg.active_timeout_ns {
+                self.remove(i, EndReason::Active);
+                idx = None;
+            }
+        }
+        let i = match idx {
+            Some(i) => {
+                self.touch(i);
+                i
+            }
+            None => self.create(key, a, ts, index, pkt),
+        };
+        let cfg_acc = self.cfg.accounting;
+        let splt_cap = usize::from(self.cfg.splt);
+        let term = self.cfg.tcp_termination;
+        let Some(slot) = self.slots.get_mut(i as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let flow = &mut slot.flow;
+        let fwd = a == flow.src && (a != flow.dst || b == flow.dst);
+        let bytes = cfg_acc.bytes(wire_len, pkt);
+        update_flow(flow, fwd, ts, bytes, pkt, splt_cap);
+        if term && pkt.protocol == 6 {
+            let f = pkt.tcp.flags;
+            let done = if f & tcp_flags::RST != 0 {
+                Some(EndReason::Rst)
+            } else if flow.tcp.fin_fwd
+                && flow.tcp.fin_bwd
+                && f & tcp_flags::ACK != 0
+                && f & (tcp_flags::FIN | tcp_flags::SYN) == 0
+            {
+                Some(EndReason::Fin)
+            } else {
+                None
+            };
+            if let Some(reason) = done {
+                self.remove(i, reason);
+            }
+        }
+    }
+
+    /// Let time pass without a packet (e.g. a live capture's timer): expire
+    /// idle flows up to `now_ns`.
+    pub fn advance(&mut self, now_ns: i64) {
+        if !self.started || now_ns > self.now_ns {
+            self.started = true;
+            self.now_ns = now_ns;
+        }
+        self.expire_idle(self.now_ns);
+    }
+
+    /// Export every remaining flow with reason end-of-input.
+    pub fn finish(&mut self) {
+        while self.head != NIL {
+            self.remove(self.head, EndReason::EndOfInput);
+        }
+        self.frags.clear();
+    }
+
+    /// Move the flows expired so far into `out` (in expiry order).
+    pub fn drain(&mut self, out: &mut Vec<Flow>) {
+        out.append(&mut self.expired);
+    }
+
+    /// Number of expired flows waiting to be drained.
+    pub fn pending(&self) -> usize {
+        self.expired.len()
+    }
+
+    fn attribute_fragment(&mut self, pkt: &PacketSummary) -> (u16, u16) {
+        if !pkt.frag.is_fragment {
+            return (pkt.src_port, pkt.dst_port);
+        }
+        let fk: FragKey = (
+            Endpoint::new(pkt.src_ip, 0).addr,
+            Endpoint::new(pkt.dst_ip, 0).addr,
+            pkt.protocol,
+            pkt.frag.id,
+        );
+        if pkt.ports_known {
+            if pkt.frag.offset == 0 && pkt.frag.more {
+                if self.frags.len() >= FRAG_TABLE_CAP {
+                    // Bounded memory: forget all pending first fragments.
+                    self.frags.clear();
+                }
+                self.frags.insert(fk, (pkt.src_port, pkt.dst_port));
+            }
+            return (pkt.src_port, pkt.dst_port);
+        }
+        let found = if pkt.frag.more { self.frags.get(&fk).copied() } else { self.frags.remove(&fk) };
+        match found {
+            Some(ports) => {
+                self.stats.fragments_attributed += 1;
+                ports
+            }
+            None => {
+                self.stats.fragments_unattributed += 1;
+                (0, 0)
+            }
+        }
+    }
+
+    fn slot(&self, i: u32) -> Option<&Slot> {
+        self.slots.get(i as usize).and_then(Option::as_ref)
+    }
+
+    fn expire_idle(&mut self, now: i64) {
+        while self.head != NIL {
+            let Some(s) = self.slot(self.head) else { break };
+            if now - s.flow.last_ns >= self.cfg.idle_timeout_ns {
+                self.remove(self.head, EndReason::Idle);
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn create(&mut self, key: FlowKey, a: Endpoint, ts: i64, index: u64, pkt: &PacketSummary) -> u32 {
+        if self.map.len() >= self.cfg.capacity.max(1) && self.head != NIL {
+            self.stats.evicted += 1;
+            self.remove(self.head, EndReason::Evicted);
+        }
+        let flip = self.cfg.syn_ack_flip
+            && pkt.protocol == 6
+            && pkt.tcp.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST)
+                == (tcp_flags::SYN | tcp_flags::ACK);
+        let b = if key.lo == a { key.hi } else { key.lo };
+        let (src, dst, src_mac, dst_mac) =
+            if flip { (b, a, pkt.dst_mac, pkt.src_mac) } else { (a, b, pkt.src_mac, pkt.dst_mac) };
+        let stats = if self.cfg.statistics || self.cfg.splt > 0 {
+            let mut s = Box::<FlowStats>::default();
+            let n = usize::from(self.cfg.splt);
+            s.splt.direction.reserve_exact(n);
+            s.splt.ps.reserve_exact(n);
+            s.splt.piat_ms.reserve_exact(n);
+            Some(s)
+        } else {
+            None
+        };
+        let flow = Flow {
+            id: 0,
+            first_packet_index: index,
+            src,
+            dst,
+            protocol: pkt.protocol,
+            ip_version: pkt.ip_version,
+            vlan_id: pkt.vlan_id,
+            tunnel: pkt.tunnel,
+            tunnel_id: pkt.tunnel_id,
+            src_mac,
+            dst_mac,
+            first_ns: ts,
+            last_ns: ts,
+            fwd: DirCounters::default(),
+            bwd: DirCounters::default(),
+            end_reason: EndReason::EndOfInput,
+            tcp: TcpTrack::default(),
+            icmp_type_code: (pkt.icmp_type, pkt.icmp_code),
+            stats,
+        };
+        let slot = Slot { flow, key, prev: self.tail, next: NIL };
+        let i = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    *s = Some(slot);
+                }
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        if self.tail != NIL {
+            if let Some(Some(t)) = self.slots.get_mut(self.tail as usize) {
+                t.next = i;
+            }
+        } else {
+            self.head = i;
+        }
+        self.tail = i;
+        self.map.insert(key, i);
+        self.stats.flows_created += 1;
+        self.stats.peak_active = self.stats.peak_active.max(self.map.len() as u64);
+        i
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = match self.slot(i) {
+            Some(s) => (s.prev, s.next),
+            None => return,
+        };
+        if prev != NIL {
+            if let Some(Some(p)) = self.slots.get_mut(prev as usize) {
+                p.next = next;
+            }
+        } else {
+            self.head = next;
+        }
+        if next != NIL {
+            if let Some(Some(n)) = self.slots.get_mut(next as usize) {
+                n.prev = prev;
+            }
+        } else {
+            self.tail = prev;
+        }
+    }
+
+    fn touch(&mut self, i: u32) {
+        if self.tail == i {
+            return;
+        }
+        self.unlink(i);
+        let tail = self.tail;
+        if let Some(Some(s)) = self.slots.get_mut(i as usize) {
+            s.prev = tail;
+            s.next = NIL;
+        }
+        if tail != NIL {
+            if let Some(Some(t)) = self.slots.get_mut(tail as usize) {
+                t.next = i;
+            }
+        } else {
+            self.head = i;
+        }
+        self.tail = i;
+    }
+
+    fn remove(&mut self, i: u32, reason: EndReason) {
+        self.unlink(i);
+        let Some(slot) = self.slots.get_mut(i as usize).and_then(Option::take) else {
+            return;
+        };
+        self.free.push(i);
+        self.map.remove(&slot.key);
+        let mut flow = slot.flow;
+        flow.end_reason = reason;
+        self.stats.flows_ended[reason_index(reason)] += 1;
+        self.expired.push(flow);
+    }
+}
+
+#[inline]
+fn update_flow(flow: &mut Flow, fwd: bool, ts: i64, bytes: u64, pkt: &PacketSummary, splt_cap: usize) {
+    let prev_last = flow.last_ns;
+    let first_packet = flow.fwd.packets + flow.bwd.packets == 0;
+    flow.last_ns = ts;
+    let dir = if fwd { &mut flow.fwd } else { &mut flow.bwd };
+    let dir_prev_last = dir.last_ns;
+    let dir_first = dir.packets == 0;
+    if dir_first {
+        dir.first_ns = ts;
+    }
+    dir.last_ns = ts;
+    dir.packets += 1;
+    dir.bytes += bytes;
+    dir.payload_bytes += u64::from(pkt.l4_payload_len);
+    let is_tcp = pkt.protocol == 6;
+    if is_tcp {
+        let f = pkt.tcp.flags;
+        dir.tcp_flags |= f;
+        let t = &mut flow.tcp;
+        let syn = f & tcp_flags::SYN != 0;
+        let ack = f & tcp_flags::ACK != 0;
+        if fwd {
+            if syn && !ack {
+                t.syn_fwd = true;
+            }
+            if syn && ack {
+                t.synack_fwd = true;
+            }
+            if f & tcp_flags::FIN != 0 {
+                t.fin_fwd = true;
+            }
+            if f & tcp_flags::RST != 0 {
+                t.rst_fwd = true;
+            }
+            if pkt.l4_payload_len > 0 {
+                t.data_fwd = true;
+            }
+            if ack && !syn && t.synack_bwd {
+                t.established = true;
+            }
+        } else {
+            if syn && ack {
+                t.synack_bwd = true;
+            }
+            if f & tcp_flags::FIN != 0 {
+                t.fin_bwd = true;
+            }
+            if f & tcp_flags::RST != 0 {
+                t.rst_bwd = true;
+            }
+            if pkt.l4_payload_len > 0 {
+                t.data_bwd = true;
+            }
+        }
+    }
+    if let Some(st) = flow.stats.as_deref_mut() {
+        let size = bytes as f64;
+        st.bidir.ps.push(size);
+        if !first_packet {
+            st.bidir.piat_ms.push((ts - prev_last) as f64 / 1e6);
+        }
+        let d = if fwd { &mut st.fwd } else { &mut st.bwd };
+        d.ps.push(size);
+        if !dir_first {
+            d.piat_ms.push((ts - dir_prev_last) as f64 / 1e6);
+        }
+        if is_tcp {
+            d.count_flags(pkt.tcp.flags);
+            st.bidir.count_flags(pkt.tcp.flags);
+        }
+        if st.splt.direction.len() < splt_cap {
+            st.splt.direction.push(if fwd { 0 } else { 1 });
+            st.splt.ps.push(i32::try_from(bytes).unwrap_or(i32::MAX));
+            st.splt.piat_ms.push(if first_packet { 0.0 } else { (ts - prev_last) as f64 / 1e6 });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlens_wire::{PacketSummary, TcpInfo};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const S: i64 = 1_000_000_000;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+    }
+
+    fn tcp(src: u8, sport: u16, dst: u8, dport: u16, flags: u16, payload: u32) -> PacketSummary {
+        PacketSummary {
+            ip_version: 4,
+            src_ip: ip(src),
+            dst_ip: ip(dst),
+            protocol: 6,
+            src_port: sport,
+            dst_port: dport,
+            ports_known: true,
+            ip_len: 40 + payload,
+            ip_header_len: 20,
+            l4_header_len: 20,
+            l4_payload_len: payload,
+            tcp: TcpInfo { flags, ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    fn udp(src: u8, sport: u16, dst: u8, dport: u16) -> PacketSummary {
+        PacketSummary {
+            ip_version: 4,
+            src_ip: ip(src),
+            dst_ip: ip(dst),
+            protocol: 17,
+            src_port: sport,
+            dst_port: dport,
+            ports_known: true,
+            ip_len: 28,
+            ip_header_len: 20,
+            l4_header_len: 8,
+            ..Default::default()
+        }
+    }
+
+    fn run(m: &mut FlowMeter, pkts: &[(i64, PacketSummary)]) -> Vec<Flow> {
+        for (i, (t, p)) in pkts.iter().enumerate() {
+            m.process(*t, 60, i as u64, p);
+        }
+        m.finish();
+        let mut out = Vec::new();
+        m.drain(&mut out);
+        out
+    }
+
+    use netlens_wire::tcp_flags::{ACK, FIN, PSH, RST, SYN};
+
+    fn handshake_and_close() -> Vec<(i64, PacketSummary)> {
+        vec![
+            (0, tcp(1, 40000, 2, 80, SYN, 0)),
+            (S / 100, tcp(2, 80, 1, 40000, SYN | ACK, 0)),
+            (2 * S / 100, tcp(1, 40000, 2, 80, ACK, 0)),
+            (3 * S / 100, tcp(1, 40000, 2, 80, PSH | ACK, 100)),
+            (4 * S / 100, tcp(2, 80, 1, 40000, PSH | ACK, 1000)),
+            (5 * S / 100, tcp(1, 40000, 2, 80, FIN | ACK, 0)),
+            (6 * S / 100, tcp(2, 80, 1, 40000, FIN | ACK, 0)),
+            (7 * S / 100, tcp(1, 40000, 2, 80, ACK, 0)),
+        ]
+    }
+
+    #[test]
+    fn tcp_session_ends_on_fin_both_ways_and_final_ack() {
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &handshake_and_close());
+        assert_eq!(flows.len(), 1);
+        let f = &flows[0];
+        assert_eq!(f.end_reason, EndReason::Fin);
+        assert_eq!((f.fwd.packets, f.bwd.packets), (5, 3));
+        assert_eq!(f.src_ip(), ip(1));
+        assert_eq!(f.src.port, 40000);
+        assert_eq!(f.tcp.conn_state(), "SF");
+        assert_eq!(f.fwd.payload_bytes, 100);
+        assert_eq!(f.bwd.payload_bytes, 1000);
+        assert_eq!(f.bytes(), 8 * 60);
+    }
+
+    #[test]
+    fn packets_after_termination_start_a_new_flow_and_nfstream_mode_keeps_one() {
+        let mut pkts = handshake_and_close();
+        pkts.push((8 * S / 100, tcp(2, 80, 1, 40000, ACK, 0)));
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 2);
+        assert_eq!(flows[1].end_reason, EndReason::EndOfInput);
+        let mut m = FlowMeter::new(MeterConfig { tcp_termination: false, ..Default::default() });
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].packets(), 9);
+        assert_eq!(flows[0].end_reason, EndReason::EndOfInput);
+    }
+
+    #[test]
+    fn rst_terminates() {
+        let pkts = vec![(0, tcp(1, 1234, 2, 22, SYN, 0)), (S / 10, tcp(2, 22, 1, 1234, RST | ACK, 0))];
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].end_reason, EndReason::Rst);
+        assert_eq!(flows[0].tcp.conn_state(), "REJ");
+    }
+
+    #[test]
+    fn syn_ack_first_flips_direction() {
+        let pkts = vec![(0, tcp(2, 80, 1, 40000, SYN | ACK, 0)), (S / 100, tcp(1, 40000, 2, 80, ACK, 0))];
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 1);
+        let f = &flows[0];
+        assert_eq!(f.src_ip(), ip(1));
+        assert_eq!(f.dst.port, 80);
+        assert_eq!((f.fwd.packets, f.bwd.packets), (1, 1));
+        let mut m = FlowMeter::new(MeterConfig { syn_ack_flip: false, ..Default::default() });
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows[0].src_ip(), ip(2));
+    }
+
+    #[test]
+    fn idle_timeout_splits_flows_by_packet_time() {
+        let pkts = vec![
+            (0, udp(1, 5353, 2, 53)),
+            (119 * S, udp(2, 53, 1, 5353)),
+            (239 * S, udp(1, 5353, 2, 53)), // exactly 120 s after the last: new flow
+        ];
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 2);
+        assert_eq!(flows[0].end_reason, EndReason::Idle);
+        assert_eq!(flows[0].packets(), 2);
+        assert_eq!(flows[1].packets(), 1);
+    }
+
+    #[test]
+    fn idle_flows_expire_while_other_traffic_flows() {
+        let mut m = FlowMeter::new(MeterConfig::default());
+        m.process(0, 60, 0, &udp(1, 1000, 2, 53));
+        m.process(10 * S, 60, 1, &udp(3, 1000, 4, 53));
+        m.process(125 * S, 60, 2, &udp(3, 1000, 4, 53));
+        let mut out = Vec::new();
+        m.drain(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].src_ip(), ip(1));
+        assert_eq!(out[0].end_reason, EndReason::Idle);
+        assert_eq!(m.active_flows(), 1);
+    }
+
+    #[test]
+    fn active_timeout_cuts_long_flows() {
+        let mut m = FlowMeter::new(MeterConfig { active_timeout_ns: 10 * S, ..Default::default() });
+        let pkts: Vec<_> = (0..25).map(|i| (i * S, udp(1, 1000, 2, 53))).collect();
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 3);
+        assert_eq!(flows[0].end_reason, EndReason::Active);
+        assert_eq!(flows[0].packets(), 10);
+        assert_eq!(flows.iter().map(Flow::packets).sum::<u64>(), 25);
+    }
+
+    #[test]
+    fn full_table_evicts_least_recent_and_counts() {
+        let mut m = FlowMeter::new(MeterConfig { capacity: 2, ..Default::default() });
+        let pkts = vec![
+            (0, udp(1, 1, 9, 53)),
+            (1, udp(2, 1, 9, 53)),
+            (2, udp(1, 1, 9, 53)),
+            (3, udp(3, 1, 9, 53)), // evicts host 2's flow
+        ];
+        let flows = run(&mut m, &pkts);
+        assert_eq!(m.stats().evicted, 1);
+        assert_eq!(flows[0].src_ip(), ip(2));
+        assert_eq!(flows[0].end_reason, EndReason::Evicted);
+        assert_eq!(flows.iter().map(Flow::packets).sum::<u64>(), 4);
+    }
+
+    #[test]
+    fn out_of_order_timestamps_are_clamped() {
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let pkts = vec![(10 * S, udp(1, 1, 2, 2)), (5 * S, udp(2, 2, 1, 1))];
+        let flows = run(&mut m, &pkts);
+        assert_eq!(m.stats().out_of_order, 1);
+        assert_eq!(flows[0].duration_ns(), 0);
+    }
+
+    #[test]
+    fn fragments_follow_their_first_fragment() {
+        let mut first = udp(1, 5000, 2, 53);
+        first.frag = netlens_wire::FragInfo { is_fragment: true, offset: 0, more: true, id: 77 };
+        let mut rest = udp(1, 0, 2, 0);
+        rest.ports_known = false;
+        rest.frag = netlens_wire::FragInfo { is_fragment: true, offset: 1480, more: false, id: 77 };
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &[(0, first), (1, rest)]);
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].packets(), 2);
+        assert_eq!(m.stats().fragments_attributed, 1);
+    }
+
+    #[test]
+    fn statistics_match_nfstream_definitions() {
+        let mut m = FlowMeter::new(MeterConfig { statistics: true, splt: 3, ..Default::default() });
+        let pkts = handshake_and_close();
+        for (i, (t, p)) in pkts.iter().enumerate() {
+            let len = 54 + p.l4_payload_len;
+            m.process(*t, len, i as u64, p);
+        }
+        m.finish();
+        let mut out = Vec::new();
+        m.drain(&mut out);
+        let s = out[0].stats.as_deref().unwrap_or_else(|| panic!("stats missing"));
+        assert_eq!(s.bidir.ps.n, 8);
+        assert_eq!(s.bidir.ps.max, 1054.0);
+        assert_eq!(s.bidir.piat_ms.n, 7);
+        assert!((s.bidir.piat_ms.mean - 10.0).abs() < 1e-9);
+        assert_eq!(s.fwd.flags[0], 1); // one SYN from the client
+        assert_eq!(s.bwd.flags[0], 1); // the SYN-ACK
+        assert_eq!(s.bidir.flags[4], 7); // ACKs
+        assert_eq!(s.splt.direction, vec![0, 1, 0]);
+        assert_eq!(s.splt.ps, vec![54, 54, 54]);
+    }
+}
