@@ -1,0 +1,235 @@
+//! Transport layer: TCP and UDP via etherparse slices, ICMP/ICMPv6 and SCTP
+//! by hand, and the hand-off from UDP ports / IP protocols to tunnels.
+//!
+//! Invariants:
+//! - `payload_offset + payload_captured <= frame.len()`, and the payload
+//!   never extends past the declared IP datagram end.
+//! - Non-first fragments report `ports_known = false` and no transport header.
+//! - Tunnels are only decoded in unfragmented packets (a fragment's inner
+//!   bytes are incomplete and could not be attributed consistently).
+
+use crate::bytes::{be16, hdr, upto};
+use crate::error::{DissectError, Layer};
+use crate::summary::tcp_flags as f;
+use crate::{Ctx, Res, ip, tunnel};
+use etherparse::{TcpHeaderSlice, TcpOptionElement, UdpHeaderSlice, err::tcp};
+
+/// Where the transport bytes of an IP packet are.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct L4 {
+    /// Offset of the transport header in the frame.
+    pub off: usize,
+    /// End of the captured part of the IP datagram in the frame.
+    pub end: usize,
+    /// Transport length (header + payload) declared by the IP header.
+    pub declared: u32,
+    /// The whole declared datagram was captured (a short header is then
+    /// malformed rather than truncated).
+    pub complete: bool,
+    /// This is a fragment with offset > 0: no transport header.
+    pub non_first_fragment: bool,
+}
+
+/// UDP port of VXLAN.
+pub(crate) const PORT_VXLAN: u16 = 4789;
+/// UDP port of Geneve.
+pub(crate) const PORT_GENEVE: u16 = 6081;
+/// UDP port of GTP-U.
+pub(crate) const PORT_GTPU: u16 = 2152;
+/// UDP port of Teredo.
+pub(crate) const PORT_TEREDO: u16 = 3544;
+/// UDP port of AYIYA.
+pub(crate) const PORT_AYIYA: u16 = 5072;
+
+/// Record where the transport payload lies, given the header length.
+#[inline]
+fn set_payload(ctx: &mut Ctx, l4: &L4, hlen: usize) {
+    let o = &mut *ctx.out;
+    let start = (l4.off + hlen).min(l4.end);
+    o.l4_header_len = hlen as u16;
+    o.l4_payload_len = l4.declared.saturating_sub(hlen as u32);
+    o.payload_offset = start as u32;
+    o.payload_captured = (l4.end - start) as u32;
+}
+
+/// Decode the transport header of protocol `proto` described by `l4`.
+pub(crate) fn transport(ctx: &mut Ctx, frame: &[u8], proto: u8, l4: L4) -> Res {
+    ctx.out.protocol = proto;
+    let l4 = L4 {
+        off: l4.off.min(l4.end),
+        ..l4
+    };
+    if l4.non_first_fragment {
+        ctx.out.ports_known = false;
+        set_payload(ctx, &l4, 0);
+        return Ok(());
+    }
+    let seg = frame.get(l4.off..l4.end).unwrap_or(&[]);
+    let short = |layer| {
+        if l4.complete {
+            DissectError::Malformed(layer)
+        } else {
+            DissectError::Truncated(layer)
+        }
+    };
+    let r = match proto {
+        6 => tcp(ctx, seg, &l4).map_err(|e| e.unwrap_or(short(Layer::Tcp))),
+        17 => udp(ctx, frame, seg, &l4).map_err(|e| e.unwrap_or(short(Layer::Udp))),
+        1 | 58 => fixed(ctx, seg, &l4, 8, Layer::Icmp).map(|h| {
+            ctx.out.icmp_type = h[0];
+            ctx.out.icmp_code = h[1];
+        }),
+        132 => fixed(ctx, seg, &l4, 12, Layer::Sctp).map(|h| {
+            ctx.out.src_port = be16(h[0], h[1]);
+            ctx.out.dst_port = be16(h[2], h[3]);
+        }),
+        _ => {
+            ctx.out.ports_known = true;
+            set_payload(ctx, &l4, 0);
+            match proto {
+                4 | 41 if !ctx.out.frag.is_fragment => {
+                    let inner = upto(frame, l4.end);
+                    ctx.try_inner(|ctx| {
+                        ctx.out.tunnel = crate::TunnelKind::IpInIp;
+                        ctx.out.tunnel_id = 0;
+                        if proto == 4 {
+                            ip::ipv4(ctx, inner, l4.off)
+                        } else {
+                            ip::ipv6(ctx, inner, l4.off)
+                        }
+                    })
+                }
+                47 if !ctx.out.frag.is_fragment => {
+                    let inner = upto(frame, l4.end);
+                    ctx.try_inner(|ctx| tunnel::gre::gre(ctx, inner, l4.off))
+                }
+                _ => Ok(()),
+            }
+        }
+    };
+    match r {
+        // The first fragment of a datagram may end inside the transport
+        // header: keep the packet (it is a valid fragment), ports unknown
+        // unless both port fields made it into this fragment.
+        Err(DissectError::Malformed(_) | DissectError::Truncated(_))
+            if ctx.out.frag.is_fragment && l4.complete && seg.len() < 20 =>
+        {
+            let o = &mut *ctx.out;
+            o.tcp = Default::default();
+            match (proto, hdr::<4>(seg, 0)) {
+                (6 | 17 | 132, Some(p)) => {
+                    o.src_port = be16(p[0], p[1]);
+                    o.dst_port = be16(p[2], p[3]);
+                    o.ports_known = true;
+                }
+                _ => o.ports_known = false,
+            }
+            set_payload(ctx, &l4, 0);
+            Ok(())
+        }
+        r => r,
+    }
+}
+
+/// A transport header of fixed length `n >= 4` (ICMP, SCTP); returns its first 4 bytes.
+fn fixed<'a>(
+    ctx: &mut Ctx,
+    seg: &'a [u8],
+    l4: &L4,
+    n: usize,
+    layer: Layer,
+) -> Result<&'a [u8; 4], DissectError> {
+    let h = match hdr::<4>(seg, 0) {
+        Some(h) if seg.len() >= n => h,
+        _ if l4.complete => return Err(DissectError::Malformed(layer)),
+        _ => return Err(DissectError::Truncated(layer)),
+    };
+    ctx.out.ports_known = true;
+    set_payload(ctx, l4, n);
+    Ok(h)
+}
+
+/// TCP header; `Err(None)` means "too short" (caller picks truncated/malformed).
+fn tcp(ctx: &mut Ctx, seg: &[u8], l4: &L4) -> Result<(), Option<DissectError>> {
+    let th = TcpHeaderSlice::from_slice(seg).map_err(|e| match e {
+        tcp::HeaderSliceError::Len(_) => None,
+        tcp::HeaderSliceError::Content(_) => Some(DissectError::Malformed(Layer::Tcp)),
+    })?;
+    let mut flags = 0u16;
+    for (set, bit) in [
+        (th.fin(), f::FIN),
+        (th.syn(), f::SYN),
+        (th.rst(), f::RST),
+        (th.psh(), f::PSH),
+        (th.ack(), f::ACK),
+        (th.urg(), f::URG),
+        (th.ece(), f::ECE),
+        (th.cwr(), f::CWR),
+        (th.ns(), f::NS),
+    ] {
+        if set {
+            flags |= bit;
+        }
+    }
+    let o = &mut *ctx.out;
+    o.src_port = th.source_port();
+    o.dst_port = th.destination_port();
+    o.ports_known = true;
+    o.tcp.flags = flags;
+    o.tcp.seq = th.sequence_number();
+    o.tcp.ack = th.acknowledgment_number();
+    o.tcp.window = th.window_size();
+    for opt in th.options_iterator() {
+        match opt {
+            Ok(TcpOptionElement::MaximumSegmentSize(m)) => o.tcp.mss = m,
+            Ok(TcpOptionElement::WindowScale(s)) => o.tcp.wscale = Some(s),
+            Ok(TcpOptionElement::SelectiveAcknowledgementPermitted) => o.tcp.sack_permitted = true,
+            Ok(TcpOptionElement::Timestamp(_, _)) => o.tcp.has_timestamps = true,
+            Ok(_) => {}
+            // A malformed option ends the option list; the header stays valid.
+            Err(_) => break,
+        }
+    }
+    let hlen = th.slice().len();
+    set_payload(ctx, l4, hlen);
+    Ok(())
+}
+
+/// UDP header, then tunnels by port; `Err(None)` means "too short".
+fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<DissectError>> {
+    let uh = UdpHeaderSlice::from_slice(seg).map_err(|_| None)?;
+    let (sp, dp) = (uh.source_port(), uh.destination_port());
+    let o = &mut *ctx.out;
+    o.src_port = sp;
+    o.dst_port = dp;
+    o.ports_known = true;
+    set_payload(ctx, l4, 8);
+    if ctx.out.frag.is_fragment {
+        return Ok(());
+    }
+    // Bound tunnel payloads by the UDP length when it is sane.
+    let ulen = usize::from(uh.length());
+    let end = if ulen >= 8 && l4.off + ulen <= l4.end {
+        l4.off + ulen
+    } else {
+        l4.end
+    };
+    let inner = upto(frame, end);
+    let poff = l4.off + 8;
+    let r = if dp == PORT_VXLAN {
+        ctx.try_inner(|ctx| tunnel::vxlan::vxlan(ctx, inner, poff))
+    } else if dp == PORT_GENEVE {
+        ctx.try_inner(|ctx| tunnel::geneve::geneve(ctx, inner, poff))
+    } else if dp == PORT_GTPU || sp == PORT_GTPU {
+        ctx.try_inner(|ctx| tunnel::gtp::gtpu(ctx, inner, poff))
+    } else if dp == PORT_AYIYA || sp == PORT_AYIYA {
+        ctx.try_inner(|ctx| tunnel::ayiya::ayiya(ctx, inner, poff))
+    } else if inner.get(poff).is_some_and(|b| b >> 4 == 6 || *b == 0) {
+        // Teredo candidates: IPv6 version nibble, or an indicator (0x00 0x0X).
+        let on_port = dp == PORT_TEREDO || sp == PORT_TEREDO;
+        ctx.try_inner(|ctx| tunnel::teredo::teredo(ctx, inner, poff, on_port))
+    } else {
+        Ok(())
+    };
+    r.map_err(Some)
+}

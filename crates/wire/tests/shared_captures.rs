@@ -1,0 +1,315 @@
+//! Dissects every capture under the shared data directory: no panics, an
+//! outcome table, and specific facts about real tunnel captures checked
+//! against the Zeek conn.log baselines in `pcap-expected/zeek`.
+
+use netlens_wire::{PacketSummary, TunnelKind, dissect, linktype::linktype_name};
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapNGPacketBlock;
+use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// The shared data directory (`NETLENS_SHARED_DATA` overrides).
+fn data_dir() -> PathBuf {
+    match std::env::var_os("NETLENS_SHARED_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    }
+}
+
+/// Every capture file below `dir`, sorted.
+fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            captures(&p, out);
+        } else if matches!(
+            p.extension().and_then(|s| s.to_str()),
+            Some("pcap" | "pcapng" | "cap")
+        ) {
+            out.push(p);
+        }
+    }
+    out.sort();
+}
+
+/// Read all records of a pcap or pcapng file as (link type, captured bytes).
+/// Returns the records and whether the file ended with a read error.
+fn read_packets(path: &Path) -> (Vec<(u32, Vec<u8>)>, bool) {
+    let mut packets = Vec::new();
+    let Ok(file) = std::fs::File::open(path) else {
+        return (packets, true);
+    };
+    let Ok(mut reader) = create_reader(8 << 20, file) else {
+        return (packets, true);
+    };
+    let mut legacy_lt = 1u32;
+    let mut if_lts: Vec<u32> = Vec::new();
+    loop {
+        match reader.next() {
+            Ok((offset, block)) => {
+                match block {
+                    PcapBlockOwned::LegacyHeader(h) => legacy_lt = h.network.0 as u32,
+                    PcapBlockOwned::Legacy(b) => packets.push((legacy_lt, b.data.to_vec())),
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => if_lts.clear(),
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        if_lts.push(idb.linktype.0 as u32)
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        let lt = if_lts.get(epb.if_id as usize).copied().unwrap_or(u32::MAX);
+                        packets.push((lt, epb.packet_data().to_vec()));
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                        let lt = if_lts.first().copied().unwrap_or(u32::MAX);
+                        packets.push((lt, spb.packet_data().to_vec()));
+                    }
+                    PcapBlockOwned::NG(_) => {}
+                }
+                reader.consume(offset);
+            }
+            Err(PcapError::Eof) => return (packets, false),
+            Err(PcapError::Incomplete(_)) => {
+                if reader.refill().is_err() {
+                    return (packets, true);
+                }
+            }
+            Err(_) => return (packets, true),
+        }
+    }
+}
+
+/// Dissect every packet of one capture.
+fn dissect_file(path: &Path) -> Vec<(u32, Result<PacketSummary, netlens_wire::DissectError>)> {
+    let (packets, _) = read_packets(path);
+    let mut out = PacketSummary::default();
+    packets
+        .iter()
+        .map(|(lt, data)| {
+            let r = dissect(*lt, data, &mut out).map(|()| out);
+            if r.is_ok() {
+                let end = out.payload_offset as usize + out.payload_captured as usize;
+                assert!(
+                    end <= data.len(),
+                    "{}: payload out of frame",
+                    path.display()
+                );
+            }
+            (*lt, r)
+        })
+        .collect()
+}
+
+#[test]
+fn every_shared_capture_dissects_without_panic() {
+    let dir = data_dir();
+    let mut files = Vec::new();
+    captures(&dir, &mut files);
+    if files.is_empty() {
+        panic!(
+            "no captures found under {} (set NETLENS_SHARED_DATA)",
+            dir.display()
+        );
+    }
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    let mut per_lt: BTreeMap<(u32, &str), (u64, u64)> = BTreeMap::new();
+    let mut tunnels: BTreeMap<&str, u64> = BTreeMap::new();
+    let (mut total, mut ok, mut read_errors) = (0u64, 0u64, 0u64);
+    let mut out = PacketSummary::default();
+    let start = std::time::Instant::now();
+    for f in &files {
+        let (packets, err) = read_packets(f);
+        read_errors += u64::from(err);
+        for (lt, data) in &packets {
+            total += 1;
+            let e = per_lt.entry((*lt, linktype_name(*lt))).or_default();
+            e.0 += 1;
+            match dissect(*lt, data, &mut out) {
+                Ok(()) => {
+                    ok += 1;
+                    e.1 += 1;
+                    *reasons.entry("ok".into()).or_default() += 1;
+                    if out.tunnel != TunnelKind::None {
+                        *tunnels.entry(out.tunnel.name()).or_default() += 1;
+                    }
+                    let end = out.payload_offset as usize + out.payload_captured as usize;
+                    assert!(end <= data.len());
+                }
+                Err(err) => *reasons.entry(err.reason().into()).or_default() += 1,
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{} files ({} with read errors), {total} packets, {ok} ok, {secs:.2}s",
+        files.len(),
+        read_errors
+    );
+    println!("{:<28} {:>10}", "outcome", "packets");
+    for (r, n) in &reasons {
+        println!("{r:<28} {n:>10}");
+    }
+    println!("{:<6} {:<22} {:>10} {:>10}", "lt", "name", "packets", "ok");
+    for ((lt, name), (n, k)) in &per_lt {
+        println!("{lt:<6} {name:<22} {n:>10} {k:>10}");
+    }
+    println!("tunnels: {tunnels:?}");
+    assert!(files.len() > 100, "expected the full shared corpus");
+    // Nearly all real traffic is IP: a regression in a common path shows here.
+    assert!(
+        ok * 100 >= total * 90,
+        "only {ok} of {total} packets dissected"
+    );
+    for kind in [
+        "vxlan", "geneve", "gre", "erspan", "gtpu", "ipip", "teredo", "ayiya",
+    ] {
+        assert!(
+            tunnels.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} packet decoded"
+        );
+    }
+}
+
+/// Path of a capture relative to the data directory.
+fn cap(rel: &str) -> PathBuf {
+    data_dir().join(rel)
+}
+
+/// Unordered conversation key: protocol and the two (address, port) ends.
+type Key = (u8, (IpAddr, u16), (IpAddr, u16));
+
+fn key(proto: u8, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
+    // ICMP has no ports; Zeek puts type/code there, we compare addresses only.
+    let (a, b) = if proto == 1 || proto == 58 {
+        ((a.0, 0), (b.0, 0))
+    } else {
+        (a, b)
+    };
+    if a <= b { (proto, a, b) } else { (proto, b, a) }
+}
+
+/// Packet counts per inner conversation from a Zeek conn.log (connections
+/// that have tunnel parents), summed over connections with the same key.
+fn zeek_inner_conns(baseline: &str) -> HashMap<Key, u64> {
+    let path = data_dir()
+        .join("pcap-expected/zeek")
+        .join(baseline)
+        .join("conn.log");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut fields: Vec<&str> = Vec::new();
+    let mut conns = HashMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("#fields\t") {
+            fields = rest.split('\t').collect();
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let get = |name: &str| {
+            fields
+                .iter()
+                .position(|f| *f == name)
+                .and_then(|i| cols.get(i))
+                .copied()
+        };
+        if get("tunnel_parents").unwrap_or("-") == "-" {
+            continue;
+        }
+        let proto = match get("proto") {
+            Some("tcp") => 6,
+            Some("udp") => 17,
+            Some("icmp") => {
+                if get("id.orig_h").is_some_and(|h| h.contains(':')) {
+                    58
+                } else {
+                    1
+                }
+            }
+            _ => continue,
+        };
+        let addr = |n: &str| get(n).and_then(|s| s.parse::<IpAddr>().ok());
+        let port = |n: &str| get(n).and_then(|s| s.parse::<u16>().ok());
+        let (Some(oh), Some(op), Some(rh), Some(rp)) = (
+            addr("id.orig_h"),
+            port("id.orig_p"),
+            addr("id.resp_h"),
+            port("id.resp_p"),
+        ) else {
+            continue;
+        };
+        let pk: u64 = ["orig_pkts", "resp_pkts"]
+            .iter()
+            .filter_map(|n| get(n).and_then(|s| s.parse::<u64>().ok()))
+            .sum();
+        *conns.entry(key(proto, (oh, op), (rh, rp))).or_default() += pk;
+    }
+    conns
+}
+
+/// Our per-conversation packet counts (tunnelled packets only).
+fn our_inner_conns(rel: &str) -> HashMap<Key, u64> {
+    let mut m = HashMap::new();
+    for (_, r) in dissect_file(&cap(rel)) {
+        if let Ok(s) = r {
+            if s.tunnel != TunnelKind::None {
+                *m.entry(key(
+                    s.protocol,
+                    (s.src_ip, s.src_port),
+                    (s.dst_ip, s.dst_port),
+                ))
+                .or_default() += 1;
+            }
+        }
+    }
+    m
+}
+
+/// Every inner connection Zeek reports is found with the same packet count.
+fn check_against_zeek(baseline: &str, rel: &str) {
+    let zeek = zeek_inner_conns(baseline);
+    let ours = our_inner_conns(rel);
+    assert!(
+        !zeek.is_empty(),
+        "{baseline}: no tunnelled connections in conn.log"
+    );
+    for (k, n) in &zeek {
+        assert_eq!(
+            ours.get(k),
+            Some(n),
+            "{baseline}: inner conversation {k:?}; ours: {ours:?}"
+        );
+    }
+}
+
+#[test]
+fn zeek_tunnel_baselines_match() {
+    for (baseline, rel) in [
+        ("core.tunnels.vxlan", "pcap/zeek/tunnels/vxlan.pcap"),
+        ("core.tunnels.geneve", "pcap/zeek/tunnels/geneve.pcap"),
+        ("core.tunnels.gre", "pcap/zeek/tunnels/gre-sample.pcap"),
+        ("core.tunnels.gre-pptp", "pcap/zeek/tunnels/gre-pptp.pcap"),
+        ("core.tunnels.teredo", "pcap/zeek/tunnels/Teredo.pcap"),
+        ("core.tunnels.ayiya", "pcap/zeek/tunnels/ayiya3.pcap"),
+        (
+            "core.tunnels.gtp.opt_header",
+            "pcap/zeek/tunnels/gtp/gtp6_gtp_0x32.pcap",
+        ),
+        (
+            "core.tunnels.gtp.inner_ipv6",
+            "pcap/zeek/tunnels/gtp/gtp7_ipv6.pcap",
+        ),
+        ("core.erspanII", "pcap/zeek/erspanII.pcap"),
+        ("core.erspanIII", "pcap/zeek/erspanIII.pcap"),
+        (
+            "core.tunnels.geneve-ipv6",
+            "pcap/zeek/tunnels/geneve-ipv6.pcap",
+        ),
+    ] {
+        check_against_zeek(baseline, rel);
+    }
+}
