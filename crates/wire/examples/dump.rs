@@ -6,6 +6,7 @@ use netlens_wire::{PacketSummary, dissect};
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapNGPacketBlock;
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
+use std::io::Write;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -33,6 +34,7 @@ fn main() {
     };
     let (mut legacy_lt, mut if_lts, mut n) = (1u32, Vec::<u32>::new(), 0usize);
     let mut out = PacketSummary::default();
+    let mut stdout = std::io::stdout().lock();
     while n < max {
         let (offset, block) = match reader.next() {
             Ok(x) => x,
@@ -69,8 +71,9 @@ fn main() {
         };
         if let Some((lt, data)) = pkt {
             n += 1;
-            match dissect(lt, data, &mut out) {
-                Ok(()) => println!(
+            let written = match dissect(lt, data, &mut out) {
+                Ok(()) => writeln!(
+                    stdout,
                     "{n:>6} {} {}:{} > {}:{} proto {} len {} frag {:?} tunnel {}/{} vlan {} mpls {} flags {:#x} payload {}@{}",
                     out.ip_version,
                     out.src_ip,
@@ -93,7 +96,10 @@ fn main() {
                     out.payload_captured,
                     out.payload_offset
                 ),
-                Err(e) => println!("{n:>6} lt {lt} error {} ({e})", e.reason()),
+                Err(e) => writeln!(stdout, "{n:>6} lt {lt} error {} ({e})", e.reason()),
+            };
+            if written.is_err() {
+                break; // stdout closed (e.g. piped into head)
             }
         }
         reader.consume(offset);

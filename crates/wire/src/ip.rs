@@ -181,3 +181,197 @@ pub(crate) fn ipv6(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
     };
     transport::transport(ctx, frame, nh, l4)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{DissectError, Layer};
+    use crate::linktype::{ETHERNET, RAW};
+    use crate::summary::FragInfo;
+    use crate::testutil::*;
+
+    #[test]
+    fn ipv4_options_and_header_len() {
+        let opts = [0x94, 0x04, 0, 0]; // router alert
+        let f = eth(0x0800, &ipv4_with(17, &opts, 0, &udp(5, 6, b"xyz")));
+        let s = ok(ETHERNET, &f);
+        assert_eq!(
+            (
+                s.ip_header_len,
+                s.ip_len,
+                s.ttl,
+                s.src_port,
+                s.l4_payload_len
+            ),
+            (24, 35, 64, 5, 3)
+        );
+        assert_eq!(s.payload_offset, 14 + 24 + 8);
+        check_truncations(ETHERNET, &f);
+    }
+
+    #[test]
+    fn ipv4_bad_lengths() {
+        let mut p = ipv4(17, &udp(5, 6, b""));
+        p[3] = 10; // total length < header length
+        assert_eq!(run(RAW, &p), Err(DissectError::Malformed(Layer::Ipv4)));
+        let mut p = ipv4(17, &udp(5, 6, b""));
+        p[0] = 0x44; // IHL 4
+        assert_eq!(run(RAW, &p), Err(DissectError::Malformed(Layer::Ipv4)));
+        // Declared longer than captured (snap length): headers fine, payload short.
+        let mut p = ipv4(17, &udp(5, 6, b"abcdef"));
+        p[3] = 200;
+        let s = ok(RAW, &p[..p.len() - 2]);
+        assert_eq!(
+            (s.ip_len, s.l4_payload_len, s.payload_captured),
+            (200, 172, 4)
+        );
+        // Total length 0 (TSO capture): the captured bytes count.
+        let mut p = ipv4(17, &udp(5, 6, b"abcdef"));
+        p[2] = 0;
+        p[3] = 0;
+        assert_eq!(ok(RAW, &p).ip_len, p.len() as u32);
+        // Declared datagram too short for the UDP header: malformed, not truncated.
+        let mut p = ipv4(17, &udp(5, 6, b""));
+        p[3] = 24;
+        assert_eq!(run(RAW, &p), Err(DissectError::Malformed(Layer::Udp)));
+    }
+
+    #[test]
+    fn ipv4_fragments() {
+        // First fragment: MF set, ports still known.
+        let first = ipv4_with(17, &[], 0x2000, &udp(5, 6, b"abcdefgh"));
+        let s = ok(RAW, &first);
+        assert_eq!(
+            s.frag,
+            FragInfo {
+                is_fragment: true,
+                offset: 0,
+                more: true,
+                id: 0x1234
+            }
+        );
+        assert!(s.ports_known);
+        assert_eq!(s.dst_port, 6);
+        // Non-first fragment: offset 16 bytes, no transport header.
+        let next = ipv4_with(17, &[], 2, b"later bytes");
+        let s = ok(RAW, &next);
+        assert_eq!(
+            s.frag,
+            FragInfo {
+                is_fragment: true,
+                offset: 16,
+                more: false,
+                id: 0x1234
+            }
+        );
+        assert!(!s.ports_known);
+        assert_eq!(
+            (
+                s.src_port,
+                s.l4_header_len,
+                s.l4_payload_len,
+                s.payload_offset
+            ),
+            (0, 0, 11, 20)
+        );
+        // First fragment that ends inside the TCP header (options split off).
+        let t = tcp(7, 8, 0x02, &[2, 4, 5, 0xb4, 1, 1, 1, 1, 1, 1, 1, 1], b"");
+        let mut first = ipv4_with(6, &[], 0x2000, &t[..24]);
+        let s = ok(RAW, &first);
+        assert_eq!((s.src_port, s.dst_port, s.ports_known), (7, 8, true));
+        // ... but unfragmented, the same bytes are a malformed TCP header.
+        first[6] = 0;
+        assert_eq!(run(RAW, &first), Err(DissectError::Malformed(Layer::Tcp)));
+    }
+
+    fn ext(nh: u8, len8: u8) -> Vec<u8> {
+        let mut v = vec![nh, len8];
+        v.resize((usize::from(len8) + 1) * 8, 0);
+        v
+    }
+
+    #[test]
+    fn ipv6_extension_chain() {
+        // Hop-by-hop → routing → destination options → UDP.
+        let mut body = ext(43, 0);
+        body.extend_from_slice(&ext(60, 1));
+        body.extend_from_slice(&ext(17, 0));
+        body.extend_from_slice(&udp(7, 8, b"pp"));
+        let f = eth(0x86dd, &ipv6(0, &body));
+        let s = ok(ETHERNET, &f);
+        assert_eq!(
+            (s.protocol, s.ip_header_len, s.dst_port, s.l4_payload_len),
+            (17, 40 + 32, 8, 2)
+        );
+        assert_eq!(s.ip_len, 40 + body.len() as u32);
+        check_truncations(ETHERNET, &f);
+        // Authentication header (len 4 → 24 bytes) then TCP.
+        let mut ah = vec![6, 4];
+        ah.resize(24, 0);
+        ah.extend_from_slice(&tcp(1, 2, 0x10, &[], b""));
+        let s = ok(RAW, &ipv6(51, &ah));
+        assert_eq!((s.protocol, s.ip_header_len, s.tcp.flags), (6, 64, 0x10));
+        // ESP ends the chain: protocol 50, ports 0 but "known".
+        let s = ok(RAW, &ipv6(50, &[0; 16]));
+        assert_eq!((s.protocol, s.src_port, s.ports_known), (50, 0, true));
+        // Extension header longer than the datagram.
+        let p = ipv6(60, &ext(17, 3)[..16]);
+        assert_eq!(run(RAW, &p), Err(DissectError::Malformed(Layer::Ipv6)));
+    }
+
+    #[test]
+    fn ipv6_fragments() {
+        let frag = |nh: u8, off8: u16, more: bool| {
+            let fo = (off8 << 3) | u16::from(more);
+            let mut v = vec![nh, 0];
+            v.extend_from_slice(&fo.to_be_bytes());
+            v.extend_from_slice(&0xdead_beefu32.to_be_bytes());
+            v
+        };
+        let first = ipv6(44, &[frag(17, 0, true), udp(9, 10, b"abcd")].concat());
+        let s = ok(RAW, &first);
+        assert_eq!(
+            s.frag,
+            FragInfo {
+                is_fragment: true,
+                offset: 0,
+                more: true,
+                id: 0xdead_beef
+            }
+        );
+        assert_eq!(
+            (s.protocol, s.dst_port, s.ports_known, s.ip_header_len),
+            (17, 10, true, 48)
+        );
+        // Non-first fragment whose next header claims destination options:
+        // the payload is not parsed as headers.
+        let later = ipv6(44, &[frag(60, 3, false), vec![0xff; 12]].concat());
+        let s = ok(RAW, &later);
+        assert_eq!(
+            s.frag,
+            FragInfo {
+                is_fragment: true,
+                offset: 24,
+                more: false,
+                id: 0xdead_beef
+            }
+        );
+        assert_eq!(
+            (s.protocol, s.ports_known, s.l4_payload_len),
+            (60, false, 12)
+        );
+        // Atomic fragment (offset 0, M = 0) is not a fragment.
+        let atomic = ipv6(44, &[frag(17, 0, false), udp(9, 10, b"")].concat());
+        let s = ok(RAW, &atomic);
+        assert!(!s.frag.is_fragment);
+        assert!(s.ports_known);
+    }
+
+    #[test]
+    fn ipv6_extension_bound() {
+        let mut body = Vec::new();
+        for _ in 0..20 {
+            body.extend_from_slice(&ext(60, 0));
+        }
+        assert_eq!(run(RAW, &ipv6(60, &body)), Err(DissectError::TooDeep));
+    }
+}

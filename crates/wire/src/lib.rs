@@ -31,6 +31,8 @@ mod ip;
 mod link;
 pub mod linktype;
 pub mod summary;
+#[cfg(test)]
+mod testutil;
 mod transport;
 mod tunnel;
 

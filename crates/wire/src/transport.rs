@@ -112,7 +112,7 @@ pub(crate) fn transport(ctx: &mut Ctx, frame: &[u8], proto: u8, l4: L4) -> Res {
         // header: keep the packet (it is a valid fragment), ports unknown
         // unless both port fields made it into this fragment.
         Err(DissectError::Malformed(_) | DissectError::Truncated(_))
-            if ctx.out.frag.is_fragment && l4.complete && seg.len() < 20 =>
+            if ctx.out.frag.more && l4.complete =>
         {
             let o = &mut *ctx.out;
             o.tcp = Default::default();
@@ -232,4 +232,110 @@ fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<Di
         Ok(())
     };
     r.map_err(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{DissectError, Layer};
+    use crate::linktype::{ETHERNET, RAW};
+    use crate::summary::tcp_flags as f;
+    use crate::testutil::*;
+
+    #[test]
+    fn tcp_flags_and_options() {
+        let opts = [
+            2, 4, 0x05, 0xb4, // MSS 1460
+            1, 3, 3, 7, // NOP, window scale 7
+            4, 2, // SACK permitted
+            8, 10, 0, 0, 0, 1, 0, 0, 0, 0, // timestamps
+        ];
+        let flags = f::SYN | f::ECE | f::CWR | f::NS;
+        let frame = eth(0x0800, &ipv4(6, &tcp(40000, 443, flags, &opts, b"hello")));
+        let s = ok(ETHERNET, &frame);
+        assert_eq!((s.src_port, s.dst_port, s.protocol), (40000, 443, 6));
+        assert_eq!(s.tcp.flags, flags);
+        assert_eq!((s.tcp.seq, s.tcp.ack, s.tcp.window), (1000, 2000, 512));
+        assert_eq!(
+            (
+                s.tcp.mss,
+                s.tcp.wscale,
+                s.tcp.sack_permitted,
+                s.tcp.has_timestamps
+            ),
+            (1460, Some(7), true, true)
+        );
+        assert_eq!(
+            (s.l4_header_len, s.l4_payload_len, s.payload_captured),
+            (40, 5, 5)
+        );
+        assert_eq!(s.payload(&frame), b"hello");
+        check_truncations(ETHERNET, &frame);
+    }
+
+    #[test]
+    fn tcp_bad_headers() {
+        let mut t = tcp(1, 2, f::ACK, &[], b"");
+        t[12] = 0x40; // data offset 4
+        assert_eq!(
+            run(RAW, &ipv4(6, &t)),
+            Err(DissectError::Malformed(Layer::Tcp))
+        );
+        // A broken option list ends the options, the packet stays.
+        let s = ok(RAW, &ipv4(6, &tcp(1, 2, f::ACK, &[2, 9, 0, 0], b"")));
+        assert_eq!(s.tcp.mss, 0);
+        let t = tcp(1, 2, f::ACK, &[], b"");
+        let mut p = ipv4(6, &t);
+        p[3] = 200; // declared longer than captured
+        assert_eq!(run(RAW, &p[..30]), Err(DissectError::Truncated(Layer::Tcp)));
+    }
+
+    #[test]
+    fn icmp_sctp_and_other_protocols() {
+        let s = ok(RAW, &ipv4(1, &[8, 0, 0, 0, 0, 1, 0, 1, b'x']));
+        assert_eq!(
+            (
+                s.icmp_type,
+                s.icmp_code,
+                s.src_port,
+                s.ports_known,
+                s.l4_header_len
+            ),
+            (8, 0, 0, true, 8)
+        );
+        let s = ok(RAW, &ipv6(58, &[135, 0, 0, 0, 0, 0, 0, 0]));
+        assert_eq!((s.protocol, s.icmp_type), (58, 135));
+        assert_eq!(
+            run(RAW, &ipv4(1, &[3, 1, 0, 0])),
+            Err(DissectError::Malformed(Layer::Icmp))
+        );
+        let mut sctp = vec![0x0b, 0x59, 0x0b, 0x5a, 0, 0, 0, 1, 0, 0, 0, 0];
+        sctp.extend_from_slice(&[1, 0, 0, 4]);
+        let s = ok(RAW, &ipv4(132, &sctp));
+        assert_eq!(
+            (s.src_port, s.dst_port, s.l4_header_len, s.l4_payload_len),
+            (2905, 2906, 12, 4)
+        );
+        let s = ok(RAW, &ipv4(89, &[1, 2, 3]));
+        assert_eq!(
+            (s.protocol, s.src_port, s.ports_known, s.l4_payload_len),
+            (89, 0, true, 3)
+        );
+    }
+
+    #[test]
+    fn udp_truncated_and_malformed() {
+        let p = ipv4(17, &udp(1, 2, b"abc"));
+        let mut short = p.clone();
+        short[3] = 25;
+        assert_eq!(
+            run(RAW, &short[..25]),
+            Err(DissectError::Malformed(Layer::Udp))
+        );
+        let mut long = p;
+        long[3] = 99;
+        assert_eq!(
+            run(RAW, &long[..25]),
+            Err(DissectError::Truncated(Layer::Udp))
+        );
+    }
 }

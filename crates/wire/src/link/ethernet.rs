@@ -102,3 +102,99 @@ fn vlan(ctx: &mut Ctx, frame: &[u8], mut off: usize) -> Res {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linktype::ETHERNET;
+    use crate::testutil::*;
+
+    fn tagged(tags: &[(u16, u16)], et: u16, payload: &[u8]) -> Vec<u8> {
+        // tags: (tpid, vid); the first tpid goes in the Ethernet header.
+        let mut body = Vec::new();
+        for (i, (_, vid)) in tags.iter().enumerate() {
+            body.extend_from_slice(&vid.to_be_bytes());
+            let next = tags.get(i + 1).map(|t| t.0).unwrap_or(et);
+            body.extend_from_slice(&next.to_be_bytes());
+        }
+        body.extend_from_slice(payload);
+        eth(tags[0].0, &body)
+    }
+
+    #[test]
+    fn single_vlan() {
+        let f = tagged(&[(ET_VLAN, 0x2064)], ET_IPV4, &ipv4(17, &udp(1, 2, b"")));
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.vlan_id, s.vlan_depth, s.dst_port), (0x064, 1, 2));
+        check_truncations(ETHERNET, &f);
+    }
+
+    #[test]
+    fn qinq_keeps_outer_vlan() {
+        let f = tagged(
+            &[(ET_QINQ, 100), (ET_VLAN, 200)],
+            ET_IPV6,
+            &ipv6(17, &udp(1, 2, b"")),
+        );
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.vlan_id, s.vlan_depth, s.ip_version), (100, 2, 6));
+        let old = tagged(
+            &[(0x9100, 7), (ET_VLAN, 8), (ET_VLAN, 9)],
+            ET_IPV4,
+            &ipv4(1, &[8, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert_eq!(ok(ETHERNET, &old).vlan_depth, 3);
+    }
+
+    #[test]
+    fn too_many_vlan_tags() {
+        let tags: Vec<(u16, u16)> = (0..9).map(|i| (ET_VLAN, i)).collect();
+        let f = tagged(&tags, ET_IPV4, &ipv4(17, &udp(1, 2, b"")));
+        assert_eq!(run(ETHERNET, &f), Err(DissectError::TooDeep));
+        let tags: Vec<(u16, u16)> = (0..8).map(|i| (ET_VLAN, i)).collect();
+        let f = tagged(&tags, ET_IPV4, &ipv4(17, &udp(1, 2, b"")));
+        assert_eq!(ok(ETHERNET, &f).vlan_depth, 8);
+    }
+
+    #[test]
+    fn llc_snap_and_non_ip() {
+        let ip = ipv4(17, &udp(1, 2, b""));
+        let mut body = vec![0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
+        body.extend_from_slice(&ip);
+        let f = eth(body.len() as u16, &body);
+        assert_eq!(ok(ETHERNET, &f).dst_port, 2);
+        // STP over 802.2 LLC.
+        let stp = eth(38, &[0x42, 0x42, 0x03, 0, 0, 0]);
+        assert_eq!(run(ETHERNET, &stp), Err(DissectError::NotIp(0)));
+        let arp = eth(0x0806, &[0; 28]);
+        assert_eq!(run(ETHERNET, &arp), Err(DissectError::NotIp(0x0806)));
+    }
+
+    #[test]
+    fn ethernet_padding_is_not_payload() {
+        let mut f = eth(ET_IPV4, &ipv4(17, &udp(1, 2, b"ab")));
+        f.resize(60, 0xee);
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.ip_len, s.l4_payload_len, s.payload_captured), (30, 2, 2));
+    }
+
+    #[test]
+    fn pppoe_session() {
+        let ip = ipv4(6, &tcp(1, 80, 0x02, &[], b""));
+        let mut body = vec![0x11, 0x00, 0x12, 0x34];
+        body.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
+        body.extend_from_slice(&[0x00, 0x21]);
+        body.extend_from_slice(&ip);
+        let f = eth(ET_PPPOE, &body);
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.protocol, s.dst_port, s.tcp.flags), (6, 80, 0x02));
+        check_truncations(ETHERNET, &f);
+        let lcp = eth(ET_PPPOE, &[0x11, 0, 0, 1, 0, 2, 0xc0, 0x21]);
+        assert_eq!(run(ETHERNET, &lcp), Err(DissectError::NotIp(ET_PPPOE)));
+        let bad = eth(ET_PPPOE, &[0x21, 0, 0, 1, 0, 2, 0x00, 0x21]);
+        assert_eq!(
+            run(ETHERNET, &bad),
+            Err(DissectError::Malformed(Layer::Pppoe))
+        );
+    }
+}
