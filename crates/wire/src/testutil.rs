@@ -61,7 +61,7 @@ pub fn udp(sp: u16, dp: u16, payload: &[u8]) -> Vec<u8> {
 /// TCP header (seq 1000, ack 2000, window 512) with raw options (padded to 4).
 pub fn tcp(sp: u16, dp: u16, flags: u16, opts: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut o = opts.to_vec();
-    while o.len() % 4 != 0 {
+    while !o.len().is_multiple_of(4) {
         o.push(0);
     }
     let words = (20 + o.len()) / 4;
@@ -105,20 +105,20 @@ pub fn check_truncations(lt: u32, frame: &[u8]) {
     let full = ok(lt, frame);
     for i in 0..frame.len() {
         let r = run(lt, &frame[..i]);
-        if i < full.payload_offset as usize {
-            if let Ok(s) = r {
-                assert!(
-                    s.tunnel != full.tunnel
-                        || s.payload_offset < full.payload_offset
-                        || s.tunnel_id != full.tunnel_id,
-                    "prefix {i} decoded like the full frame"
-                );
-                assert_ne!(
-                    full.tunnel,
-                    crate::TunnelKind::None,
-                    "prefix {i} of an untunnelled frame decoded"
-                );
-            }
+        if i < full.payload_offset as usize
+            && let Ok(s) = r
+        {
+            assert!(
+                s.tunnel != full.tunnel
+                    || s.payload_offset < full.payload_offset
+                    || s.tunnel_id != full.tunnel_id,
+                "prefix {i} decoded like the full frame"
+            );
+            assert_ne!(
+                full.tunnel,
+                crate::TunnelKind::None,
+                "prefix {i} of an untunnelled frame decoded"
+            );
         }
     }
 }

@@ -255,15 +255,15 @@ fn zeek_inner_conns(baseline: &str) -> HashMap<Key, u64> {
 fn our_inner_conns(rel: &str) -> HashMap<Key, u64> {
     let mut m = HashMap::new();
     for (_, r) in dissect_file(&cap(rel)) {
-        if let Ok(s) = r {
-            if s.tunnel != TunnelKind::None {
-                *m.entry(key(
-                    s.protocol,
-                    (s.src_ip, s.src_port),
-                    (s.dst_ip, s.dst_port),
-                ))
-                .or_default() += 1;
-            }
+        if let Ok(s) = r
+            && s.tunnel != TunnelKind::None
+        {
+            *m.entry(key(
+                s.protocol,
+                (s.src_ip, s.src_port),
+                (s.dst_ip, s.dst_port),
+            ))
+            .or_default() += 1;
         }
     }
     m
