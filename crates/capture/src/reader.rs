@@ -162,11 +162,27 @@ impl CaptureReader {
             self.start();
         }
         let idx = if self.sort_by_time {
-            if let Some(i) = self.delivered.take() {
-                self.advance_into_heap(i);
+            match self.delivered.take() {
+                // Fast path: the source just read usually stays the earliest
+                // (always, with one input), so skip the heap round trip.
+                Some(i) if self.advance(i) => {
+                    let ts = self.sources.get(i).and_then(|s| s.head).map(|h| h.ts_ns);
+                    match (ts, self.heap.peek()) {
+                        (Some(t), Some(Reverse((top_ts, top_i))))
+                            if (t, i as u32) > (*top_ts, *top_i) =>
+                        {
+                            self.heap.push(Reverse((t, i as u32)));
+                            let Reverse((_, j)) = self.heap.pop()?;
+                            j as usize
+                        }
+                        _ => i,
+                    }
+                }
+                _ => {
+                    let Reverse((_, i)) = self.heap.pop()?;
+                    i as usize
+                }
             }
-            let Reverse((_, i)) = self.heap.pop()?;
-            i as usize
         } else {
             if let Some(i) = self.delivered.take() {
                 self.advance(i);

@@ -65,14 +65,15 @@ fn every_shared_file_reads_and_counts_match_tshark() {
             .expect("under root")
             .to_string_lossy()
             .replace('\\', "/");
-        let (ftype, tshark_packets, tshark_warn) =
-            idx.get(&rel).cloned().unwrap_or_default();
+        let (ftype, tshark_packets, tshark_warn) = idx.get(&rel).cloned().unwrap_or_default();
         let is_capture = !ftype.is_empty();
         match CaptureReader::open(&[Input::Path(f.clone())], &ReadOptions::default()) {
             Err(e) => {
                 let named = e.to_string().contains(&*f.to_string_lossy());
                 if is_capture {
-                    failures.push(format!("{rel}: capture (tshark: {ftype}) failed to open: {e}"));
+                    failures.push(format!(
+                        "{rel}: capture (tshark: {ftype}) failed to open: {e}"
+                    ));
                 } else if !named {
                     failures.push(format!("{rel}: error does not name the file: {e}"));
                 } else if !matches!(e, CaptureError::NotACapture { .. }) {
@@ -89,7 +90,9 @@ fn every_shared_file_reads_and_counts_match_tshark() {
                 let warnings: Vec<String> =
                     r.take_warnings().iter().map(|w| w.to_string()).collect();
                 if !is_capture {
-                    failures.push(format!("{rel}: not a capture per INDEX but opened ({n} packets)"));
+                    failures.push(format!(
+                        "{rel}: not a capture per INDEX but opened ({n} packets)"
+                    ));
                     continue;
                 }
                 captures += 1;
@@ -115,5 +118,10 @@ fn every_shared_file_reads_and_counts_match_tshark() {
          {differ_allowed} differ on files tshark flagged; {non_captures} non-captures rejected with a named error",
         files.len()
     );
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
