@@ -315,7 +315,7 @@ fn min_len(kind: ModelKind, ctx: &Ctx) -> std::result::Result<usize, String> {
         }
         ModelKind::SeasonalNaive => Ok(m + 1),
         ModelKind::HoltWintersAdditive | ModelKind::HoltWintersMultiplicative => Ok(2 * m + 2),
-        ModelKind::Linear => Ok(lags(ctx, usize::MAX).iter().max().copied().unwrap_or(3) + 30),
+        ModelKind::Linear => Ok(max_lag_needed(ctx) + 30),
     }
 }
 
@@ -354,21 +354,48 @@ fn fit_predict(kind: ModelKind, y: &[f64], ctx: &Ctx, horizon: usize) -> Result<
     }
 }
 
-fn lags(ctx: &Ctx, n: usize) -> Vec<usize> {
-    let mut l = vec![1, 2, 3];
-    if let Some(m) = ctx.season
-        && m > 3
-    {
-        l.push(m);
-    }
+/// Most direct-strategy models fitted (steps beyond reuse the last one
+/// recursively).
+const MAX_DIRECT: usize = 24;
+/// Most recent rows used to fit the linear model (traffic regimes change;
+/// also bounds the cost).
+const LINEAR_WINDOW: usize = 3000;
+
+fn weekly_period(ctx: &Ctx) -> Option<usize> {
     if ctx.interval > 0 && 604800 % ctx.interval == 0 {
         let w = (604800 / ctx.interval) as usize;
-        let m = ctx.season.unwrap_or(0);
-        if w > m && m > 0 && n >= 3 * w && n != usize::MAX {
-            l.push(w);
-        }
+        (w > ctx.season.unwrap_or(0)).then_some(w)
+    } else {
+        None
     }
+}
+
+/// Lags used by the direct model of step `j` (all >= j, so every feature
+/// is observed at the forecast origin).
+fn lags(ctx: &Ctx, n: usize, j: usize) -> Vec<usize> {
+    let j = j.max(1);
+    let mut l = vec![j, j + 1];
+    let up = |p: usize| j.div_ceil(p) * p;
+    if let Some(m) = ctx.season {
+        let s = up(m);
+        l.push(s);
+        l.push(s + m);
+    }
+    if let Some(w) = weekly_period(ctx)
+        && ctx.season.is_some()
+        && n >= 3 * w + j
+    {
+        l.push(up(w));
+    }
+    l.sort_unstable();
+    l.dedup();
     l
+}
+
+fn max_lag_needed(ctx: &Ctx) -> usize {
+    let m = ctx.season.unwrap_or(1);
+    let d = MAX_DIRECT.min(m.max(1));
+    lags(ctx, 0, d).into_iter().max().unwrap_or(2)
 }
 
 fn calendar(ctx: &Ctx, t: usize, n_train: usize, out: &mut Vec<f64>) {
@@ -392,7 +419,17 @@ fn calendar(ctx: &Ctx, t: usize, n_train: usize, out: &mut Vec<f64>) {
     out.push(t as f64 / n_train.max(1) as f64);
 }
 
-fn linear(y: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
+/// Linear model, direct strategy: one ridge regression per step `j` in
+/// `1..=D` (D = min(season, 24), or 1 without season) whose lags are all
+/// >= j; step h > D applies model D to the series extended by the earlier
+/// predictions. Fitted on log(y) when all y > 0.
+fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
+    let skip = y_all.len().saturating_sub(LINEAR_WINDOW);
+    let y = y_all.get(skip..).unwrap_or(y_all);
+    let ctx = Ctx {
+        start: ctx.start.saturating_add(ctx.interval.saturating_mul(skip as i64)),
+        ..*ctx
+    };
     let n = y.len();
     let use_log = y.iter().all(|v| *v > 0.0);
     let z: Vec<f64> = if use_log {
@@ -400,41 +437,57 @@ fn linear(y: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
     } else {
         y.to_vec()
     };
-    let lag_set = lags(ctx, n);
-    let max_lag = lag_set.iter().max().copied().unwrap_or(1);
-    let row = |buf: &[f64], t: usize, out: &mut Vec<f64>| {
+    let back = |v: f64| if use_log { v.exp() } else { v };
+    let d = ctx.season.map_or(1, |m| m.min(MAX_DIRECT)).min(horizon).max(1);
+    let row = |buf: &[f64], t: usize, lag_set: &[usize], out: &mut Vec<f64>| {
         out.clear();
-        for &l in &lag_set {
+        for &l in lag_set {
             out.push(buf.get(t.wrapping_sub(l)).copied().unwrap_or(0.0));
         }
-        calendar(ctx, t, n, out);
+        calendar(&ctx, t, n, out);
     };
-    let mut xs = Vec::with_capacity(n.saturating_sub(max_lag));
-    let mut ys = Vec::with_capacity(n.saturating_sub(max_lag));
-    let mut tmp = Vec::new();
-    for t in max_lag..n {
-        row(&z, t, &mut tmp);
-        xs.push(tmp.clone());
-        ys.push(z.get(t).copied().unwrap_or(0.0));
-    }
-    let fit = ridge_qr(&xs, &ys, 1e-3 * xs.len() as f64)?;
-    let back = |v: f64| if use_log { v.exp() } else { v };
-    let residuals: Vec<f64> = xs
-        .iter()
-        .zip(&ys)
-        .map(|(x, t)| back(*t) - back(fit.predict(x)))
-        .collect();
-    let mut buf = z;
-    // Bound the recursion in log space so a runaway trend cannot overflow.
-    let (lo, hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(*v), a.1.max(*v)));
+    let (lo, hi) = z.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(*v), a.1.max(*v)));
     let span = (hi - lo).abs().max(1e-9);
-    let mut point = Vec::with_capacity(horizon);
-    for t in n..n + horizon {
-        row(&buf, t, &mut tmp);
-        let mut p = fit.predict(&tmp);
-        if use_log {
-            p = p.clamp(lo - 5.0 * span, hi + 5.0 * span);
+    let mut models = Vec::with_capacity(d);
+    let mut residuals = Vec::new();
+    let mut tmp = Vec::new();
+    for j in 1..=d {
+        let lag_set = lags(&ctx, n, j);
+        let max_lag = lag_set.iter().max().copied().unwrap_or(1);
+        if n < max_lag + 30 {
+            return Err(Error::TooShort {
+                what: "linear".into(),
+                needed: max_lag + 30,
+                got: n,
+            });
         }
+        let mut xs = Vec::with_capacity(n - max_lag);
+        let mut ys = Vec::with_capacity(n - max_lag);
+        for t in max_lag..n {
+            row(&z, t, &lag_set, &mut tmp);
+            xs.push(tmp.clone());
+            ys.push(z.get(t).copied().unwrap_or(0.0));
+        }
+        let fit = ridge_qr(&xs, &ys, 1e-3 * xs.len() as f64)?;
+        if j == 1 {
+            residuals = xs
+                .iter()
+                .zip(&ys)
+                .map(|(x, t)| back(*t) - back(fit.predict(x)))
+                .collect();
+        }
+        models.push((lag_set, fit));
+    }
+    let mut buf = z;
+    let mut point = Vec::with_capacity(horizon);
+    for h in 1..=horizon {
+        let t = n + h - 1;
+        let Some((lag_set, fit)) = models.get(h.min(d) - 1) else {
+            return Err(Error::Numerical("missing direct model".into()));
+        };
+        row(&buf, t, lag_set, &mut tmp);
+        // Bound the recursion so a runaway trend cannot overflow.
+        let p = fit.predict(&tmp).clamp(lo - 5.0 * span, hi + 5.0 * span);
         buf.push(p);
         point.push(back(p));
     }
@@ -485,7 +538,11 @@ fn hw_run(y: &[f64], m: usize, mul: bool, a: f64, b: f64, g: f64) -> (f64, f64, 
     (sse, level, trend, seas, resid)
 }
 
-fn holt_winters(y: &[f64], m: usize, mul: bool, horizon: usize) -> Result<Fitted> {
+fn holt_winters(y_all: &[f64], m: usize, mul: bool, horizon: usize) -> Result<Fitted> {
+    // Fit on a recent window (at least 3 seasons) to bound the cost of the
+    // optimiser; forecasts are relative to the series end either way.
+    let keep = LINEAR_WINDOW.max(3 * m);
+    let y = y_all.get(y_all.len().saturating_sub(keep)..).unwrap_or(y_all);
     let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
     let logit = |p: f64| (p / (1.0 - p)).ln();
     let x0 = [logit(0.3), logit(0.02), logit(0.2)];

@@ -89,9 +89,10 @@ pub fn ridge_qr(x: &[Vec<f64>], y: &[f64], lambda: f64) -> Result<LinearFit> {
         });
     }
     let qr = a.qr();
-    let q = qr.q();
+    let mut qtb = b;
+    qr.q_tr_mul(&mut qtb); // applies Qᵀ without forming Q
     let r = qr.r();
-    let qtb = q.transpose() * b;
+    let qtb = qtb.rows(0, p).into_owned();
     let beta = r
         .solve_upper_triangular(&qtb)
         .ok_or_else(|| Error::Numerical("singular least-squares system".into()))?;

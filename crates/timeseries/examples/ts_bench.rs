@@ -1,0 +1,87 @@
+//! Benchmarks and real-data checks for netlens-timeseries; prints the
+//! numbers recorded in bench/timeseries/RESULTS.md.
+//!
+//! Run: `cargo run --release -p netlens-timeseries --example ts_bench`
+//! (data from ../shared/data or NETLENS_SHARED_DATA).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use netlens_timeseries::forecast::{ForecastOptions, ModelChoice, SeasonChoice, forecast};
+use netlens_timeseries::{ReadOptions, read_series_csv};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("NETLENS_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
+
+fn print_scores(r: &netlens_timeseries::forecast::ForecastResult) {
+    println!(
+        "| model | MAE | RMSE | MAPE % | sMAPE % | MASE |\n|---|---|---|---|---|---|"
+    );
+    for s in &r.backtest {
+        println!(
+            "| {}{} | {:.4e} | {:.4e} | {:.2} | {:.2} | {:.3} |",
+            s.model.name(),
+            if s.model == r.model { " (chosen)" } else { "" },
+            s.mae,
+            s.rmse,
+            s.mape,
+            s.smape,
+            s.mase
+        );
+    }
+    println!(
+        "origins {}, backtest horizon {}, season {:?} (candidates {:?})\n",
+        r.backtest.first().map_or(0, |s| s.origins),
+        r.backtest_horizon,
+        r.season.period,
+        r.season.candidates.iter().map(|c| (c.period, (c.acf * 1000.0).round() / 1000.0)).collect::<Vec<_>>()
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = data_dir().join("timeseries");
+    let path = dir.join("cortez-isp-traffic/internet-traffic-eu-transatlantic-hourly.csv");
+    let (s, rep) = read_series_csv(&path, &ReadOptions::default())?;
+    let col = s.pick(None)?;
+    println!("## Cortez ISP transatlantic (hourly, {} points; read report {:?})\n", s.len(), rep);
+    for (label, season) in [("season 24 h", SeasonChoice::Fixed(24)), ("season auto", SeasonChoice::Auto)] {
+        let opts = ForecastOptions {
+            horizon: 24,
+            season,
+            model: ModelChoice::Auto,
+            origins: 20,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let r = forecast(&col.values, s.start, s.interval, &opts)?;
+        println!("### {label}: rolling origin, 20 origins, horizon 24 h ({:.1} ms)\n", t.elapsed().as_secs_f64() * 1e3);
+        print_scores(&r);
+    }
+
+    // A year of hourly data: daily + weekly cycles, trend, noise.
+    let n = 8760;
+    let mut st = 99u64;
+    let y: Vec<f64> = (0..n)
+        .map(|i| {
+            st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let u = (st >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let h = (i % 24) as f64;
+            let dow = (i / 24) % 7;
+            let week = if dow >= 5 { 0.7 } else { 1.0 };
+            (5e8 + 2e4 * i as f64) * week * (1.0 + 0.5 * (std::f64::consts::TAU * (h - 6.0) / 24.0).sin()) * (1.0 + 0.1 * u)
+        })
+        .collect();
+    let opts = ForecastOptions {
+        horizon: 24,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let r = forecast(&y, 1_600_000_000 - 1_600_000_000 % 3600, 3600, &opts)?;
+    let el = t.elapsed();
+    println!("## Synthetic year, 8,760 hourly points: auto model + 10-origin backtest in {:.3} s\n", el.as_secs_f64());
+    print_scores(&r);
+    Ok(())
+}
