@@ -313,3 +313,84 @@ fn zeek_tunnel_baselines_match() {
         check_against_zeek(baseline, rel);
     }
 }
+
+/// Successful summaries of one capture, in order.
+fn summaries(rel: &str) -> Vec<Option<PacketSummary>> {
+    dissect_file(&cap(rel))
+        .into_iter()
+        .map(|(_, r)| r.ok())
+        .collect()
+}
+
+#[test]
+fn vxlan_capture_facts() {
+    // Bytes checked by hand: VXLAN header 08 00 00 00 00 00 7b 00 (VNI 123),
+    // inner ICMP echo 10.0.0.1 <-> 10.0.0.2; the first two packets carry ARP
+    // inside VXLAN and stay outer UDP/4789 packets.
+    let s = summaries("pcap/zeek/tunnels/vxlan.pcap");
+    assert_eq!(s.len(), 10);
+    let inner: Vec<_> = s
+        .iter()
+        .flatten()
+        .filter(|p| p.tunnel == TunnelKind::Vxlan)
+        .collect();
+    assert_eq!(inner.len(), 8);
+    for p in &inner {
+        assert_eq!((p.tunnel_id, p.protocol), (123, 1));
+        let ends = [p.src_ip.to_string(), p.dst_ip.to_string()];
+        assert!(ends.contains(&"10.0.0.1".to_string()) && ends.contains(&"10.0.0.2".to_string()));
+    }
+    let first = s[0].expect("outer packet");
+    assert_eq!(
+        (first.tunnel, first.protocol, first.dst_port),
+        (TunnelKind::None, 17, 4789)
+    );
+}
+
+#[test]
+fn gtp_and_ip_in_ip_capture_facts() {
+    let s = summaries("pcap/zeek/tunnels/gtp/gtp6_gtp_0x32.pcap");
+    let p = s[0].expect("first GTP packet");
+    assert_eq!((p.tunnel, p.tunnel_id), (TunnelKind::GtpU, 0x760d_3bb0));
+    assert_eq!(
+        (
+            p.src_ip.to_string(),
+            p.src_port,
+            p.dst_ip.to_string(),
+            p.dst_port,
+            p.tcp.flags
+        ),
+        (
+            "10.222.10.10".to_string(),
+            44960,
+            "173.194.69.188".to_string(),
+            5228,
+            0x02
+        )
+    );
+    // nDPI's expected output for these captures lists the inner flows.
+    let p = summaries("pcap/ndpi/4in4tunnel.pcap")[0].expect("4in4");
+    assert_eq!(
+        (p.tunnel, p.protocol, p.src_port, p.dst_port),
+        (TunnelKind::IpInIp, 17, 62367, 17000)
+    );
+    // QinQ 1624/505: the outermost VLAN is kept (nDPI shows the inner one).
+    assert_eq!((p.vlan_id, p.vlan_depth), (1624, 2));
+    let p = summaries("pcap/ndpi/4in6tunnel.pcap")[0].expect("4in6");
+    assert_eq!(
+        (p.tunnel, p.src_ip.to_string(), p.dst_port),
+        (TunnelKind::IpInIp, "192.168.0.1".to_string(), 443)
+    );
+    let p = summaries("pcap/ndpi/gre.pcapng")[0].expect("gre");
+    assert_eq!(
+        (p.tunnel, p.src_port, p.dst_port, p.vlan_id),
+        (TunnelKind::Gre, 5060, 5060, 142)
+    );
+    // A UDP flow that merely looks like GTP stays an outer flow.
+    for p in summaries("pcap/ndpi/gtp_false_positive.pcapng")
+        .into_iter()
+        .flatten()
+    {
+        assert_eq!(p.tunnel, TunnelKind::None);
+    }
+}
