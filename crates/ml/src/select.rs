@@ -1,0 +1,223 @@
+//! Choosing the label and feature columns of a table.
+//!
+//! A feature pattern is, in this order of precedence: an exact column name,
+//! a feature-group name known to the caller's resolver (for example the flow
+//! registry's groups), or a glob (`*_piat_ms`, `Fwd*`). Every pattern must
+//! match at least one column, so typos fail loudly.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::error::{MlError, Result};
+use crate::table::{ColumnData, Table};
+
+/// Resolves a feature-group name to column names (None = not a group).
+pub type GroupResolver<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
+
+/// A resolver backed by a map of group name → column names.
+pub fn map_resolver(
+    map: &HashMap<String, Vec<String>>,
+) -> impl Fn(&str) -> Option<Vec<String>> + '_ {
+    move |g| map.get(g).cloned()
+}
+
+/// Which columns are features.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureSelection {
+    /// Patterns to include (empty = every column not excluded).
+    pub include: Vec<String>,
+    /// Patterns to exclude (applied after `include`).
+    pub exclude: Vec<String>,
+}
+
+fn expand(table: &Table, pat: &str, groups: GroupResolver<'_>) -> Result<Vec<String>> {
+    if table.index_of(pat).is_some() {
+        return Ok(vec![pat.to_string()]);
+    }
+    if let Some(cols) = groups(pat) {
+        let present: Vec<String> = cols
+            .into_iter()
+            .filter(|c| table.index_of(c).is_some())
+            .collect();
+        if present.is_empty() {
+            return Err(MlError::InvalidInput(format!(
+                "feature group {pat:?} has no column in this table"
+            )));
+        }
+        return Ok(present);
+    }
+    let g = glob::Pattern::new(pat)
+        .map_err(|e| MlError::InvalidParameter(format!("bad feature pattern {pat:?}: {e}")))?;
+    let hits: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| g.matches(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    if hits.is_empty() {
+        return Err(MlError::NoSuchColumn {
+            name: pat.to_string(),
+            available: table.name_summary(),
+        });
+    }
+    Ok(hits)
+}
+
+/// The feature column names (in table order), never including `reserved`
+/// columns (label, time column).
+pub fn select_features(
+    table: &Table,
+    sel: &FeatureSelection,
+    reserved: &[&str],
+    groups: GroupResolver<'_>,
+) -> Result<Vec<String>> {
+    let mut chosen: BTreeSet<String> = BTreeSet::new();
+    if sel.include.is_empty() {
+        chosen.extend(table.columns.iter().map(|c| c.name.clone()));
+    } else {
+        for p in &sel.include {
+            chosen.extend(expand(table, p, groups)?);
+        }
+    }
+    for p in &sel.exclude {
+        for c in expand(table, p, groups)? {
+            chosen.remove(&c);
+        }
+    }
+    for r in reserved {
+        chosen.remove(*r);
+    }
+    let out: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| chosen.contains(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    if out.is_empty() {
+        return Err(MlError::InvalidInput("no feature columns selected".into()));
+    }
+    Ok(out)
+}
+
+/// How the label column becomes class names.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum LabelMapping {
+    /// Every distinct value is a class (multi-class).
+    #[default]
+    AsIs,
+    /// Binary: these values are `benign`, everything else is `attack`.
+    Benign(Vec<String>),
+    /// Binary: these values are `attack`, everything else is `benign`.
+    Positive(Vec<String>),
+}
+
+/// Class names of the binary mappings; index 1 (`attack`) is the positive class.
+pub const BINARY_CLASSES: [&str; 2] = ["benign", "attack"];
+
+impl LabelMapping {
+    /// Maps one raw label to its class name.
+    pub fn map(&self, raw: &str) -> String {
+        let raw = raw.trim();
+        match self {
+            LabelMapping::AsIs => raw.to_string(),
+            LabelMapping::Benign(v) => {
+                BINARY_CLASSES[usize::from(!v.iter().any(|b| b == raw))].to_string()
+            }
+            LabelMapping::Positive(v) => {
+                BINARY_CLASSES[usize::from(v.iter().any(|b| b == raw))].to_string()
+            }
+        }
+    }
+}
+
+/// Class names of the label column after mapping, one per row.
+pub fn label_strings(table: &Table, label: &str, mapping: &LabelMapping) -> Result<Vec<String>> {
+    let col = table.column(label)?;
+    Ok((0..table.n_rows)
+        .map(|i| mapping.map(&col.data.text(i)))
+        .collect())
+}
+
+/// Numeric regression target; non-finite values are an error.
+pub fn label_numbers(table: &Table, label: &str) -> Result<Vec<f64>> {
+    let col = table.column(label)?;
+    match &col.data {
+        ColumnData::Num(v) => {
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(MlError::InvalidInput(format!(
+                    "regression target {label:?} has a missing or non-finite value at row {i}"
+                )));
+            }
+            Ok(v.clone())
+        }
+        ColumnData::Str(_) => Err(MlError::InvalidInput(format!(
+            "regression target {label:?} is not numeric"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{CsvOptions, Table};
+    use std::path::Path;
+
+    fn t() -> Table {
+        Table::from_csv_reader(
+            &b"fwd_piat_ms,bwd_piat_ms,bytes,Label\n1,2,3,x\n"[..],
+            Path::new("t"),
+            &CsvOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn names_globs_groups() {
+        let t = t();
+        let none = |_: &str| None;
+        let s = FeatureSelection {
+            include: vec!["*_piat_ms".into()],
+            exclude: vec![],
+        };
+        assert_eq!(
+            select_features(&t, &s, &["Label"], &none).unwrap(),
+            ["fwd_piat_ms", "bwd_piat_ms"]
+        );
+        let mut m = HashMap::new();
+        m.insert(
+            "volume".to_string(),
+            vec!["bytes".to_string(), "absent".to_string()],
+        );
+        let r = map_resolver(&m);
+        let s = FeatureSelection {
+            include: vec!["volume".into(), "fwd_piat_ms".into()],
+            exclude: vec![],
+        };
+        assert_eq!(
+            select_features(&t, &s, &[], &r).unwrap(),
+            ["fwd_piat_ms", "bytes"]
+        );
+        let s = FeatureSelection {
+            include: vec![],
+            exclude: vec!["b*".into()],
+        };
+        assert_eq!(
+            select_features(&t, &s, &["Label"], &none).unwrap(),
+            ["fwd_piat_ms"]
+        );
+        let s = FeatureSelection {
+            include: vec!["nope*".into()],
+            exclude: vec![],
+        };
+        assert!(select_features(&t, &s, &[], &none).is_err());
+    }
+
+    #[test]
+    fn binary_mappings() {
+        let b = LabelMapping::Benign(vec!["normal".into()]);
+        assert_eq!(b.map("normal"), "benign");
+        assert_eq!(b.map("neptune"), "attack");
+        let p = LabelMapping::Positive(vec!["DDoS".into()]);
+        assert_eq!(p.map("DDoS"), "attack");
+        assert_eq!(p.map("BENIGN"), "benign");
+    }
+}
