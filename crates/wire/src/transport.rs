@@ -40,6 +40,8 @@ pub(crate) const PORT_GTPU: u16 = 2152;
 pub(crate) const PORT_TEREDO: u16 = 3544;
 /// UDP port of AYIYA.
 pub(crate) const PORT_AYIYA: u16 = 5072;
+/// UDP port of GRE-in-UDP (RFC 8086).
+pub(crate) const PORT_GRE_UDP: u16 = 4754;
 
 /// Record where the transport payload lies, given the header length.
 #[inline]
@@ -221,9 +223,14 @@ fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<Di
     } else if dp == PORT_GENEVE {
         ctx.try_inner(|ctx| tunnel::geneve::geneve(ctx, inner, poff))
     } else if dp == PORT_GTPU || sp == PORT_GTPU {
-        ctx.try_inner(|ctx| tunnel::gtp::gtpu(ctx, inner, poff))
+        ctx.try_inner(|ctx| tunnel::gtp::gtpu(ctx, inner, poff, true))
     } else if dp == PORT_AYIYA || sp == PORT_AYIYA {
         ctx.try_inner(|ctx| tunnel::ayiya::ayiya(ctx, inner, poff))
+    } else if dp == PORT_GRE_UDP {
+        ctx.try_inner(|ctx| tunnel::gre::gre(ctx, inner, poff))
+    } else if hdr::<2>(inner, poff).is_some_and(|h| h[0] & 0xf8 == 0x30 && h[1] == 0xff) {
+        // GTP-U T-PDU look-alike on another port (operators remap ports).
+        ctx.try_inner(|ctx| tunnel::gtp::gtpu(ctx, inner, poff, false))
     } else if inner.get(poff).is_some_and(|b| b >> 4 == 6 || *b == 0) {
         // Teredo candidates: IPv6 version nibble, or an indicator (0x00 0x0X).
         let on_port = dp == PORT_TEREDO || sp == PORT_TEREDO;

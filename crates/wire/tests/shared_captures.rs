@@ -269,20 +269,51 @@ fn our_inner_conns(rel: &str) -> HashMap<Key, u64> {
     m
 }
 
-/// Every inner connection Zeek reports is found with the same packet count.
-fn check_against_zeek(baseline: &str, rel: &str) {
+/// Inner connections Zeek reports that we do not find with the same packet
+/// count, as (key, zeek packets, our packets).
+fn zeek_mismatches(baseline: &str, rel: &str) -> Vec<(Key, u64, u64)> {
     let zeek = zeek_inner_conns(baseline);
     let ours = our_inner_conns(rel);
+    zeek.iter()
+        .filter(|(k, n)| ours.get(*k) != Some(*n))
+        .map(|(k, n)| (*k, *n, ours.get(k).copied().unwrap_or(0)))
+        .collect()
+}
+
+/// Every inner connection Zeek reports is found with the same packet count.
+fn check_against_zeek(baseline: &str, rel: &str) {
     assert!(
-        !zeek.is_empty(),
-        "{baseline}: no tunnelled connections in conn.log"
+        !zeek_inner_conns(baseline).is_empty(),
+        "{baseline}: no tunnelled connections"
     );
-    for (k, n) in &zeek {
-        assert_eq!(
-            ours.get(k),
-            Some(n),
-            "{baseline}: inner conversation {k:?}; ours: {ours:?}"
-        );
+    let m = zeek_mismatches(baseline, rel);
+    assert!(
+        m.is_empty(),
+        "{baseline}: mismatched inner conversations {m:?}"
+    );
+}
+
+#[test]
+#[ignore = "exploratory report over every tunnel baseline"]
+fn zeek_all_tunnel_baselines_report() {
+    let map = std::fs::read_to_string(data_dir().join("pcap-expected/zeek/MAPPING.csv"))
+        .unwrap_or_default();
+    for line in map.lines().skip(1) {
+        let mut it = line.split(',');
+        let (Some(b), Some(rel)) = (it.next(), it.next()) else {
+            continue;
+        };
+        if !data_dir()
+            .join("pcap-expected/zeek")
+            .join(b)
+            .join("conn.log")
+            .exists()
+            || zeek_inner_conns(b).is_empty()
+        {
+            continue;
+        }
+        let m = zeek_mismatches(b, rel);
+        println!("{b:<50} {} mismatches {m:?}", m.len());
     }
 }
 

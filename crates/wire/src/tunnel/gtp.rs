@@ -4,6 +4,10 @@
 //!
 //! Invariant: at most [`MAX_EXT`] extension headers are followed, each at
 //! least 4 bytes long.
+//!
+//! Off UDP port 2152 (like Zeek, which detects GTP on any port) a packet is
+//! only taken as GTP-U when the GTP length fills the UDP payload exactly and
+//! the inner IP header's total length fills the rest exactly.
 
 use super::{BAD, TRUNC};
 use crate::bytes::{be16, be32, hdr, upto};
@@ -17,7 +21,7 @@ const MAX_EXT: u8 = 8;
 const T_PDU: u8 = 0xff;
 
 /// GTP-U header at `frame[off..]` (the UDP payload).
-pub(crate) fn gtpu(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
+pub(crate) fn gtpu(ctx: &mut Ctx, frame: &[u8], off: usize, on_port: bool) -> Res {
     let h = hdr::<8>(frame, off).ok_or(TRUNC)?;
     if h[0] >> 5 != 1 || h[0] & 0x10 == 0 {
         return Err(BAD);
@@ -27,6 +31,9 @@ pub(crate) fn gtpu(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
         return Err(DissectError::NotIp(0));
     }
     let len = usize::from(be16(h[2], h[3]));
+    if !on_port && off + 8 + len != frame.len() {
+        return Err(BAD);
+    }
     let teid = be32(h[4], h[5], h[6], h[7]);
     let frame = upto(frame, off + 8 + len);
     let mut p = off + 8;
@@ -47,6 +54,17 @@ pub(crate) fn gtpu(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
             let elen = units * 4;
             next = *frame.get(p + elen - 1).ok_or(TRUNC)?;
             p += elen;
+        }
+    }
+    if !on_port {
+        let v = hdr::<6>(frame, p).ok_or(TRUNC)?;
+        let declared = match v[0] >> 4 {
+            4 => usize::from(be16(v[2], v[3])),
+            6 => 40 + usize::from(be16(v[4], v[5])),
+            _ => return Err(BAD),
+        };
+        if declared != frame.len() - p {
+            return Err(BAD);
         }
     }
     ctx.out.tunnel = TunnelKind::GtpU;

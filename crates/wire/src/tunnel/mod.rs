@@ -109,6 +109,13 @@ mod tests {
     }
 
     #[test]
+    fn gre_in_udp() {
+        let mut g = vec![0x00, 0x00, 0x08, 0x00];
+        g.extend_from_slice(&inner_v4());
+        assert_inner_v4(&tunnel(ETHERNET, &over_udp(4754, &g), TunnelKind::Gre, 0));
+    }
+
+    #[test]
     fn erspan_types() {
         let mut t1 = vec![0x00, 0x00, 0x88, 0xbe];
         t1.extend_from_slice(&inner_eth());
@@ -218,6 +225,16 @@ mod tests {
             &over_udp(2152, &[0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0]),
             17,
         );
+        // Another UDP port: accepted only when all lengths agree exactly.
+        assert_inner_v4(&tunnel(
+            ETHERNET,
+            &over_udp(9999, &g),
+            TunnelKind::GtpU,
+            0xcafe_f00d,
+        ));
+        let mut loose = g.clone();
+        loose.push(0);
+        outer(ETHERNET, &over_udp(9999, &loose), 17);
         // Zero-length extension header.
         let mut bad = g.clone();
         bad[12] = 0;
