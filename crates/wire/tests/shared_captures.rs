@@ -340,6 +340,35 @@ fn zeek_tunnel_baselines_match() {
             "core.tunnels.geneve-ipv6",
             "pcap/zeek/tunnels/geneve-ipv6.pcap",
         ),
+        ("core.erspanI", "pcap/zeek/erspanI.pcap"),
+        (
+            "core.tunnels.analyzer-confirmation",
+            "pcap/zeek/tunnels/vxlan-encapsulated-http.pcap",
+        ),
+        (
+            "core.tunnels.ayiya-large-identity",
+            "pcap/zeek/tunnels/ayiya-large-identity.pcap",
+        ),
+        (
+            "core.tunnels.geneve-47101",
+            "pcap/zeek/tunnels/geneve-47101.pcap",
+        ),
+        (
+            "core.tunnels.geneve-many-options",
+            "pcap/zeek/tunnels/geneve-many-options.pcap",
+        ),
+        (
+            "core.tunnels.gre-in-gre",
+            "pcap/zeek/tunnels/gre-within-gre.pcap",
+        ),
+        (
+            "core.tunnels.gre-over-udp",
+            "pcap/zeek/tunnels/gre-over-udp-4754.pcap",
+        ),
+        (
+            "core.tunnels.teredo_bubble_with_payload",
+            "pcap/zeek/tunnels/teredo_bubble_with_payload.pcap",
+        ),
     ] {
         check_against_zeek(baseline, rel);
     }
