@@ -15,6 +15,7 @@
 //! conversion (pcap-parser's `build_ts_resolution` rejects every power-of-two
 //! resolution and reads `if_tsoffset` as little-endian even in big-endian sections).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use pcap_parser::pcapng::{Block, OptionCode, PcapNGOption};
@@ -117,6 +118,9 @@ pub(crate) struct Source {
     pub head: Option<Head>,
     done: bool,
     warnings_emitted: u32,
+    /// Link type -> slot in `SourceStats::linktypes` (a map: hostile files may
+    /// declare many interfaces, and a linear search would make that quadratic).
+    lt_index: HashMap<u32, usize>,
 }
 
 /// Outcome of looking at one record.
@@ -192,9 +196,10 @@ impl Source {
                         gzip,
                     },
                 );
-                let lt_slot = stats.linktype_slot(linktype);
+                let mut lt_index = HashMap::new();
+                let lt_slot = linktype_slot(&mut lt_index, &mut stats, linktype);
                 bytes.consume(24);
-                let src = Source::new(
+                let mut src = Source::new(
                     bytes,
                     Kind::Pcap {
                         big_endian,
@@ -205,6 +210,7 @@ impl Source {
                     },
                     24,
                 );
+                src.lt_index = lt_index;
                 Ok((src, stats))
             }
             Magic::PcapNg => {
@@ -263,6 +269,7 @@ impl Source {
             head: None,
             done: false,
             warnings_emitted: 0,
+            lt_index: HashMap::new(),
         }
     }
 
@@ -479,6 +486,7 @@ impl Source {
         } else {
             Some(pcap_parser::pcapng::parse_block_le(w))
         };
+        let lt_index = &mut self.lt_index;
         let Kind::PcapNg {
             ifaces, last_ts, ..
         } = &mut self.kind
@@ -514,7 +522,7 @@ impl Source {
                 if btype == IDB_TYPE && blen >= 20 {
                     // Keep interface numbering right even if the options are broken.
                     let linktype = u32::from(read_u16(w, 8, be));
-                    let lt_slot = stats.linktype_slot(linktype);
+                    let lt_slot = linktype_slot(lt_index, stats, linktype);
                     push_iface(
                         ifaces,
                         stats,
@@ -538,7 +546,7 @@ impl Source {
                 Block::InterfaceDescription(idb) => {
                     let linktype = u32::from(idb.linktype.0 as u16);
                     let (units, offset_s) = iface_time(&idb.options, be);
-                    let lt_slot = stats.linktype_slot(linktype);
+                    let lt_slot = linktype_slot(lt_index, stats, linktype);
                     if !push_iface(
                         ifaces,
                         stats,
@@ -610,6 +618,14 @@ impl Source {
         }
         step
     }
+}
+
+/// Index of `linktype` in `stats.linktypes`, adding it with a zero count if new.
+fn linktype_slot(index: &mut HashMap<u32, usize>, stats: &mut SourceStats, linktype: u32) -> usize {
+    *index.entry(linktype).or_insert_with(|| {
+        stats.linktypes.push((linktype, 0));
+        stats.linktypes.len() - 1
+    })
 }
 
 /// Add an interface unless the section already has too many.

@@ -105,16 +105,32 @@ impl SourceStats {
             finished: false,
         }
     }
+}
 
-    /// Index of `linktype` in `linktypes`, adding it with a zero count if new.
-    pub(crate) fn linktype_slot(&mut self, linktype: u32) -> usize {
-        match self.linktypes.iter().position(|(l, _)| *l == linktype) {
-            Some(i) => i,
-            None => {
-                self.linktypes.push((linktype, 0));
-                self.linktypes.len() - 1
-            }
+impl fmt::Display for SourceStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}; {} packets, {} bytes captured, {} on the wire; link types",
+            self.name, self.format, self.packets, self.bytes, self.wire_bytes
+        )?;
+        for (lt, n) in &self.linktypes {
+            write!(f, " {lt}×{n}")?;
         }
+        if self.format.kind == FormatKind::PcapNg {
+            write!(
+                f,
+                "; {} sections, {} interfaces, {} unknown blocks skipped",
+                self.sections, self.interfaces, self.unknown_blocks
+            )?;
+        }
+        if self.corrupt_records > 0 {
+            write!(f, "; {} corrupt records", self.corrupt_records)?;
+        }
+        if let Some(off) = self.truncated_at {
+            write!(f, "; stopped at byte offset {off}")?;
+        }
+        Ok(())
     }
 }
 

@@ -248,6 +248,10 @@ fn literal_pcap_le_us() {
     assert!(!s.format.big_endian);
     assert_eq!((s.packets, s.bytes, s.wire_bytes), (2, 10, 66));
     assert_eq!(s.linktypes, vec![(1, 2)]);
+    assert_eq!(
+        s.to_string(),
+        "mem: pcap (µs), little-endian; 2 packets, 10 bytes captured, 66 on the wire; link types 1×2"
+    );
 }
 
 #[test]
@@ -617,4 +621,25 @@ fn mutated_inputs_never_panic() {
         };
         if let Ok((_, _, _)) = read_stream(&f, step) {}
     }
+}
+
+#[test]
+fn many_interfaces_are_bounded_and_linear() {
+    let mut ng = Ng::new(false);
+    ng.shb(false);
+    for i in 0..70_000u32 {
+        ng.idb(i as u16, 0, None, None);
+    }
+    ng.epb(65_535, 1, &[1, 2, 3], 3);
+    let t0 = std::time::Instant::now();
+    let (p, w, st) = read_mem(&ng.out).unwrap();
+    assert!(t0.elapsed().as_secs() < 20, "too slow: {:?}", t0.elapsed());
+    let s = &st.sources[0];
+    assert_eq!(s.interfaces, 65_536);
+    assert_eq!(s.corrupt_records, 70_000 - 65_536);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].2, 65_535);
+    // Warnings are capped per source.
+    assert_eq!(w.len(), 50);
+    assert_eq!(w[49].kind, WarningKind::Suppressed);
 }
