@@ -1,0 +1,118 @@
+//! `netlens flows`: captures in, one row per bidirectional flow out.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use netlens_flow::{Accounting, MeterConfig, Selection};
+use netlens_pipeline::{RunConfig, RunReport};
+
+use crate::common;
+
+/// Meter bidirectional flows in captures and write them as CSV, JSON Lines or Parquet.
+///
+/// Reads pcap and pcapng files (also gzip-compressed), whole directories and
+/// stdin (`-`); several inputs are merged in timestamp order. Flows end on
+/// idle timeout, active timeout, TCP FIN (both ways + final ACK) or RST, and
+/// at the end of input; they are written as they end.
+#[derive(Parser, Debug)]
+#[command(after_help = "Examples:\n  netlens flows capture.pcap -o flows.parquet\n  netlens flows dir/ --features nfstream --splt 10 -o flows.csv\n  cat x.pcap.gz | netlens flows - --format jsonl | head")]
+pub struct Args {
+    /// Capture files or directories; `-` reads stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Output path (`-` = stdout).
+    #[arg(short, long, default_value = "-")]
+    pub output: String,
+    /// Output format: csv, jsonl or parquet (default: from the output's extension, else csv).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Columns: presets (all; basic = basic+meta; nfstream = basic+statistics), groups (basic, meta, nfstream, splt) or column names, comma separated. See `netlens features`.
+    #[arg(long, default_value = "basic")]
+    pub features: String,
+    /// Keep the direction, size and gap of the first N packets of each flow (adds the splt columns).
+    #[arg(long, default_value_t = 0)]
+    pub splt: u16,
+    /// Idle timeout: a flow with no packet for this long ends (seconds, or 90s/2m/1h).
+    #[arg(long, default_value = "120")]
+    pub idle_timeout: String,
+    /// Active timeout: a flow this old ends and later packets start a new one.
+    #[arg(long, default_value = "1800")]
+    pub active_timeout: String,
+    /// Do not end TCP flows on FIN/RST (NFStream's behaviour).
+    #[arg(long)]
+    pub no_tcp_termination: bool,
+    /// Keep the first packet's sender as source even when it is a SYN-ACK.
+    #[arg(long)]
+    pub no_syn_ack_flip: bool,
+    /// Most flows held at once; beyond it the least recently active flow is exported early (reason `evicted`).
+    #[arg(long, default_value_t = 4 << 20)]
+    pub max_flows: usize,
+    /// Bytes counted per packet: link (frame length, as NFStream), ip, transport or payload.
+    #[arg(long, default_value = "link")]
+    pub accounting: String,
+    /// Read several inputs one after another instead of merging them by timestamp.
+    #[arg(long)]
+    pub no_merge: bool,
+    /// No progress or summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Meter settings from the command line.
+pub fn meter_config(a: &Args, sel: &Selection) -> Result<MeterConfig> {
+    Ok(MeterConfig {
+        idle_timeout_ns: common::secs_to_ns(common::parse_seconds(&a.idle_timeout)?),
+        active_timeout_ns: common::secs_to_ns(common::parse_seconds(&a.active_timeout)?),
+        tcp_termination: !a.no_tcp_termination,
+        syn_ack_flip: !a.no_syn_ack_flip,
+        capacity: a.max_flows.max(1),
+        accounting: Accounting::parse(&a.accounting)
+            .with_context(|| format!("unknown accounting mode '{}' (link, ip, transport, payload)", a.accounting))?,
+        statistics: sel.needs_statistics(),
+        splt: a.splt,
+    })
+}
+
+/// Run the command.
+pub fn run(a: Args) -> Result<()> {
+    let mut spec = a.features.clone();
+    if a.splt > 0 && !spec.split(',').any(|p| p.trim() == "splt" || p.trim() == "all") {
+        spec.push_str(",splt");
+    }
+    let sel = Selection::parse(&spec)?;
+    let format = common::table_format(a.format.as_deref(), &a.output)?;
+    let cfg = RunConfig { meter: meter_config(&a, &sel)?, ..Default::default() };
+    let mut reader = common::open_inputs(&a.inputs, !a.no_merge)?;
+    let out = common::open_output(&a.output)?;
+    let mut writer = netlens_export::open_writer(format, out, &sel)?;
+    let pb = common::packet_progress(a.quiet);
+    let report = netlens_pipeline::run(
+        &mut reader,
+        &cfg,
+        &mut [],
+        &mut |flows| writer.write(flows),
+        &mut |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows)),
+    )
+    .with_context(|| format!("writing {}", a.output))?;
+    pb.finish_and_clear();
+    writer.finish().with_context(|| format!("writing {}", a.output))?;
+    common::print_warnings(&mut reader, a.quiet);
+    if !a.quiet {
+        eprintln!(
+            "netlens: {} packets ({} metered, {} non-IP, {} malformed), {} flows{}",
+            report.packets,
+            report.ip_packets,
+            report.skipped.get("non_ip").copied().unwrap_or(0),
+            report.malformed(),
+            report.flows,
+            if report.meter.evicted > 0 {
+                format!(", {} evicted early (flow table full)", report.meter.evicted)
+            } else {
+                String::new()
+            }
+        );
+        for (lt, n) in &report.unsupported_linktypes {
+            eprintln!("netlens: warning: {n} packets of unsupported link type {lt} ({}) were counted but not decoded", netlens_wire::linktype::linktype_name(*lt));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! CSV output: a header from the registry, then one row per flow.
+
+use std::io::Write;
+
+use netlens_flow::{Column, Flow, Selection};
+
+use crate::{ExportError, FlowWriter, push_text};
+
+/// Streaming CSV writer.
+pub(crate) struct CsvWriter {
+    w: csv::Writer<Box<dyn Write + Send>>,
+    cols: Vec<&'static Column>,
+    buf: Vec<u8>,
+}
+
+impl CsvWriter {
+    pub(crate) fn new(out: Box<dyn Write + Send>, sel: &Selection) -> Result<CsvWriter, ExportError> {
+        let cols: Vec<&'static Column> = sel.columns().collect();
+        let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(out);
+        w.write_record(cols.iter().map(|c| c.name))?;
+        Ok(CsvWriter { w, cols, buf: Vec::with_capacity(64) })
+    }
+}
+
+impl FlowWriter for CsvWriter {
+    fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError> {
+        for f in flows {
+            for c in &self.cols {
+                self.buf.clear();
+                push_text(&mut self.buf, &(c.get)(f));
+                self.w.write_field(&self.buf)?;
+            }
+            self.w.write_record(None::<&[u8]>)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        self.w.flush()?;
+        Ok(())
+    }
+}

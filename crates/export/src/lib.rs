@@ -1,0 +1,151 @@
+//! netlens-export: write flows as CSV, JSON Lines or Parquet.
+//!
+//! # Brief overview
+//! [`open_writer`] returns a [`FlowWriter`] for a [`Format`] and a column
+//! [`Selection`](netlens_flow::Selection). Flows are written in batches as the
+//! meter expires them (streaming), so memory stays bounded by the batch size.
+//! Every format takes its column names, types and order from the flow
+//! feature registry, so all three carry the same table.
+//!
+//! Invariant: values are formatted straight into the output buffer; no
+//! per-row `String` is built for CSV or JSON Lines.
+
+#![deny(missing_docs)]
+
+mod csv_out;
+mod jsonl;
+mod parquet_out;
+pub mod time;
+
+use std::io::Write;
+use std::path::Path;
+
+use netlens_flow::{Flow, Selection};
+
+pub use parquet_out::ParquetOptions;
+
+/// Output table format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// Apache Parquet (one row group per batch of flows).
+    Parquet,
+}
+
+impl Format {
+    /// Parse `csv`, `jsonl` (or `json`, `ndjson`) and `parquet`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "parquet" | "pq" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+
+    /// Format implied by a file name's extension (`.csv`, `.jsonl`, `.parquet`).
+    pub fn from_path(p: &Path) -> Option<Format> {
+        p.extension().and_then(|e| e.to_str()).and_then(Format::parse)
+    }
+}
+
+/// Error while writing flows.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Writing to the output failed.
+    #[error("write failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The CSV encoder failed.
+    #[error("CSV encoding failed: {0}")]
+    Csv(#[from] csv::Error),
+    /// The Arrow/Parquet encoder failed.
+    #[error("Parquet encoding failed: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Building an Arrow batch failed.
+    #[error("Arrow batch failed: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+/// A streaming sink for flows.
+pub trait FlowWriter {
+    /// Write a batch of flows (in the order given).
+    fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError>;
+    /// Flush buffers and write any footer; must be called once at the end.
+    fn finish(self: Box<Self>) -> Result<(), ExportError>;
+}
+
+/// Open a writer of `format` over `out` for the selected columns.
+pub fn open_writer(
+    format: Format,
+    out: Box<dyn Write + Send>,
+    selection: &Selection,
+) -> Result<Box<dyn FlowWriter + Send>, ExportError> {
+    Ok(match format {
+        Format::Csv => Box::new(csv_out::CsvWriter::new(out, selection)?),
+        Format::Jsonl => Box::new(jsonl::JsonlWriter::new(out, selection)),
+        Format::Parquet => Box::new(parquet_out::ParquetWriter::new(out, selection, ParquetOptions::default())?),
+    })
+}
+
+/// Append the text form of a value to `buf` (used by CSV and JSON writers).
+pub(crate) fn push_text(buf: &mut Vec<u8>, v: &netlens_flow::Value<'_>) {
+    use netlens_flow::Value;
+    use std::io::Write as _;
+    match *v {
+        Value::U64(x) => buf.extend_from_slice(itoa::Buffer::new().format(x).as_bytes()),
+        Value::I64(x) => buf.extend_from_slice(itoa::Buffer::new().format(x).as_bytes()),
+        Value::F64(x) => push_f64(buf, x),
+        Value::Str(s) => buf.extend_from_slice(s.as_bytes()),
+        Value::Ip(ip) => {
+            let _ = write!(buf, "{ip}");
+        }
+        Value::Mac(m) => {
+            let _ = write!(buf, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+        }
+        Value::Oui(m) => {
+            let _ = write!(buf, "{:02x}:{:02x}:{:02x}", m[0], m[1], m[2]);
+        }
+        Value::TimestampUs(us) => time::push_rfc3339_us(buf, us),
+        Value::ListI8(xs) => push_list(buf, xs.iter().map(|&x| i64::from(x))),
+        Value::ListI32(xs) => push_list(buf, xs.iter().map(|&x| i64::from(x))),
+        Value::ListF64(xs) => {
+            buf.push(b'[');
+            for (i, &x) in xs.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                push_f64(buf, x);
+            }
+            buf.push(b']');
+        }
+        Value::Null => {}
+    }
+}
+
+fn push_list(buf: &mut Vec<u8>, xs: impl Iterator<Item = i64>) {
+    buf.push(b'[');
+    for (i, x) in xs.enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(itoa::Buffer::new().format(x).as_bytes());
+    }
+    buf.push(b']');
+}
+
+/// Shortest round-trip text for a float; integers print without a fraction
+/// part only when they are whole (e.g. `60.0` → `60.0`), NaN/inf as `nan`/`inf`.
+pub(crate) fn push_f64(buf: &mut Vec<u8>, x: f64) {
+    if x.is_finite() {
+        buf.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
+    } else if x.is_nan() {
+        buf.extend_from_slice(b"nan");
+    } else if x > 0.0 {
+        buf.extend_from_slice(b"inf");
+    } else {
+        buf.extend_from_slice(b"-inf");
+    }
+}

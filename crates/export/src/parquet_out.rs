@@ -1,0 +1,208 @@
+//! Parquet output through the arrow/parquet crates.
+//!
+//! The Arrow schema is generated from the registry: `uint64`/`int64`/
+//! `float64`/`string` map to the Arrow types of the same name, timestamps to
+//! `Timestamp(Microsecond, "UTC")`, early-flow arrays to `List<Int64>` /
+//! `List<Float64>`. Rows are buffered in column builders and written as a
+//! record batch every `batch_rows` flows, so memory is bounded.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use netlens_flow::{Column, ColumnType, Flow, Selection, Value};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::{ExportError, FlowWriter, push_text};
+
+/// Parquet writer settings.
+#[derive(Clone, Debug)]
+pub struct ParquetOptions {
+    /// Flows per record batch (and at most per row group).
+    pub batch_rows: usize,
+    /// Compression codec.
+    pub compression: Compression,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        ParquetOptions { batch_rows: 65_536, compression: Compression::SNAPPY }
+    }
+}
+
+enum Builder {
+    U64(UInt64Builder),
+    I64(Int64Builder),
+    F64(Float64Builder),
+    Str(StringBuilder),
+    Ts(TimestampMicrosecondBuilder),
+    ListI64(ListBuilder<Int64Builder>),
+    ListF64(ListBuilder<Float64Builder>),
+}
+
+/// The Arrow schema for a selection of columns.
+pub fn arrow_schema(sel: &Selection) -> Schema {
+    Schema::new(sel.columns().map(arrow_field).collect::<Vec<_>>())
+}
+
+fn arrow_field(c: &Column) -> Field {
+    let dt = match c.ty {
+        ColumnType::U64 => DataType::UInt64,
+        ColumnType::I64 => DataType::Int64,
+        ColumnType::F64 => DataType::Float64,
+        ColumnType::Str => DataType::Utf8,
+        ColumnType::TimestampUs => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ColumnType::ListI64 => DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
+        ColumnType::ListF64 => DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
+    };
+    Field::new(c.name, dt, true)
+}
+
+fn builder(c: &Column, cap: usize) -> Builder {
+    match c.ty {
+        ColumnType::U64 => Builder::U64(UInt64Builder::with_capacity(cap)),
+        ColumnType::I64 => Builder::I64(Int64Builder::with_capacity(cap)),
+        ColumnType::F64 => Builder::F64(Float64Builder::with_capacity(cap)),
+        ColumnType::Str => Builder::Str(StringBuilder::with_capacity(cap, cap * 16)),
+        ColumnType::TimestampUs => {
+            Builder::Ts(TimestampMicrosecondBuilder::with_capacity(cap).with_timezone("UTC"))
+        }
+        ColumnType::ListI64 => Builder::ListI64(ListBuilder::new(Int64Builder::new())),
+        ColumnType::ListF64 => Builder::ListF64(ListBuilder::new(Float64Builder::new())),
+    }
+}
+
+/// Streaming Parquet writer.
+pub(crate) struct ParquetWriter {
+    w: ArrowWriter<Box<dyn Write + Send>>,
+    schema: Arc<Schema>,
+    cols: Vec<&'static Column>,
+    builders: Vec<Builder>,
+    rows: usize,
+    opts: ParquetOptions,
+    tmp: Vec<u8>,
+}
+
+impl ParquetWriter {
+    pub(crate) fn new(
+        out: Box<dyn Write + Send>,
+        sel: &Selection,
+        opts: ParquetOptions,
+    ) -> Result<ParquetWriter, ExportError> {
+        let schema = Arc::new(arrow_schema(sel));
+        let props = WriterProperties::builder()
+            .set_compression(opts.compression)
+            .set_max_row_group_row_count(Some(opts.batch_rows.max(1)))
+            .set_created_by(concat!("netlens ", env!("CARGO_PKG_VERSION")).to_string())
+            .build();
+        let w = ArrowWriter::try_new(out, schema.clone(), Some(props))?;
+        let cols: Vec<&'static Column> = sel.columns().collect();
+        let builders = cols.iter().map(|c| builder(c, opts.batch_rows.min(65_536))).collect();
+        Ok(ParquetWriter { w, schema, cols, builders, rows: 0, opts, tmp: Vec::with_capacity(64) })
+    }
+
+    fn append(&mut self, f: &Flow) {
+        for (c, b) in self.cols.iter().zip(self.builders.iter_mut()) {
+            let v = (c.get)(f);
+            match b {
+                Builder::U64(b) => match v {
+                    Value::U64(x) => b.append_value(x),
+                    Value::I64(x) => b.append_value(u64::try_from(x).unwrap_or(0)),
+                    _ => b.append_null(),
+                },
+                Builder::I64(b) => match v {
+                    Value::I64(x) => b.append_value(x),
+                    Value::U64(x) => b.append_value(i64::try_from(x).unwrap_or(i64::MAX)),
+                    _ => b.append_null(),
+                },
+                Builder::F64(b) => match v {
+                    Value::F64(x) => b.append_value(x),
+                    _ => b.append_null(),
+                },
+                Builder::Str(b) => match v {
+                    Value::Null => b.append_null(),
+                    Value::Str(s) => b.append_value(s),
+                    other => {
+                        self.tmp.clear();
+                        push_text(&mut self.tmp, &other);
+                        b.append_value(String::from_utf8_lossy(&self.tmp));
+                    }
+                },
+                Builder::Ts(b) => match v {
+                    Value::TimestampUs(x) => b.append_value(x),
+                    _ => b.append_null(),
+                },
+                Builder::ListI64(b) => match v {
+                    Value::ListI8(xs) => {
+                        b.values().append_values(&xs.iter().map(|&x| i64::from(x)).collect::<Vec<_>>(), &[]);
+                        b.append(true);
+                    }
+                    Value::ListI32(xs) => {
+                        for &x in xs {
+                            b.values().append_value(i64::from(x));
+                        }
+                        b.append(true);
+                    }
+                    _ => b.append(false),
+                },
+                Builder::ListF64(b) => match v {
+                    Value::ListF64(xs) => {
+                        b.values().append_slice(xs);
+                        b.append(true);
+                    }
+                    _ => b.append(false),
+                },
+            }
+        }
+        self.rows += 1;
+    }
+
+    fn flush_batch(&mut self) -> Result<(), ExportError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::U64(b) => Arc::new(b.finish()),
+                    Builder::I64(b) => Arc::new(b.finish()),
+                    Builder::F64(b) => Arc::new(b.finish()),
+                    Builder::Str(b) => Arc::new(b.finish()),
+                    Builder::Ts(b) => Arc::new(b.finish()),
+                    Builder::ListI64(b) => Arc::new(b.finish()),
+                    Builder::ListF64(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)?;
+        self.w.write(&batch)?;
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+impl FlowWriter for ParquetWriter {
+    fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError> {
+        for f in flows {
+            self.append(f);
+            if self.rows >= self.opts.batch_rows {
+                self.flush_batch()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        self.flush_batch()?;
+        self.w.close()?;
+        Ok(())
+    }
+}
