@@ -1,0 +1,98 @@
+//! `netlens predict`: score a table with a saved model and write it back
+//! with `prediction` and `score` columns.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use netlens_ml::model::TrainedModel;
+use netlens_ml::table::{Column, ColumnData};
+
+use super::train::TableOpts;
+
+/// Output table formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// Comma-separated values.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Arguments of `netlens predict`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Input table (CSV or Parquet).
+    pub table: PathBuf,
+    /// Saved model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub table_opts: TableOpts,
+    /// Output path (`-` = stdout).
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
+    /// Output format (default from the extension, else CSV).
+    #[arg(long, value_enum)]
+    pub format: Option<OutFormat>,
+}
+
+fn format_for(path: &Path, f: Option<OutFormat>) -> Result<OutFormat> {
+    if let Some(f) = f {
+        return Ok(f);
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("jsonl") | Some("ndjson") => Ok(OutFormat::Jsonl),
+        Some("parquet") => bail!("predict writes CSV or JSONL; convert with `netlens export` for Parquet"),
+        _ => Ok(OutFormat::Csv),
+    }
+}
+
+/// Runs `netlens predict`.
+pub fn run(args: Args) -> Result<()> {
+    let model = TrainedModel::load(&args.model)?;
+    let mut table = args.table_opts.load(std::slice::from_ref(&args.table))?;
+    let start = std::time::Instant::now();
+    let scored = model.predict(&table)?;
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "netlens: scored {} rows in {:.3} s ({:.0} rows/s)",
+        table.n_rows,
+        secs,
+        table.n_rows as f64 / secs.max(1e-9)
+    );
+    table.columns.push(Column { name: "prediction".into(), data: ColumnData::Str(scored.prediction) });
+    table.columns.push(Column { name: "score".into(), data: ColumnData::Num(scored.score) });
+    let fmt = format_for(&args.output, args.format)?;
+    let out: Box<dyn Write> = if args.output == Path::new("-") {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?,
+        ))
+    };
+    match fmt {
+        OutFormat::Csv => table.write_csv(out)?,
+        OutFormat::Jsonl => {
+            let mut out = out;
+            for r in 0..table.n_rows {
+                let mut obj = serde_json::Map::new();
+                for c in &table.columns {
+                    let v = match &c.data {
+                        ColumnData::Num(v) => v
+                            .get(r)
+                            .and_then(|x| serde_json::Number::from_f64(*x))
+                            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                        ColumnData::Str(v) => serde_json::Value::String(v.get(r).cloned().unwrap_or_default()),
+                    };
+                    obj.insert(c.name.clone(), v);
+                }
+                serde_json::to_writer(&mut out, &obj)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
