@@ -17,9 +17,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn print_scores(r: &netlens_timeseries::forecast::ForecastResult) {
-    println!(
-        "| model | MAE | RMSE | MAPE % | sMAPE % | MASE |\n|---|---|---|---|---|---|"
-    );
+    println!("| model | MAE | RMSE | MAPE % | sMAPE % | MASE |\n|---|---|---|---|---|---|");
     for s in &r.backtest {
         println!(
             "| {}{} | {:.4e} | {:.4e} | {:.2} | {:.2} | {:.3} |",
@@ -37,7 +35,11 @@ fn print_scores(r: &netlens_timeseries::forecast::ForecastResult) {
         r.backtest.first().map_or(0, |s| s.origins),
         r.backtest_horizon,
         r.season.period,
-        r.season.candidates.iter().map(|c| (c.period, (c.acf * 1000.0).round() / 1000.0)).collect::<Vec<_>>()
+        r.season
+            .candidates
+            .iter()
+            .map(|c| (c.period, (c.acf * 1000.0).round() / 1000.0))
+            .collect::<Vec<_>>()
     );
 }
 
@@ -46,8 +48,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = dir.join("cortez-isp-traffic/internet-traffic-eu-transatlantic-hourly.csv");
     let (s, rep) = read_series_csv(&path, &ReadOptions::default())?;
     let col = s.pick(None)?;
-    println!("## Cortez ISP transatlantic (hourly, {} points; read report {:?})\n", s.len(), rep);
-    for (label, season) in [("season 24 h", SeasonChoice::Fixed(24)), ("season auto", SeasonChoice::Auto)] {
+    println!(
+        "## Cortez ISP transatlantic (hourly, {} points; read report {:?})\n",
+        s.len(),
+        rep
+    );
+    for (label, season) in [
+        ("season 24 h", SeasonChoice::Fixed(24)),
+        ("season auto", SeasonChoice::Auto),
+    ] {
         let opts = ForecastOptions {
             horizon: 24,
             season,
@@ -57,7 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let t = Instant::now();
         let r = forecast(&col.values, s.start, s.interval, &opts)?;
-        println!("### {label}: rolling origin, 20 origins, horizon 24 h ({:.1} ms)\n", t.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "### {label}: rolling origin, 20 origins, horizon 24 h ({:.1} ms)\n",
+            t.elapsed().as_secs_f64() * 1e3
+        );
         print_scores(&r);
     }
 
@@ -66,12 +78,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut st = 99u64;
     let y: Vec<f64> = (0..n)
         .map(|i| {
-            st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            st = st
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = (st >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
             let h = (i % 24) as f64;
             let dow = (i / 24) % 7;
             let week = if dow >= 5 { 0.7 } else { 1.0 };
-            (5e8 + 2e4 * i as f64) * week * (1.0 + 0.5 * (std::f64::consts::TAU * (h - 6.0) / 24.0).sin()) * (1.0 + 0.1 * u)
+            (5e8 + 2e4 * i as f64)
+                * week
+                * (1.0 + 0.5 * (std::f64::consts::TAU * (h - 6.0) / 24.0).sin())
+                * (1.0 + 0.1 * u)
         })
         .collect();
     let opts = ForecastOptions {
@@ -81,7 +98,78 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let r = forecast(&y, 1_600_000_000 - 1_600_000_000 % 3600, 3600, &opts)?;
     let el = t.elapsed();
-    println!("## Synthetic year, 8,760 hourly points: auto model + 10-origin backtest in {:.3} s\n", el.as_secs_f64());
+    println!(
+        "## Synthetic year, 8,760 hourly points: auto model + 10-origin backtest in {:.3} s\n",
+        el.as_secs_f64()
+    );
     print_scores(&r);
+    nab(&dir)?;
+    Ok(())
+}
+
+fn nab(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use netlens_timeseries::anomaly::{
+        AnomalyOptions, WindowEval, detect, evaluate_windows, nab_windows,
+    };
+    let nab = dir.join("nab-aws-cloudwatch");
+    let json = std::fs::read_to_string(nab.join("combined_windows.json"))?;
+    let files = [
+        "ec2_network_in_257a54.csv",
+        "ec2_network_in_5abac7.csv",
+        "elb_request_count_8c0756.csv",
+        "iio_us-east-1_i-a2eb1cd9_NetworkIn.csv",
+    ];
+    let threshold: f64 = std::env::var("NL_THRESHOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8.0);
+    let seasonal = std::env::var("NL_SEASONAL").is_ok();
+    println!(
+        "## NAB AWS CloudWatch: series anomaly detection (threshold {threshold}, seasonal {seasonal})\n"
+    );
+    println!(
+        "| series | points | windows | detected | events | false positives | precision | recall |\n|---|---|---|---|---|---|---|---|"
+    );
+    let mut tot = WindowEval::default();
+    for f in files {
+        let (s, _) = read_series_csv(&nab.join(f), &ReadOptions::default())?;
+        let w = nab_windows(&json, &format!("realAWSCloudwatch/{f}"))?;
+        let season = if seasonal {
+            Some((86400 / s.interval) as usize)
+        } else {
+            None
+        };
+        let o = AnomalyOptions {
+            threshold,
+            season,
+            ..Default::default()
+        };
+        let ev = detect(&s.pick(None)?.values, &o)?;
+        let peaks: Vec<i64> = ev.iter().map(|e| s.time(e.peak)).collect();
+        let r = evaluate_windows(&peaks, &w);
+        println!(
+            "| {f} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
+            s.len(),
+            r.windows,
+            r.detected,
+            r.events,
+            r.false_positives,
+            r.precision(),
+            r.recall()
+        );
+        tot.windows += r.windows;
+        tot.detected += r.detected;
+        tot.events += r.events;
+        tot.false_positives += r.false_positives;
+    }
+    println!(
+        "| **all** | | {} | {} | {} | {} | {:.2} | {:.2} |\n",
+        tot.windows,
+        tot.detected,
+        tot.events,
+        tot.false_positives,
+        tot.precision(),
+        tot.recall()
+    );
     Ok(())
 }

@@ -55,7 +55,9 @@ enum Distinct {
 fn hash_ip(ip: &IpAddr) -> u64 {
     // std's RandomState would make estimates differ run to run; use a fixed
     // SipHash key via the default hasher.
-    let mut h = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
+    let mut h =
+        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .build_hasher();
     ip.hash(&mut h);
     h.finish()
 }
@@ -132,7 +134,11 @@ impl SpaceSaving {
             return;
         }
         // Replace the minimum: its count becomes the new item's error.
-        let min = self.items.iter().min_by_key(|(_, v)| v.0).map(|(k, v)| (*k, v.0));
+        let min = self
+            .items
+            .iter()
+            .min_by_key(|(_, v)| v.0)
+            .map(|(k, v)| (*k, v.0));
         if let Some((k, c)) = min {
             self.items.remove(&k);
             self.items.insert(ip, (c.saturating_add(bytes), c));
@@ -311,7 +317,9 @@ impl IntervalAccumulator {
     /// New accumulator with explicit limits.
     pub fn with_limits(interval_s: i64, limits: AccumulatorLimits) -> Result<Self> {
         if interval_s <= 0 || interval_s > 365 * 86400 {
-            return Err(Error::Invalid(format!("interval must be 1 s .. 1 year, got {interval_s} s")));
+            return Err(Error::Invalid(format!(
+                "interval must be 1 s .. 1 year, got {interval_s} s"
+            )));
         }
         Ok(Self {
             interval_ns: interval_s * 1_000_000_000,
@@ -349,7 +357,9 @@ impl IntervalAccumulator {
     /// Closes sketches older than the open window.
     fn close_old(&mut self) {
         while self.open.len() > self.limits.open_intervals.max(1) {
-            let Some((k, o)) = self.open.pop_first() else { break };
+            let Some((k, o)) = self.open.pop_first() else {
+                break;
+            };
             if let Some(c) = self.counts.get_mut(&k) {
                 c.src_hosts = Some(o.src.count());
                 c.dst_hosts = Some(o.dst.count());
@@ -360,7 +370,15 @@ impl IntervalAccumulator {
 
     /// One packet: capture time (ns since the epoch), bytes as counted by
     /// the caller, addresses, IP protocol number, TCP flags (0 if not TCP).
-    pub fn on_packet(&mut self, ts_ns: i64, bytes: u64, src: IpAddr, dst: IpAddr, protocol: u8, tcp_flags: u16) {
+    pub fn on_packet(
+        &mut self,
+        ts_ns: i64,
+        bytes: u64,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+        tcp_flags: u16,
+    ) {
         let k = self.key(ts_ns);
         let Some(c) = self.counts_mut(k) else {
             self.dropped_packets += 1;
@@ -384,7 +402,8 @@ impl IntervalAccumulator {
         let oldest_open = self.open.keys().next().copied();
         let is_open = self.open.contains_key(&k);
         let may_open = !is_open
-            && (self.open.len() < self.limits.open_intervals.max(1) || oldest_open.is_some_and(|o| k > o));
+            && (self.open.len() < self.limits.open_intervals.max(1)
+                || oldest_open.is_some_and(|o| k > o));
         if is_open || may_open {
             let cap = self.limits.top_n.max(1) * 4;
             let o = self.open.entry(k).or_insert_with(|| Open {
@@ -409,7 +428,8 @@ impl IntervalAccumulator {
     /// A flow started (first packet at `ts_ns`).
     pub fn on_flow_start(&mut self, ts_ns: i64, key_hash: u64, protocol: u8) {
         let k = self.key(ts_ns);
-        let track = self.flows.len() < self.limits.max_open_flows || self.flows.contains_key(&key_hash);
+        let track =
+            self.flows.len() < self.limits.max_open_flows || self.flows.contains_key(&key_hash);
         let Some(c) = self.counts_mut(k) else { return };
         c.new_flows += 1;
         if protocol == 6 {
@@ -477,7 +497,8 @@ impl IntervalAccumulator {
                 // Last slot collects every further name.
                 if !self.app_index.contains_key("other") {
                     self.apps.push("other".to_string());
-                    self.app_index.insert("other".to_string(), self.apps.len() - 1);
+                    self.app_index
+                        .insert("other".to_string(), self.apps.len() - 1);
                 }
                 self.app_index.get("other").copied().unwrap_or(0)
             }
@@ -525,7 +546,9 @@ impl IntervalAccumulator {
             .counts
             .iter()
             .rev()
-            .find(|(_, c)| c.packets > 0 || c.new_flows > 0 || c.ended_flows > 0 || !c.app_bytes.is_empty())
+            .find(|(_, c)| {
+                c.packets > 0 || c.new_flows > 0 || c.ended_flows > 0 || !c.app_bytes.is_empty()
+            })
             .map(|(k, _)| *k);
         let first = self.counts.keys().next().copied();
         let (Some(first), Some(last)) = (first, last) else {
@@ -550,7 +573,11 @@ impl IntervalAccumulator {
                 packets: c.packets,
                 bytes: c.bytes,
                 bits_per_s: c.bytes as f64 * 8.0 / interval_s,
-                mean_packet_size: if c.packets > 0 { c.bytes as f64 / c.packets as f64 } else { 0.0 },
+                mean_packet_size: if c.packets > 0 {
+                    c.bytes as f64 / c.packets as f64
+                } else {
+                    0.0
+                },
                 new_flows: c.new_flows,
                 active_flows: active.max(0) as u64,
                 new_tcp_flows: c.new_tcp_flows,
@@ -643,7 +670,11 @@ impl IntervalTable {
         for (i, a) in self.apps.iter().enumerate() {
             cols.push(Column {
                 name: format!("app:{a}"),
-                values: self.rows.iter().map(|r| r.app_bytes.get(i).copied().unwrap_or(0) as f64).collect(),
+                values: self
+                    .rows
+                    .iter()
+                    .map(|r| r.app_bytes.get(i).copied().unwrap_or(0) as f64)
+                    .collect(),
             });
         }
         for r in &self.rows {
@@ -666,7 +697,9 @@ impl IntervalTable {
         for r in &self.rows {
             let mut rec = vec![format_time(r.start)];
             rec.extend(r.numeric().iter().map(|v| v.to_string()));
-            rec.extend((0..self.apps.len()).map(|i| r.app_bytes.get(i).copied().unwrap_or(0).to_string()));
+            rec.extend(
+                (0..self.apps.len()).map(|i| r.app_bytes.get(i).copied().unwrap_or(0).to_string()),
+            );
             rec.push(
                 r.top_talkers
                     .iter()
@@ -706,12 +739,21 @@ mod tests {
         let mut s = 7u64;
         // 10 minutes of packets, slightly out of order, plus very late ones.
         for i in 0..20_000i64 {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let jitter = ((s >> 40) % 5) as i64 * S;
             let ts = 1_700_000_000 * S + i * 30_000_000 - jitter;
             let b = 40 + (s >> 50) % 1400;
             let proto = [6u8, 17, 1, 47][(s >> 20) as usize % 4];
-            acc.on_packet(ts, b, ip((s >> 8) as u8, (s >> 16) as u8), ip(0, 1), proto, if proto == 6 { 0x02 } else { 0 });
+            acc.on_packet(
+                ts,
+                b,
+                ip((s >> 8) as u8, (s >> 16) as u8),
+                ip(0, 1),
+                proto,
+                if proto == 6 { 0x02 } else { 0 },
+            );
             total_p += 1;
             total_b += b;
         }
@@ -721,7 +763,11 @@ mod tests {
         let t = acc.finish().expect("finish");
         assert_eq!(t.rows.iter().map(|r| r.packets).sum::<u64>(), total_p);
         assert_eq!(t.rows.iter().map(|r| r.bytes).sum::<u64>(), total_b);
-        let proto_sum: u64 = t.rows.iter().map(|r| r.tcp_bytes + r.udp_bytes + r.icmp_bytes + r.other_bytes).sum();
+        let proto_sum: u64 = t
+            .rows
+            .iter()
+            .map(|r| r.tcp_bytes + r.udp_bytes + r.icmp_bytes + r.other_bytes)
+            .sum();
         assert_eq!(proto_sum, total_b);
         assert!(t.rows.iter().all(|r| r.start % 60 == 0));
         assert!(t.rows.windows(2).all(|w| w[1].start - w[0].start == 60));
@@ -792,7 +838,10 @@ mod tests {
         assert!(text.starts_with("timestamp,packets,bytes,bits_per_s"));
         assert_eq!(text.lines().count(), 4);
         let s = t.to_series().expect("series");
-        assert_eq!(s.column("packets").map(|c| c.values.clone()), Some(vec![1.0, 0.0, 1.0]));
+        assert_eq!(
+            s.column("packets").map(|c| c.values.clone()),
+            Some(vec![1.0, 0.0, 1.0])
+        );
         let mut j = Vec::new();
         t.write_json(&mut j).expect("json");
     }

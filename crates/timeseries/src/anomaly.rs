@@ -128,7 +128,9 @@ pub fn scores(y: &[f64], o: &AnomalyOptions) -> Result<Vec<f64>> {
             *v = (*v - med).abs();
         }
         let mad = median(&mut buf);
-        let lvl = y.get(t - o.window..t).map_or(1.0, |w| w.iter().map(|v| v.abs()).sum::<f64>() / w.len().max(1) as f64);
+        let lvl = y.get(t - o.window..t).map_or(1.0, |w| {
+            w.iter().map(|v| v.abs()).sum::<f64>() / w.len().max(1) as f64
+        });
         let s = (r - med).abs() / (1.4826 * mad).max(1e-9 * lvl.max(1e-12));
         if let Some(x) = out.get_mut(t) {
             *x = s;
@@ -220,7 +222,9 @@ pub fn nab_windows(json: &str, key: &str) -> Result<Vec<(i64, i64)>> {
         .ok_or_else(|| Error::Invalid(format!("no windows for '{key}'")))?;
     let mut out = Vec::new();
     for w in list {
-        let pair = w.as_array().ok_or_else(|| Error::Invalid("window is not a pair".into()))?;
+        let pair = w
+            .as_array()
+            .ok_or_else(|| Error::Invalid("window is not a pair".into()))?;
         let t = |i: usize| {
             pair.get(i)
                 .and_then(|x| x.as_str())
@@ -239,22 +243,41 @@ mod tests {
     #[test]
     fn finds_injected_spike() {
         let mut y: Vec<f64> = (0..2000)
-            .map(|i| 100.0 + 20.0 * (std::f64::consts::TAU * i as f64 / 288.0).sin() + ((i * 37) % 11) as f64)
+            .map(|i| {
+                100.0
+                    + 20.0 * (std::f64::consts::TAU * i as f64 / 288.0).sin()
+                    + ((i * 37) % 11) as f64
+            })
             .collect();
         y[1500] += 400.0;
-        let o = AnomalyOptions { season: Some(288), ..Default::default() };
+        let o = AnomalyOptions {
+            season: Some(288),
+            ..Default::default()
+        };
         let ev = detect(&y, &o).expect("detect");
         assert_eq!(ev.len(), 1, "{ev:?}");
         assert_eq!(ev[0].peak, 1500);
         assert!(detect(&y[..100], &o).is_err());
         let flat = vec![5.0; 1000];
-        assert!(detect(&flat, &AnomalyOptions::default()).expect("flat").is_empty());
+        assert!(
+            detect(&flat, &AnomalyOptions::default())
+                .expect("flat")
+                .is_empty()
+        );
     }
 
     #[test]
     fn window_metrics() {
         let e = evaluate_windows(&[5, 50, 500], &[(0, 10), (100, 200)]);
-        assert_eq!(e, WindowEval { windows: 2, detected: 1, events: 3, false_positives: 2 });
+        assert_eq!(
+            e,
+            WindowEval {
+                windows: 2,
+                detected: 1,
+                events: 3,
+                false_positives: 2
+            }
+        );
         assert!((e.precision() - 1.0 / 3.0).abs() < 1e-12);
         assert!((e.recall() - 0.5).abs() < 1e-12);
     }
@@ -263,7 +286,9 @@ mod tests {
     fn nab_labelled_windows_are_found() {
         let dir = crate::tests_support::data_dir().join("timeseries/nab-aws-cloudwatch");
         let json = std::fs::read_to_string(dir.join("combined_windows.json")).expect("json");
-        let (s, _) = crate::read_series_csv(&dir.join("ec2_network_in_257a54.csv"), &Default::default()).expect("csv");
+        let (s, _) =
+            crate::read_series_csv(&dir.join("ec2_network_in_257a54.csv"), &Default::default())
+                .expect("csv");
         let w = nab_windows(&json, "realAWSCloudwatch/ec2_network_in_257a54.csv").expect("windows");
         assert_eq!(w.len(), 1);
         let ev = detect(&s.columns[0].values, &AnomalyOptions::default()).expect("detect");

@@ -96,12 +96,20 @@ pub fn check_capacity(
     };
     let point_crossing = first(&f.point);
     let upper_crossing = first(&f.upper);
-    let peak = |v: &[f64]| v.iter().map(|x| unit.to_bps(*x, f.interval)).fold(0.0, f64::max);
+    let peak = |v: &[f64]| {
+        v.iter()
+            .map(|x| unit.to_bps(*x, f.interval))
+            .fold(0.0, f64::max)
+    };
     let horizon = format_duration(f.interval.saturating_mul(f.point.len() as i64));
     let what = if (fraction - 1.0).abs() < 1e-9 {
         format_rate(capacity_bps)
     } else {
-        format!("{} % of {}", fmt_pct(fraction * 100.0), format_rate(capacity_bps))
+        format!(
+            "{} % of {}",
+            fmt_pct(fraction * 100.0),
+            format_rate(capacity_bps)
+        )
     };
     let pct = fmt_pct(f.level * 100.0);
     let when = |t: i64| {
@@ -154,7 +162,11 @@ mod tests {
     fn fc(point: Vec<f64>, upper: Vec<f64>) -> ForecastResult {
         ForecastResult {
             model: ModelKind::Naive,
-            season: SeasonInfo { period: None, detected: false, candidates: vec![] },
+            season: SeasonInfo {
+                period: None,
+                detected: false,
+                candidates: vec![],
+            },
             start: 1_122_724_800, // 2005-07-30 12:00 UTC
             interval: 3600,
             lower: point.clone(),
@@ -170,17 +182,42 @@ mod tests {
     #[test]
     fn crossing_message() {
         // bits per hour: 9e9 bit/s * 3600 = threshold at 80 % of 10 Gbit/s = 8e9 bit/s
-        let f = fc(vec![1e13; 24], (0..24).map(|i| if i >= 2 { 3e13 } else { 1e13 }).collect());
-        let r = check_capacity(&f, ValueUnit::BitsPerInterval, 10e9, Threshold::Fraction(0.8), 1_122_724_800 - 3600)
-            .expect("ok");
+        let f = fc(
+            vec![1e13; 24],
+            (0..24).map(|i| if i >= 2 { 3e13 } else { 1e13 }).collect(),
+        );
+        let r = check_capacity(
+            &f,
+            ValueUnit::BitsPerInterval,
+            10e9,
+            Threshold::Fraction(0.8),
+            1_122_724_800 - 3600,
+        )
+        .expect("ok");
         assert_eq!(r.upper_crossing, Some(1_122_724_800 + 7200));
         assert_eq!(r.point_crossing, None);
         assert_eq!(
             r.message,
             "The upper 95 % bound first exceeds 80 % of 10 Gbit/s on 2005-07-30 14:00 UTC (in 3 hours); the point forecast does not cross it within the 1 day horizon."
         );
-        let r = check_capacity(&f, ValueUnit::BitsPerSecond, 1e15, Threshold::Fraction(0.8), 0).expect("ok");
+        let r = check_capacity(
+            &f,
+            ValueUnit::BitsPerSecond,
+            1e15,
+            Threshold::Fraction(0.8),
+            0,
+        )
+        .expect("ok");
         assert!(r.message.starts_with("Neither"));
-        assert!(check_capacity(&f, ValueUnit::BitsPerSecond, 0.0, Threshold::Fraction(0.8), 0).is_err());
+        assert!(
+            check_capacity(
+                &f,
+                ValueUnit::BitsPerSecond,
+                0.0,
+                Threshold::Fraction(0.8),
+                0
+            )
+            .is_err()
+        );
     }
 }

@@ -109,10 +109,20 @@ where
     let hx = |i: usize| (h.start + h.interval * i as i64) as f64;
     let fx = |i: usize| (f.start + f.interval * i as i64) as f64;
     let x0 = hx(0);
-    let x1 = fx(f.point.len().saturating_sub(1)).max(hx(h.values.len().saturating_sub(1))).max(x0 + 1.0);
+    let x1 = fx(f.point.len().saturating_sub(1))
+        .max(hx(h.values.len().saturating_sub(1)))
+        .max(x0 + 1.0);
     let finite = |v: &&f64| v.is_finite();
-    let all = h.values.iter().chain(f.upper).chain(f.lower).chain(f.point).filter(finite);
-    let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(*v), a.1.max(*v)));
+    let all = h
+        .values
+        .iter()
+        .chain(f.upper)
+        .chain(f.lower)
+        .chain(f.point)
+        .filter(finite);
+    let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| {
+        (a.0.min(*v), a.1.max(*v))
+    });
     for c in capacity {
         hi = hi.max(c.value);
     }
@@ -127,7 +137,11 @@ where
     let span = x1 - x0;
     let fmt_x = move |x: &f64| {
         let t = *x as i64;
-        let fmt = if span > 3.0 * 86400.0 { "%m-%d" } else { "%m-%d %H:%M" };
+        let fmt = if span > 3.0 * 86400.0 {
+            "%m-%d"
+        } else {
+            "%m-%d %H:%M"
+        };
         chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
             .map(|d| d.format(fmt).to_string())
             .unwrap_or_default()
@@ -185,7 +199,11 @@ where
         .label(format!("forecast ({})", f.model))
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], orange.stroke_width(2)));
     for (k, c) in capacity.iter().enumerate() {
-        let col = if k == 0 { RGBColor(200, 0, 0) } else { RGBColor(120, 0, 120) };
+        let col = if k == 0 {
+            RGBColor(200, 0, 0)
+        } else {
+            RGBColor(120, 0, 120)
+        };
         chart
             .draw_series(DashedLineSeries::new(
                 [(x0, c.value), (x1, c.value)],
@@ -215,17 +233,39 @@ mod tests {
     #[test]
     fn renders_svg_and_png() {
         let dir = tempfile::tempdir().expect("tmp");
-        let hist: Vec<f64> = (0..200).map(|i| 5e9 + 2e9 * (i as f64 / 24.0 * 6.283).sin()).collect();
-        let pt: Vec<f64> = (0..24).map(|i| 5e9 + 2e9 * ((200 + i) as f64 / 24.0 * 6.283).sin()).collect();
+        let hist: Vec<f64> = (0..200)
+            .map(|i| 5e9 + 2e9 * (i as f64 / 24.0 * 6.283).sin())
+            .collect();
+        let pt: Vec<f64> = (0..24)
+            .map(|i| 5e9 + 2e9 * ((200 + i) as f64 / 24.0 * 6.283).sin())
+            .collect();
         let lo: Vec<f64> = pt.iter().map(|v| v - 1e9).collect();
         let up: Vec<f64> = pt.iter().map(|v| v + 1e9).collect();
         let svg = dir.path().join("c.svg");
         let png = dir.path().join("c.png");
         render_forecast_chart(
-            ChartHistory { start: 0, interval: 3600, values: &hist },
-            ChartForecast { start: 200 * 3600, interval: 3600, point: &pt, lower: &lo, upper: &up, level: 0.95, model: "linear" },
-            &[CapacityLine { value: 8e9, label: "80 % of 10 Gbit/s".into() }],
-            &ChartLabels { title: "test".into(), y_label: "bit/s".into() },
+            ChartHistory {
+                start: 0,
+                interval: 3600,
+                values: &hist,
+            },
+            ChartForecast {
+                start: 200 * 3600,
+                interval: 3600,
+                point: &pt,
+                lower: &lo,
+                upper: &up,
+                level: 0.95,
+                model: "linear",
+            },
+            &[CapacityLine {
+                value: 8e9,
+                label: "80 % of 10 Gbit/s".into(),
+            }],
+            &ChartLabels {
+                title: "test".into(),
+                y_label: "bit/s".into(),
+            },
             Some(&svg),
             Some(&png),
         )

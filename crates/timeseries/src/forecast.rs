@@ -275,7 +275,11 @@ pub fn detect_season(y: &[f64], interval: i64) -> SeasonInfo {
                 continue;
             }
             let acf = if var > 0.0 {
-                r.iter().zip(r.iter().skip(p)).map(|(a, b)| a * b).sum::<f64>() / var
+                r.iter()
+                    .zip(r.iter().skip(p))
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+                    / var
             } else {
                 0.0
             };
@@ -308,7 +312,9 @@ fn min_len(kind: ModelKind, ctx: &Ctx) -> std::result::Result<usize, String> {
     let m = ctx.season.unwrap_or(0);
     match kind {
         ModelKind::Naive => Ok(2),
-        ModelKind::SeasonalNaive | ModelKind::HoltWintersAdditive | ModelKind::HoltWintersMultiplicative
+        ModelKind::SeasonalNaive
+        | ModelKind::HoltWintersAdditive
+        | ModelKind::HoltWintersMultiplicative
             if m < 2 =>
         {
             Err("needs a season".into())
@@ -347,7 +353,9 @@ fn fit_predict(kind: ModelKind, y: &[f64], ctx: &Ctx, horizon: usize) -> Result<
         ModelKind::HoltWintersAdditive => holt_winters(y, ctx.season.unwrap_or(2), false, horizon),
         ModelKind::HoltWintersMultiplicative => {
             if y.iter().any(|v| *v <= 0.0) {
-                return Err(Error::Invalid("multiplicative seasonality needs values > 0".into()));
+                return Err(Error::Invalid(
+                    "multiplicative seasonality needs values > 0".into(),
+                ));
             }
             holt_winters(y, ctx.season.unwrap_or(2), true, horizon)
         }
@@ -399,7 +407,9 @@ fn max_lag_needed(ctx: &Ctx) -> usize {
 }
 
 fn calendar(ctx: &Ctx, t: usize, n_train: usize, out: &mut Vec<f64>) {
-    let ts = ctx.start.saturating_add(ctx.interval.saturating_mul(t as i64));
+    let ts = ctx
+        .start
+        .saturating_add(ctx.interval.saturating_mul(t as i64));
     let tau = std::f64::consts::TAU;
     if ctx.interval < 86400 && 86400 / ctx.interval >= 3 {
         let ph = ts.rem_euclid(86400) as f64 / 86400.0;
@@ -427,7 +437,9 @@ fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
     let skip = y_all.len().saturating_sub(LINEAR_WINDOW);
     let y = y_all.get(skip..).unwrap_or(y_all);
     let ctx = Ctx {
-        start: ctx.start.saturating_add(ctx.interval.saturating_mul(skip as i64)),
+        start: ctx
+            .start
+            .saturating_add(ctx.interval.saturating_mul(skip as i64)),
         ..*ctx
     };
     let n = y.len();
@@ -438,7 +450,11 @@ fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
         y.to_vec()
     };
     let back = |v: f64| if use_log { v.exp() } else { v };
-    let d = ctx.season.map_or(1, |m| m.min(MAX_DIRECT)).min(horizon).max(1);
+    let d = ctx
+        .season
+        .map_or(1, |m| m.min(MAX_DIRECT))
+        .min(horizon)
+        .max(1);
     let row = |buf: &[f64], t: usize, lag_set: &[usize], out: &mut Vec<f64>| {
         out.clear();
         for &l in lag_set {
@@ -446,7 +462,9 @@ fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
         }
         calendar(&ctx, t, n, out);
     };
-    let (lo, hi) = z.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(*v), a.1.max(*v)));
+    let (lo, hi) = z.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| {
+        (a.0.min(*v), a.1.max(*v))
+    });
     let span = (hi - lo).abs().max(1e-9);
     let mut models = Vec::with_capacity(d);
     let mut residuals = Vec::new();
@@ -478,6 +496,24 @@ fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
         }
         models.push((lag_set, fit));
     }
+    // Long-run drift per step: least-squares slope of the (log) series.
+    let slope = {
+        let tm = (n as f64 - 1.0) / 2.0;
+        let zm = z.iter().sum::<f64>() / n as f64;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (i, v) in z.iter().enumerate() {
+            sxy += (i as f64 - tm) * (v - zm);
+            sxx += (i as f64 - tm).powi(2);
+        }
+        if sxx > 0.0 { sxy / sxx } else { 0.0 }
+    };
+    // Beyond the direct steps: repeat one period earlier (the week when the
+    // data hold 3 weeks, else the season) plus the drift. Stable for any
+    // horizon, unlike feeding the direct models their own output.
+    let period = weekly_period(&ctx)
+        .filter(|w| ctx.season.is_some() && n >= 3 * w)
+        .or(ctx.season)
+        .unwrap_or(d);
     let mut buf = z;
     let mut point = Vec::with_capacity(horizon);
     for h in 1..=horizon {
@@ -485,9 +521,14 @@ fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
         let Some((lag_set, fit)) = models.get(h.min(d) - 1) else {
             return Err(Error::Numerical("missing direct model".into()));
         };
-        row(&buf, t, lag_set, &mut tmp);
-        // Bound the recursion so a runaway trend cannot overflow.
-        let p = fit.predict(&tmp).clamp(lo - 5.0 * span, hi + 5.0 * span);
+        let raw = if h <= d {
+            row(&buf, t, lag_set, &mut tmp);
+            fit.predict(&tmp)
+        } else {
+            buf.get(t - period).copied().unwrap_or(hi) + slope * period as f64
+        };
+        // Bound so a runaway value cannot overflow.
+        let p = raw.clamp(lo - 5.0 * span, hi + 5.0 * span);
         buf.push(p);
         point.push(back(p));
     }
@@ -498,7 +539,14 @@ fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
 }
 
 /// Runs Holt-Winters with given parameters; returns SSE, final state.
-fn hw_run(y: &[f64], m: usize, mul: bool, a: f64, b: f64, g: f64) -> (f64, f64, f64, Vec<f64>, Vec<f64>) {
+fn hw_run(
+    y: &[f64],
+    m: usize,
+    mul: bool,
+    a: f64,
+    b: f64,
+    g: f64,
+) -> (f64, f64, f64, Vec<f64>, Vec<f64>) {
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len().max(1) as f64;
     let first = y.get(..m).unwrap_or(&[]);
     let second = y.get(m..2 * m).unwrap_or(&[]);
@@ -513,7 +561,11 @@ fn hw_run(y: &[f64], m: usize, mul: bool, a: f64, b: f64, g: f64) -> (f64, f64, 
     for (t, &v) in y.iter().enumerate() {
         let i = t % m;
         let s = seas.get(i).copied().unwrap_or(if mul { 1.0 } else { 0.0 });
-        let fit = if mul { (level + trend) * s } else { level + trend + s };
+        let fit = if mul {
+            (level + trend) * s
+        } else {
+            level + trend + s
+        };
         let e = v - fit;
         sse += e * e;
         resid.push(e);
@@ -542,7 +594,9 @@ fn holt_winters(y_all: &[f64], m: usize, mul: bool, horizon: usize) -> Result<Fi
     // Fit on a recent window (at least 3 seasons) to bound the cost of the
     // optimiser; forecasts are relative to the series end either way.
     let keep = LINEAR_WINDOW.max(3 * m);
-    let y = y_all.get(y_all.len().saturating_sub(keep)..).unwrap_or(y_all);
+    let y = y_all
+        .get(y_all.len().saturating_sub(keep)..)
+        .unwrap_or(y_all);
     let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
     let logit = |p: f64| (p / (1.0 - p)).ln();
     let x0 = [logit(0.3), logit(0.02), logit(0.2)];
@@ -581,7 +635,9 @@ fn holt_winters(y_all: &[f64], m: usize, mul: bool, horizon: usize) -> Result<Fi
         })
         .collect();
     if point.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Numerical("Holt-Winters forecast is not finite".into()));
+        return Err(Error::Numerical(
+            "Holt-Winters forecast is not finite".into(),
+        ));
     }
     Ok(Fitted {
         point,
@@ -591,7 +647,12 @@ fn holt_winters(y_all: &[f64], m: usize, mul: bool, horizon: usize) -> Result<Fi
 
 fn scale_mae(y: &[f64], m: usize) -> f64 {
     let m = m.max(1);
-    let d: Vec<f64> = y.iter().skip(m).zip(y).map(|(a, b)| (a - b).abs()).collect();
+    let d: Vec<f64> = y
+        .iter()
+        .skip(m)
+        .zip(y)
+        .map(|(a, b)| (a - b).abs())
+        .collect();
     if d.is_empty() {
         f64::NAN
     } else {
@@ -618,7 +679,9 @@ fn backtest(
         .unwrap_or(2);
     let mut origin_list = Vec::new();
     for k in 0..origins {
-        let Some(o) = n.checked_sub(h + k * h) else { break };
+        let Some(o) = n.checked_sub(h + k * h) else {
+            break;
+        };
         if o < needs || o == 0 {
             break;
         }
@@ -709,12 +772,19 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// Forecasts `y` (values at `start + i * interval`) `opts.horizon` steps
 /// ahead (see module docs).
-pub fn forecast(y: &[f64], start: i64, interval: i64, opts: &ForecastOptions) -> Result<ForecastResult> {
+pub fn forecast(
+    y: &[f64],
+    start: i64,
+    interval: i64,
+    opts: &ForecastOptions,
+) -> Result<ForecastResult> {
     if interval <= 0 {
         return Err(Error::Invalid("interval must be > 0".into()));
     }
     if opts.horizon == 0 || opts.horizon > 10_000_000 {
-        return Err(Error::Invalid("horizon must be between 1 and 10,000,000 steps".into()));
+        return Err(Error::Invalid(
+            "horizon must be between 1 and 10,000,000 steps".into(),
+        ));
     }
     if !(opts.level > 0.0 && opts.level < 1.0) {
         return Err(Error::Invalid("interval level must be in (0, 1)".into()));
@@ -741,7 +811,9 @@ pub fn forecast(y: &[f64], start: i64, interval: i64, opts: &ForecastOptions) ->
             detected: false,
             candidates: Vec::new(),
         },
-        SeasonChoice::Fixed(p) => return Err(Error::Invalid(format!("season must be >= 2, got {p}"))),
+        SeasonChoice::Fixed(p) => {
+            return Err(Error::Invalid(format!("season must be >= 2, got {p}")));
+        }
     };
     let ctx = Ctx {
         start,
@@ -753,7 +825,11 @@ pub fn forecast(y: &[f64], start: i64, interval: i64, opts: &ForecastOptions) ->
     for k in opts.model.kinds() {
         match min_len(k, &ctx) {
             Ok(need) if y.len() >= need => kinds.push(k),
-            Ok(need) => notes.push(format!("{} skipped: needs {need} points, have {}", k.name(), y.len())),
+            Ok(need) => notes.push(format!(
+                "{} skipped: needs {need} points, have {}",
+                k.name(),
+                y.len()
+            )),
             Err(why) => notes.push(format!("{} skipped: {why}", k.name())),
         }
     }
@@ -829,13 +905,24 @@ pub fn forecast(y: &[f64], start: i64, interval: i64, opts: &ForecastOptions) ->
     Err(last_err.unwrap_or_else(|| Error::Invalid("no model could be fitted".into())))
 }
 
-fn intervals(f: &Fitted, score: Option<&ModelScore>, opts: &ForecastOptions) -> (Vec<f64>, Vec<f64>) {
+fn intervals(
+    f: &Fitted,
+    score: Option<&ModelScore>,
+    opts: &ForecastOptions,
+) -> (Vec<f64>, Vec<f64>) {
     let ql = (1.0 - opts.level) / 2.0;
     let qu = 1.0 - ql;
     let mut lower = Vec::with_capacity(f.point.len());
     let mut upper = Vec::with_capacity(f.point.len());
-    let bt = score.map(|s| &s.errors_by_step).filter(|e| e.iter().any(|v| !v.is_empty()));
-    let mut resid: Vec<f64> = f.residuals.iter().copied().filter(|v| v.is_finite()).collect();
+    let bt = score
+        .map(|s| &s.errors_by_step)
+        .filter(|e| e.iter().any(|v| !v.is_empty()));
+    let mut resid: Vec<f64> = f
+        .residuals
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     resid.sort_by(|a, b| a.total_cmp(b));
     let (r_lo, r_hi) = (quantile(&resid, ql), quantile(&resid, qu));
     // Per-step bounds from the backtest, pooled over neighbouring steps.
@@ -884,9 +971,14 @@ mod tests {
         let mut s = 12345u64;
         (0..n)
             .map(|i| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let u = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-                100.0 + 0.05 * i as f64 + 30.0 * (std::f64::consts::TAU * i as f64 / 24.0).sin() + noise * u
+                100.0
+                    + 0.05 * i as f64
+                    + 30.0 * (std::f64::consts::TAU * i as f64 / 24.0).sin()
+                    + noise * u
             })
             .collect()
     }
@@ -903,7 +995,11 @@ mod tests {
     #[test]
     fn naive_models_are_exact() {
         let y = [1.0, 2.0, 3.0, 4.0, 5.0];
-        let ctx = Ctx { start: 0, interval: 60, season: Some(2) };
+        let ctx = Ctx {
+            start: 0,
+            interval: 60,
+            season: Some(2),
+        };
         let f = fit_predict(ModelKind::Naive, &y, &ctx, 3).expect("naive");
         assert_eq!(f.point, vec![5.0; 3]);
         let f = fit_predict(ModelKind::SeasonalNaive, &y, &ctx, 3).expect("snaive");
@@ -916,8 +1012,16 @@ mod tests {
         let r = forecast(&y, 0, 3600, &ForecastOptions::default()).expect("forecast");
         assert_eq!(r.season.period, Some(24));
         assert_eq!(r.point.len(), 24);
-        let naive = r.backtest.iter().find(|s| s.model == ModelKind::Naive).expect("naive");
-        let best = r.backtest.iter().find(|s| s.model == r.model).expect("best");
+        let naive = r
+            .backtest
+            .iter()
+            .find(|s| s.model == ModelKind::Naive)
+            .expect("naive");
+        let best = r
+            .backtest
+            .iter()
+            .find(|s| s.model == r.model)
+            .expect("best");
         assert!(best.mase < naive.mase, "{:?}", r.backtest);
         assert!(best.mase < 1.0, "{:?}", r.backtest);
         for s in &r.backtest {
@@ -928,7 +1032,13 @@ mod tests {
         }
         // The truth continues the generator: the forecast should be close.
         let truth = synth(24 * 41, 0.0);
-        let mae: f64 = r.point.iter().zip(&truth[24 * 40..]).map(|(a, b)| (a - b).abs()).sum::<f64>() / 24.0;
+        let mae: f64 = r
+            .point
+            .iter()
+            .zip(&truth[24 * 40..])
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+            / 24.0;
         assert!(mae < 3.0, "mae {mae}");
     }
 
@@ -947,17 +1057,30 @@ mod tests {
     #[test]
     fn short_and_bad_input_errors() {
         let o = ForecastOptions::default();
-        assert!(matches!(forecast(&[1.0, 2.0], 0, 60, &o), Err(Error::TooShort { .. })));
+        assert!(matches!(
+            forecast(&[1.0, 2.0], 0, 60, &o),
+            Err(Error::TooShort { .. })
+        ));
         assert!(forecast(&[1.0, f64::NAN, 3.0], 0, 60, &o).is_err());
         assert!(forecast(&[1.0, 2.0, 3.0], 0, 0, &o).is_err());
         // Few points: only the naive model can run, no panic.
         let r = forecast(&[1.0, 2.0, 3.0, 4.0], 0, 3600, &o).expect("naive fallback");
         assert_eq!(r.model, ModelKind::Naive);
-        let hw = ForecastOptions { model: ModelChoice::HoltWinters, season: SeasonChoice::Fixed(24), ..o.clone() };
+        let hw = ForecastOptions {
+            model: ModelChoice::HoltWinters,
+            season: SeasonChoice::Fixed(24),
+            ..o.clone()
+        };
         assert!(forecast(&[1.0; 30], 0, 3600, &hw).is_err());
         // Zeros: multiplicative skipped, no panic.
-        let y: Vec<f64> = (0..24 * 10).map(|i| ((i % 24) as f64 - 5.0).max(0.0)).collect();
+        let y: Vec<f64> = (0..24 * 10)
+            .map(|i| ((i % 24) as f64 - 5.0).max(0.0))
+            .collect();
         let r = forecast(&y, 0, 3600, &o).expect("zeros ok");
-        assert!(r.backtest.iter().all(|s| s.model != ModelKind::HoltWintersMultiplicative));
+        assert!(
+            r.backtest
+                .iter()
+                .all(|s| s.model != ModelKind::HoltWintersMultiplicative)
+        );
     }
 }

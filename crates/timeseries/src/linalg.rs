@@ -66,9 +66,9 @@ pub fn ridge_qr(x: &[Vec<f64>], y: &[f64], lambda: f64) -> Result<LinearFit> {
     let sqrt_l = lambda.max(0.0).sqrt();
     let a = DMatrix::from_fn(rows, p, |i, j| {
         if i < n {
-            x.get(i)
-                .and_then(|r| r.get(j))
-                .map_or(0.0, |v| (v - mean.get(j).copied().unwrap_or(0.0)) / sd.get(j).copied().unwrap_or(1.0))
+            x.get(i).and_then(|r| r.get(j)).map_or(0.0, |v| {
+                (v - mean.get(j).copied().unwrap_or(0.0)) / sd.get(j).copied().unwrap_or(1.0)
+            })
         } else if i - n == j {
             sqrt_l
         } else {
@@ -104,7 +104,9 @@ pub fn ridge_qr(x: &[Vec<f64>], y: &[f64], lambda: f64) -> Result<LinearFit> {
         coef.push(c);
     }
     if !intercept.is_finite() || coef.iter().any(|c| !c.is_finite()) {
-        return Err(Error::Numerical("non-finite regression coefficients".into()));
+        return Err(Error::Numerical(
+            "non-finite regression coefficients".into(),
+        ));
     }
     Ok(LinearFit { intercept, coef })
 }
@@ -118,7 +120,10 @@ mod tests {
         let x: Vec<Vec<f64>> = (0..50)
             .map(|i| vec![i as f64, ((i * 7) % 11) as f64, 1e9 + (i % 3) as f64])
             .collect();
-        let y: Vec<f64> = x.iter().map(|r| 3.0 + 2.0 * r[0] - 0.5 * r[1] + 4.0 * (r[2] - 1e9)).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|r| 3.0 + 2.0 * r[0] - 0.5 * r[1] + 4.0 * (r[2] - 1e9))
+            .collect();
         let f = ridge_qr(&x, &y, 0.0).expect("fit");
         assert!((f.coef[0] - 2.0).abs() < 1e-6, "{:?}", f.coef);
         assert!((f.coef[1] + 0.5).abs() < 1e-6);

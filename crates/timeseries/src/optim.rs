@@ -46,10 +46,17 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
         let Some((xw, fw)) = simplex.last().cloned() else {
             break;
         };
-        let at = |t: f64| -> Vec<f64> { c.iter().zip(&xw).map(|(ci, wi)| ci + t * (wi - ci)).collect() };
+        let at = |t: f64| -> Vec<f64> {
+            c.iter()
+                .zip(&xw)
+                .map(|(ci, wi)| ci + t * (wi - ci))
+                .collect()
+        };
         let xr = at(-1.0);
         let fr = key(f(&xr));
-        let second_worst = simplex.get(d.saturating_sub(1)).map_or(f64::INFINITY, |s| key(s.1));
+        let second_worst = simplex
+            .get(d.saturating_sub(1))
+            .map_or(f64::INFINITY, |s| key(s.1));
         if fr < best {
             let xe = at(-2.0);
             let fe = key(f(&xe));
@@ -74,7 +81,11 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
             } else {
                 let xb = simplex.first().map(|s| s.0.clone()).unwrap_or_default();
                 for s in simplex.iter_mut().skip(1) {
-                    let x: Vec<f64> = xb.iter().zip(&s.0).map(|(b, v)| b + 0.5 * (v - b)).collect();
+                    let x: Vec<f64> = xb
+                        .iter()
+                        .zip(&s.0)
+                        .map(|(b, v)| b + 0.5 * (v - b))
+                        .collect();
                     let fx = key(f(&x));
                     *s = (x, fx);
                 }

@@ -60,7 +60,9 @@ impl Series {
     /// Builds a series, checking the invariants.
     pub fn new(start: i64, interval: i64, columns: Vec<Column>) -> Result<Self> {
         if interval <= 0 {
-            return Err(Error::Invalid(format!("interval must be > 0, got {interval}")));
+            return Err(Error::Invalid(format!(
+                "interval must be > 0, got {interval}"
+            )));
         }
         let len = columns.first().map_or(0, |c| c.values.len());
         if columns.iter().any(|c| c.values.len() != len) {
@@ -85,7 +87,8 @@ impl Series {
 
     /// Time of point `i` (Unix seconds).
     pub fn time(&self, i: usize) -> i64 {
-        self.start.saturating_add(self.interval.saturating_mul(i as i64))
+        self.start
+            .saturating_add(self.interval.saturating_mul(i as i64))
     }
 
     /// All timestamps.
@@ -103,7 +106,10 @@ impl Series {
         match name {
             Some(n) => self.column(n).ok_or_else(|| {
                 let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
-                Error::Invalid(format!("no column '{n}'; columns are: {}", names.join(", ")))
+                Error::Invalid(format!(
+                    "no column '{n}'; columns are: {}",
+                    names.join(", ")
+                ))
             }),
             None => self
                 .columns
@@ -493,7 +499,10 @@ pub fn infer_interval(times: impl Iterator<Item = i64>) -> Result<i64> {
 pub fn fill_gaps(values: &mut [f64], rule: GapFill) {
     match rule {
         GapFill::Error => {}
-        GapFill::Zero => values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0),
+        GapFill::Zero => values
+            .iter_mut()
+            .filter(|v| v.is_nan())
+            .for_each(|v| *v = 0.0),
         GapFill::Linear => {
             let known: Vec<usize> = (0..values.len())
                 .filter(|&i| values.get(i).is_some_and(|v| !v.is_nan()))
@@ -581,7 +590,10 @@ mod tests {
         assert!(read("").is_err());
         assert!(read("time,v\n0,1\n0,2\n").is_err()); // no positive interval
         // a huge span is a clear error, not an allocation
-        assert!(matches!(read("time,v\n0,1\n1,1\n99999999999,1\n"), Err(Error::Limit(_))));
+        assert!(matches!(
+            read("time,v\n0,1\n1,1\n99999999999,1\n"),
+            Err(Error::Limit(_))
+        ));
         let strict = ReadOptions {
             duplicates: DuplicatePolicy::Error,
             ..Default::default()

@@ -36,7 +36,10 @@ pub fn parse_duration(text: &str) -> Result<i64> {
     };
     let secs = value * mult;
     if !secs.is_finite() || secs < 1.0 || secs > 1e11 {
-        return Err(arg_err(text, "duration must be between 1 s and ~3000 years"));
+        return Err(arg_err(
+            text,
+            "duration must be between 1 s and ~3000 years",
+        ));
     }
     if (secs - secs.round()).abs() > 1e-6 {
         return Err(arg_err(text, "duration must be a whole number of seconds"));

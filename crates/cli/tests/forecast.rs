@@ -1,0 +1,120 @@
+//! Integration tests of `netlens forecast` on the real Cortez series and on
+//! bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("NETLENS_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
+
+fn cortez() -> PathBuf {
+    data_dir().join("timeseries/cortez-isp-traffic/internet-traffic-eu-transatlantic-hourly.csv")
+}
+
+fn netlens() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netlens"))
+}
+
+#[test]
+fn forecast_cortez_with_backtest_capacity_and_chart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("f.csv");
+    let chart = dir.path().join("f.svg");
+    let o = netlens()
+        .arg("forecast")
+        .arg(cortez())
+        .args([
+            "--horizon",
+            "24h",
+            "--season",
+            "24",
+            "--backtest",
+            "--unit",
+            "bits",
+        ])
+        .args(["--capacity", "30Mbit/s", "--threshold", "80%"])
+        .arg("-o")
+        .arg(&out)
+        .arg("--chart")
+        .arg(&chart)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for m in [
+        "naive",
+        "seasonal-naive",
+        "linear",
+        "holt-winters-add",
+        "holt-winters-mul",
+        "<- chosen",
+    ] {
+        assert!(stdout.contains(m), "missing {m}: {stdout}");
+    }
+    // 80 % of 30 Mbit/s = 8.64e10 bits/hour; the link peaks near 1e11 bits/hour,
+    // so the upper bound must cross within the day.
+    assert!(
+        stdout.contains("first exceeds 80 % of 30 Mbit/s on 2005-07-"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(&out).expect("forecast csv");
+    assert_eq!(csv.lines().count(), 25);
+    assert!(csv.starts_with("timestamp,forecast,lower,upper\n2005-07-28T14:00:00Z,"));
+    let svg = std::fs::read_to_string(&chart).expect("svg");
+    assert!(svg.contains("<svg"));
+}
+
+#[test]
+fn forecast_json_is_machine_readable() {
+    let o = netlens()
+        .arg("forecast")
+        .arg(cortez())
+        .args(["--horizon", "7d", "--format", "json", "--model", "linear"])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["forecast"]["model"], "linear");
+    assert_eq!(
+        v["forecast"]["point"].as_array().map(|a| a.len()),
+        Some(168)
+    );
+    assert_eq!(v["forecast"]["season"]["period"], 24);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "time,v\n2020-01-01 00:00:00,1\n2020-01-01 01:00:00,abc\n",
+    )
+    .expect("write");
+    let o = netlens().arg("forecast").arg(&bad).output().expect("run");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("line 3") && err.contains("not a number"),
+        "{err}"
+    );
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, "time,v\n0,1\n").expect("write");
+    let o = netlens().arg("forecast").arg(&short).output().expect("run");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("too short"));
+    let o = netlens()
+        .arg("forecast")
+        .arg(cortez())
+        .args(["--horizon", "5x"])
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+}
