@@ -10,6 +10,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cic;
 pub mod features;
 pub mod flow;
 pub mod key;
