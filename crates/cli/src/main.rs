@@ -20,11 +20,14 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Register new subcommands here (one line each) and in `run` below.
+    /// Forecast a time series CSV: backtest models, capacity check, chart.
+    Forecast(cmd::forecast::Args),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // One arm per subcommand.
+        Command::Forecast(a) => cmd::forecast::run(a),
     }
 }
 
