@@ -30,7 +30,7 @@
 //!   ended before its start (flows never ended stay active to the last row).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -55,11 +55,8 @@ enum Distinct {
 fn hash_ip(ip: &IpAddr) -> u64 {
     // std's RandomState would make estimates differ run to run; use a fixed
     // SipHash key via the default hasher.
-    let mut h =
-        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .build_hasher();
-    ip.hash(&mut h);
-    h.finish()
+    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .hash_one(ip)
 }
 
 impl Distinct {

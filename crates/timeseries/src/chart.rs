@@ -234,10 +234,10 @@ mod tests {
     fn renders_svg_and_png() {
         let dir = tempfile::tempdir().expect("tmp");
         let hist: Vec<f64> = (0..200)
-            .map(|i| 5e9 + 2e9 * (i as f64 / 24.0 * 6.283).sin())
+            .map(|i| 5e9 + 2e9 * (i as f64 / 24.0 * std::f64::consts::TAU).sin())
             .collect();
         let pt: Vec<f64> = (0..24)
-            .map(|i| 5e9 + 2e9 * ((200 + i) as f64 / 24.0 * 6.283).sin())
+            .map(|i| 5e9 + 2e9 * ((200 + i) as f64 / 24.0 * std::f64::consts::TAU).sin())
             .collect();
         let lo: Vec<f64> = pt.iter().map(|v| v - 1e9).collect();
         let up: Vec<f64> = pt.iter().map(|v| v + 1e9).collect();

@@ -11,12 +11,14 @@
 //!   intervals, each needing at least 3 full cycles); the largest wins, a
 //!   longer period only if it beats a shorter one by more than 0.1; none if
 //!   the best is below 0.2. `SeasonChoice::Fixed` overrides.
-//! - Linear model: ridge least squares by Householder QR (see `linalg`) on
-//!   lags 1, 2, 3, the seasonal lag and (when the data hold 3 weeks and the
-//!   season is shorter) the weekly lag, Fourier terms of hour-of-day (4
-//!   pairs) and day-of-week (3 pairs) computed from the UTC timestamps, and a
-//!   linear trend. Multi-step forecasts are recursive. It is fitted on
-//!   log(y) when every value is > 0 (traffic is multiplicative), else on y.
+//! - Linear model: ridge least squares by Householder QR (see `linalg`),
+//!   direct strategy: one regression per step j = 1..=min(season, 24) on lags
+//!   j and j+1, the first seasonal lags at or after j, the weekly lag (when
+//!   the data hold 3 weeks), Fourier terms of hour-of-day (4 pairs) and
+//!   day-of-week (3 pairs) from the UTC timestamps, and a linear trend; later
+//!   steps repeat the value one week (or season) earlier plus the fitted
+//!   drift, so long planning horizons extrapolate the trend. Fitted on the
+//!   last 3,000 points, on log(y) when every value is > 0.
 //! - Holt-Winters: additive trend with additive or multiplicative
 //!   seasonality; α, β, γ in (0, 1) minimise the in-sample one-step SSE by
 //!   Nelder-Mead on logit-transformed parameters. Needs 2 full seasons;
@@ -430,9 +432,9 @@ fn calendar(ctx: &Ctx, t: usize, n_train: usize, out: &mut Vec<f64>) {
 }
 
 /// Linear model, direct strategy: one ridge regression per step `j` in
-/// `1..=D` (D = min(season, 24), or 1 without season) whose lags are all
-/// >= j; step h > D applies model D to the series extended by the earlier
-/// predictions. Fitted on log(y) when all y > 0.
+/// `1..=D` (D = min(season, 24), or 1 without season) whose lags are all at
+/// least j; a step beyond D repeats the value one week (or one season)
+/// earlier plus the fitted drift. Fitted on log(y) when all y > 0.
 fn linear(y_all: &[f64], ctx: &Ctx, horizon: usize) -> Result<Fitted> {
     let skip = y_all.len().saturating_sub(LINEAR_WINDOW);
     let y = y_all.get(skip..).unwrap_or(y_all);

@@ -53,7 +53,7 @@ pub fn ridge_qr(x: &[Vec<f64>], y: &[f64], lambda: f64) -> Result<LinearFit> {
     }
     sd.iter_mut().for_each(|s| {
         *s = (*s / n as f64).sqrt();
-        if !(*s > 1e-12) {
+        if s.is_nan() || *s <= 1e-12 {
             *s = 1.0;
         }
     });

@@ -580,10 +580,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let err = read("time,v\n0,1\n60,x\n").err().expect("error");
+        let err = read("time,v\n0,1\n60,x\n").expect_err("error");
         let msg = err.to_string();
         assert!(msg.contains("line 3") && msg.contains("'v'"), "{msg}");
-        let err = read("time,v\n0,1\nnope,2\n").err().expect("error");
+        let err = read("time,v\n0,1\nnope,2\n").expect_err("error");
         assert!(err.to_string().contains("line 3"));
         assert!(matches!(read("time,v\n0,1\n"), Err(Error::TooShort { .. })));
         assert!(read("time,v\n").is_err());

@@ -35,7 +35,7 @@ pub fn parse_duration(text: &str) -> Result<i64> {
         _ => return Err(arg_err(text, "unknown unit (use s, m, h, d or w)")),
     };
     let secs = value * mult;
-    if !secs.is_finite() || secs < 1.0 || secs > 1e11 {
+    if !secs.is_finite() || !(1.0..=1e11).contains(&secs) {
         return Err(arg_err(
             text,
             "duration must be between 1 s and ~3000 years",
