@@ -140,7 +140,9 @@ impl ParquetWriter {
                 },
                 Builder::ListI64(b) => match v {
                     Value::ListI8(xs) => {
-                        b.values().append_values(&xs.iter().map(|&x| i64::from(x)).collect::<Vec<_>>(), &[]);
+                        for &x in xs {
+                            b.values().append_value(i64::from(x));
+                        }
                         b.append(true);
                     }
                     Value::ListI32(xs) => {

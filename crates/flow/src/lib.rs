@@ -20,4 +20,4 @@ pub mod stats;
 pub use features::{COLUMNS, Column, ColumnType, Group, Selection, Value};
 pub use flow::{DirCounters, EndReason, Flow, FlowStats, TcpTrack};
 pub use key::{Endpoint, FlowKey};
-pub use meter::{Accounting, FlowMeter, MeterConfig, MeterStats};
+pub use meter::{Accounting, FlowMeter, FragTable, MeterConfig, MeterStats};

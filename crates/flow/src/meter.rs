@@ -80,6 +80,9 @@ pub struct MeterConfig {
     pub statistics: bool,
     /// Keep the first N packets' direction/size/gap (0 = off).
     pub splt: u16,
+    /// Attribute non-first IP fragments to their first fragment's ports
+    /// (default true; a sharded pipeline does this once, before sharding).
+    pub attribute_fragments: bool,
 }
 
 impl Default for MeterConfig {
@@ -93,6 +96,7 @@ impl Default for MeterConfig {
             accounting: Accounting::Link,
             statistics: false,
             splt: 0,
+            attribute_fragments: true,
         }
     }
 }
@@ -144,11 +148,66 @@ struct Slot {
     next: u32,
 }
 
-/// Fragment attribution key: (src, dst, protocol, IP id, IP version).
+/// Fragment attribution key: (src, dst, protocol, IP id).
 type FragKey = ([u8; 16], [u8; 16], u8, u32);
 
 /// Most first-fragments remembered at once for port attribution.
 const FRAG_TABLE_CAP: usize = 65_536;
+
+/// Remembers the ports of first IP fragments so that later fragments of the
+/// same datagram (which carry no transport header) join the right flow.
+///
+/// Invariant: holds at most `FRAG_TABLE_CAP` entries; when full it forgets
+/// everything (later fragments of those datagrams are then unattributed and
+/// counted), so memory stays bounded on fragment floods.
+#[derive(Default)]
+pub struct FragTable {
+    map: HashMap<FragKey, (u16, u16)>,
+    /// Non-first fragments given their first fragment's ports.
+    pub attributed: u64,
+    /// Non-first fragments whose first fragment was not seen (ports 0).
+    pub unattributed: u64,
+}
+
+impl FragTable {
+    /// The (source, destination) ports the packet should be metered with.
+    pub fn attribute(&mut self, pkt: &PacketSummary) -> (u16, u16) {
+        if !pkt.frag.is_fragment {
+            return (pkt.src_port, pkt.dst_port);
+        }
+        let fk: FragKey = (
+            Endpoint::new(pkt.src_ip, 0).addr,
+            Endpoint::new(pkt.dst_ip, 0).addr,
+            pkt.protocol,
+            pkt.frag.id,
+        );
+        if pkt.ports_known {
+            if pkt.frag.offset == 0 && pkt.frag.more {
+                if self.map.len() >= FRAG_TABLE_CAP {
+                    self.map.clear();
+                }
+                self.map.insert(fk, (pkt.src_port, pkt.dst_port));
+            }
+            return (pkt.src_port, pkt.dst_port);
+        }
+        let found = if pkt.frag.more { self.map.get(&fk).copied() } else { self.map.remove(&fk) };
+        match found {
+            Some(ports) => {
+                self.attributed += 1;
+                ports
+            }
+            None => {
+                self.unattributed += 1;
+                (0, 0)
+            }
+        }
+    }
+
+    /// Forget all pending first fragments.
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+}
 
 /// The flow table.
 pub struct FlowMeter {
@@ -162,7 +221,7 @@ pub struct FlowMeter {
     started: bool,
     expired: Vec<Flow>,
     stats: MeterStats,
-    frags: HashMap<FragKey, (u16, u16)>,
+    frags: FragTable,
 }
 
 impl FlowMeter {
@@ -179,7 +238,7 @@ impl FlowMeter {
             started: false,
             expired: Vec::new(),
             stats: MeterStats::default(),
-            frags: HashMap::new(),
+            frags: FragTable::default(),
         }
     }
 
@@ -189,8 +248,11 @@ impl FlowMeter {
     }
 
     /// Counters so far.
-    pub fn stats(&self) -> &MeterStats {
-        &self.stats
+    pub fn stats(&self) -> MeterStats {
+        let mut s = self.stats.clone();
+        s.fragments_attributed = self.frags.attributed;
+        s.fragments_unattributed = self.frags.unattributed;
+        s
     }
 
     /// Number of flows currently in the table.
@@ -217,7 +279,8 @@ impl FlowMeter {
         };
         self.expire_idle(ts);
 
-        let (src_port, dst_port) = self.attribute_fragment(pkt);
+        let (src_port, dst_port) =
+            if self.cfg.attribute_fragments { self.frags.attribute(pkt) } else { (pkt.src_port, pkt.dst_port) };
         let a = Endpoint::new(pkt.src_ip, src_port);
         let b = Endpoint::new(pkt.dst_ip, dst_port);
         let key = FlowKey::new(a, b, pkt.protocol, pkt.ip_version, pkt.vlan_id, pkt.tunnel_id);
@@ -299,39 +362,6 @@ impl FlowMeter {
     /// Number of expired flows waiting to be drained.
     pub fn pending(&self) -> usize {
         self.expired.len()
-    }
-
-    fn attribute_fragment(&mut self, pkt: &PacketSummary) -> (u16, u16) {
-        if !pkt.frag.is_fragment {
-            return (pkt.src_port, pkt.dst_port);
-        }
-        let fk: FragKey = (
-            Endpoint::new(pkt.src_ip, 0).addr,
-            Endpoint::new(pkt.dst_ip, 0).addr,
-            pkt.protocol,
-            pkt.frag.id,
-        );
-        if pkt.ports_known {
-            if pkt.frag.offset == 0 && pkt.frag.more {
-                if self.frags.len() >= FRAG_TABLE_CAP {
-                    // Bounded memory: forget all pending first fragments.
-                    self.frags.clear();
-                }
-                self.frags.insert(fk, (pkt.src_port, pkt.dst_port));
-            }
-            return (pkt.src_port, pkt.dst_port);
-        }
-        let found = if pkt.frag.more { self.frags.get(&fk).copied() } else { self.frags.remove(&fk) };
-        match found {
-            Some(ports) => {
-                self.stats.fragments_attributed += 1;
-                ports
-            }
-            None => {
-                self.stats.fragments_unattributed += 1;
-                (0, 0)
-            }
-        }
     }
 
     fn slot(&self, i: u32) -> Option<&Slot> {

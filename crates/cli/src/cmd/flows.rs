@@ -49,6 +49,9 @@ pub struct Args {
     /// Bytes counted per packet: link (frame length, as NFStream), ip, transport or payload.
     #[arg(long, default_value = "link")]
     pub accounting: String,
+    /// Flow-metering threads (flows are sharded by key; the output is the same for any count).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Read several inputs one after another instead of merging them by timestamp.
     #[arg(long)]
     pub no_merge: bool,
@@ -69,6 +72,7 @@ pub fn meter_config(a: &Args, sel: &Selection) -> Result<MeterConfig> {
             .with_context(|| format!("unknown accounting mode '{}' (link, ip, transport, payload)", a.accounting))?,
         statistics: sel.needs_statistics(),
         splt: a.splt,
+        attribute_fragments: true,
     })
 }
 
@@ -80,7 +84,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let sel = Selection::parse(&spec)?;
     let format = common::table_format(a.format.as_deref(), &a.output)?;
-    let cfg = RunConfig { meter: meter_config(&a, &sel)?, ..Default::default() };
+    let cfg = RunConfig { meter: meter_config(&a, &sel)?, threads: a.threads.max(1), ..Default::default() };
     let mut reader = common::open_inputs(&a.inputs, !a.no_merge)?;
     let out = common::open_output(&a.output)?;
     let mut writer = netlens_export::open_writer(format, out, &sel)?;

@@ -1,0 +1,221 @@
+//! Multi-threaded flow metering: one reader thread, N meter workers.
+//!
+//! The reading thread reads, dissects, runs observers, attributes IP
+//! fragments and clamps timestamps (so every worker sees exactly what a
+//! single meter would), then sends each packet to the worker that owns its
+//! flow (`FlowKey::shard_hash() % N`). Work moves in batches of
+//! `batch_packets` packets; at the end of every batch each worker expires
+//! idle flows up to the batch's latest time and returns what expired. The
+//! flows of a batch from all workers are merged, sorted by first packet and
+//! numbered exactly as the single-threaded path does, so the output does not
+//! depend on the thread count (except when the flow table overflows:
+//! capacity is split evenly over the workers).
+//!
+//! Invariant: at most `MAX_INFLIGHT` batches are in flight, so memory is
+//! bounded; packet buffers are recycled between batches.
+
+use std::sync::mpsc;
+
+use netlens_capture::CaptureReader;
+use netlens_flow::{Flow, FlowKey, FlowMeter, FragTable, MeterConfig, MeterStats};
+use netlens_wire::{DissectError, PacketSummary};
+
+use crate::{PacketObserver, RunConfig, RunReport, emit};
+
+const MAX_INFLIGHT: usize = 3;
+
+/// One dissected packet on its way to a worker.
+#[derive(Clone, Copy)]
+struct Rec {
+    ts: i64,
+    wire_len: u32,
+    index: u64,
+    s: PacketSummary,
+}
+
+enum ToWorker {
+    Batch { recs: Vec<Rec>, now: Option<i64> },
+    /// The last batch: meter it, then flush every flow (one reply, as the
+    /// single-threaded path flushes the last batch and the table together).
+    Finish { recs: Vec<Rec>, now: Option<i64> },
+}
+
+struct FromWorker {
+    flows: Vec<Flow>,
+    recs: Vec<Rec>,
+    stats: Option<MeterStats>,
+}
+
+pub(crate) fn run<E>(
+    reader: &mut CaptureReader,
+    cfg: &RunConfig,
+    observers: &mut [&mut dyn PacketObserver],
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
+    progress: &mut dyn FnMut(&RunReport),
+) -> Result<RunReport, E> {
+    let n = cfg.threads.max(2);
+    let worker_cfg = MeterConfig {
+        capacity: (cfg.meter.capacity / n).max(1),
+        attribute_fragments: false,
+        ..cfg.meter.clone()
+    };
+    let batch = cfg.batch_packets.max(1);
+    std::thread::scope(|scope| {
+        let mut to: Vec<mpsc::SyncSender<ToWorker>> = Vec::with_capacity(n);
+        let mut from: Vec<mpsc::Receiver<FromWorker>> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = mpsc::sync_channel::<ToWorker>(MAX_INFLIGHT + 1);
+            let (btx, brx) = mpsc::channel::<FromWorker>();
+            let wcfg = worker_cfg.clone();
+            scope.spawn(move || worker(wcfg, rx, btx));
+            to.push(tx);
+            from.push(brx);
+        }
+        let mut report = RunReport::default();
+        let mut frags = FragTable::default();
+        let mut summary = PacketSummary::default();
+        let mut skipped: hashbrown::HashMap<&'static str, u64> = hashbrown::HashMap::new();
+        let mut pools: Vec<Vec<Vec<Rec>>> = (0..n).map(|_| Vec::new()).collect();
+        let mut cur: Vec<Vec<Rec>> = (0..n).map(|_| Vec::with_capacity(batch / n + 16)).collect();
+        let mut now: Option<i64> = None;
+        let mut out_of_order = 0u64;
+        let mut inflight = 0usize;
+        let mut merged: Vec<Flow> = Vec::new();
+        let mut worker_stats: Vec<MeterStats> = Vec::new();
+
+        let mut collect_one = |report: &mut RunReport,
+                               pools: &mut Vec<Vec<Vec<Rec>>>,
+                               merged: &mut Vec<Flow>,
+                               worker_stats: &mut Vec<MeterStats>|
+         -> Result<(), E> {
+            merged.clear();
+            for (w, rx) in from.iter().enumerate() {
+                // A worker only disappears if it panicked; its flows are lost then.
+                if let Ok(mut msg) = rx.recv() {
+                    merged.append(&mut msg.flows);
+                    msg.recs.clear();
+                    if let Some(p) = pools.get_mut(w) {
+                        p.push(msg.recs);
+                    }
+                    if let Some(st) = msg.stats {
+                        worker_stats.push(st);
+                    }
+                }
+            }
+            emit(merged, report, sink)
+        };
+
+        while let Some(pkt) = reader.next_packet() {
+            let index = report.packets;
+            report.packets += 1;
+            report.wire_bytes += u64::from(pkt.wire_len);
+            report.first_ts_ns = Some(report.first_ts_ns.map_or(pkt.ts_ns, |t| t.min(pkt.ts_ns)));
+            report.last_ts_ns = Some(report.last_ts_ns.map_or(pkt.ts_ns, |t| t.max(pkt.ts_ns)));
+            let ts = match now {
+                Some(t) if pkt.ts_ns < t => {
+                    out_of_order += 1;
+                    t
+                }
+                _ => pkt.ts_ns,
+            };
+            now = Some(ts);
+            summary.clear();
+            let res = netlens_wire::dissect(pkt.linktype, pkt.data, &mut summary);
+            for o in observers.iter_mut() {
+                o.on_packet(&pkt, res.map(|()| &summary));
+            }
+            match res {
+                Ok(()) => {
+                    report.ip_packets += 1;
+                    let (sp, dp) = frags.attribute(&summary);
+                    summary.src_port = sp;
+                    summary.dst_port = dp;
+                    let w = (FlowKey::from_summary(&summary).shard_hash() % n as u64) as usize;
+                    if let Some(v) = cur.get_mut(w) {
+                        v.push(Rec { ts, wire_len: pkt.wire_len, index, s: summary });
+                    }
+                }
+                Err(e) => {
+                    *skipped.entry(e.reason()).or_insert(0) += 1;
+                    if let DissectError::UnsupportedLinkType(lt) = e {
+                        *report.unsupported_linktypes.entry(lt).or_insert(0) += 1;
+                    }
+                }
+            }
+            if report.packets % batch as u64 == 0 {
+                for (w, tx) in to.iter().enumerate() {
+                    let fresh = pools.get_mut(w).and_then(Vec::pop).unwrap_or_default();
+                    let recs = std::mem::replace(&mut cur[w], fresh);
+                    let _ = tx.send(ToWorker::Batch { recs, now });
+                }
+                inflight += 1;
+                if inflight >= MAX_INFLIGHT {
+                    collect_one(&mut report, &mut pools, &mut merged, &mut worker_stats)?;
+                    inflight -= 1;
+                }
+                progress(&report);
+            }
+        }
+        for (w, tx) in to.iter().enumerate() {
+            let recs = std::mem::take(&mut cur[w]);
+            let _ = tx.send(ToWorker::Finish { recs, now });
+        }
+        inflight += 1;
+        while inflight > 0 {
+            collect_one(&mut report, &mut pools, &mut merged, &mut worker_stats)?;
+            inflight -= 1;
+        }
+        drop(to);
+        let mut m = MeterStats::default();
+        for st in &worker_stats {
+            m.packets += st.packets;
+            m.flows_created += st.flows_created;
+            for (a, b) in m.flows_ended.iter_mut().zip(st.flows_ended) {
+                *a += b;
+            }
+            m.evicted += st.evicted;
+            m.peak_active += st.peak_active;
+        }
+        m.fragments_attributed = frags.attributed;
+        m.fragments_unattributed = frags.unattributed;
+        m.out_of_order = out_of_order;
+        report.meter = m;
+        report.skipped = skipped.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        progress(&report);
+        Ok(report)
+    })
+}
+
+fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromWorker>) {
+    let mut meter = FlowMeter::new(cfg);
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            ToWorker::Batch { recs, now } => {
+                for r in &recs {
+                    meter.process(r.ts, r.wire_len, r.index, &r.s);
+                }
+                if let Some(t) = now {
+                    meter.advance(t);
+                }
+                let mut flows = Vec::new();
+                meter.drain(&mut flows);
+                if tx.send(FromWorker { flows, recs, stats: None }).is_err() {
+                    return;
+                }
+            }
+            ToWorker::Finish { recs, now } => {
+                for r in &recs {
+                    meter.process(r.ts, r.wire_len, r.index, &r.s);
+                }
+                if let Some(t) = now {
+                    meter.advance(t);
+                }
+                meter.finish();
+                let mut flows = Vec::new();
+                meter.drain(&mut flows);
+                let _ = tx.send(FromWorker { flows, recs: Vec::new(), stats: Some(meter.stats()) });
+                return;
+            }
+        }
+    }
+}
