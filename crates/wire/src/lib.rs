@@ -37,7 +37,7 @@ mod transport;
 mod tunnel;
 
 pub use error::{DissectError, Layer};
-pub use summary::{FragInfo, PacketSummary, TcpInfo, TunnelKind, tcp_flags};
+pub use summary::{FragInfo, OuterFragment, PacketSummary, TcpInfo, TunnelKind, tcp_flags};
 
 /// Maximum number of nested encapsulations (tunnels, pseudowires, PPI) followed.
 pub const MAX_DEPTH: u8 = 8;

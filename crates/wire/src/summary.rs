@@ -107,6 +107,21 @@ pub struct FragInfo {
     pub id: u32,
 }
 
+/// The fragmented outer IP datagram whose first fragment carried the decoded
+/// tunnel. Its later fragments (same addresses, protocol and id) hold only
+/// the rest of the same inner packet, not a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OuterFragment {
+    /// Outer source address.
+    pub src_ip: IpAddr,
+    /// Outer destination address.
+    pub dst_ip: IpAddr,
+    /// Outer IP protocol (17 for UDP tunnels, 47 for GRE, 4/41 for IP-in-IP).
+    pub protocol: u8,
+    /// Outer fragment identification.
+    pub id: u32,
+}
+
 /// Everything the flow meter needs to know about one frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketSummary {
@@ -124,6 +139,9 @@ pub struct PacketSummary {
     pub tunnel: TunnelKind,
     /// Tunnel identifier (VNI, TEID, GRE key, ERSPAN session); 0 when none.
     pub tunnel_id: u32,
+    /// Set when the tunnel was decoded from the first fragment of a
+    /// fragmented outer datagram (the outermost such datagram).
+    pub outer_fragment: Option<OuterFragment>,
     /// 4 or 6 for the inner IP packet.
     pub ip_version: u8,
     /// Inner source address.
@@ -174,6 +192,7 @@ impl Default for PacketSummary {
             mpls_depth: 0,
             tunnel: TunnelKind::None,
             tunnel_id: 0,
+            outer_fragment: None,
             ip_version: 0,
             src_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             dst_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),

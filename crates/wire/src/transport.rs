@@ -5,12 +5,16 @@
 //! - `payload_offset + payload_captured <= frame.len()`, and the payload
 //!   never extends past the declared IP datagram end.
 //! - Non-first fragments report `ports_known = false` and no transport header.
-//! - Tunnels are only decoded in unfragmented packets (a fragment's inner
-//!   bytes are incomplete and could not be attributed consistently).
+//! - Tunnels named by a port or protocol number are also decoded in the
+//!   first fragment of a fragmented datagram when the inner headers fit in
+//!   it (Zeek reassembles first and then counts one inner packet per
+//!   datagram); `outer_fragment` then names the datagram. Later fragments
+//!   stay outer fragments. Heuristic tunnels (off-port GTP, Teredo) need the
+//!   complete datagram and are not tried in fragments.
 
 use crate::bytes::{be16, hdr, upto};
 use crate::error::{DissectError, Layer};
-use crate::summary::tcp_flags as f;
+use crate::summary::{OuterFragment, tcp_flags as f};
 use crate::{Ctx, Res, ip, tunnel};
 use etherparse::{TcpHeaderSlice, TcpOptionElement, UdpHeaderSlice, err::tcp};
 
@@ -54,6 +58,26 @@ fn set_payload(ctx: &mut Ctx, l4: &L4, hlen: usize) {
     o.payload_captured = (l4.end - start) as u32;
 }
 
+/// Try the tunnel decoder `f` on the payload of the current packet. In a
+/// first fragment, the fragmented datagram is recorded in `outer_fragment`
+/// (only for the outermost one) when the inner packet decodes.
+#[inline]
+fn enter(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx) -> Res) -> Res {
+    let o = &*ctx.out;
+    let outer = o.frag.is_fragment.then_some(OuterFragment {
+        src_ip: o.src_ip,
+        dst_ip: o.dst_ip,
+        protocol: o.protocol,
+        id: o.frag.id,
+    });
+    ctx.try_inner(|ctx| {
+        if ctx.out.outer_fragment.is_none() {
+            ctx.out.outer_fragment = outer;
+        }
+        f(ctx)
+    })
+}
+
 /// Decode the transport header of protocol `proto` described by `l4`.
 pub(crate) fn transport(ctx: &mut Ctx, frame: &[u8], proto: u8, l4: L4) -> Res {
     ctx.out.protocol = proto;
@@ -89,9 +113,9 @@ pub(crate) fn transport(ctx: &mut Ctx, frame: &[u8], proto: u8, l4: L4) -> Res {
             ctx.out.ports_known = true;
             set_payload(ctx, &l4, 0);
             match proto {
-                4 | 41 if !ctx.out.frag.is_fragment => {
+                4 | 41 => {
                     let inner = upto(frame, l4.end);
-                    ctx.try_inner(|ctx| {
+                    enter(ctx, |ctx| {
                         ctx.out.tunnel = crate::TunnelKind::IpInIp;
                         ctx.out.tunnel_id = 0;
                         if proto == 4 {
@@ -101,9 +125,9 @@ pub(crate) fn transport(ctx: &mut Ctx, frame: &[u8], proto: u8, l4: L4) -> Res {
                         }
                     })
                 }
-                47 if !ctx.out.frag.is_fragment => {
+                47 => {
                     let inner = upto(frame, l4.end);
-                    ctx.try_inner(|ctx| tunnel::gre::gre(ctx, inner, l4.off))
+                    enter(ctx, |ctx| tunnel::gre::gre(ctx, inner, l4.off))
                 }
                 _ => Ok(()),
             }
@@ -206,9 +230,8 @@ fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<Di
     o.dst_port = dp;
     o.ports_known = true;
     set_payload(ctx, l4, 8);
-    if ctx.out.frag.is_fragment {
-        return Ok(());
-    }
+    // Only first fragments get here (see `transport`).
+    let frag = ctx.out.frag.is_fragment;
     // Bound tunnel payloads by the UDP length when it is sane.
     let ulen = usize::from(uh.length());
     let end = if ulen >= 8 && l4.off + ulen <= l4.end {
@@ -219,15 +242,18 @@ fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<Di
     let inner = upto(frame, end);
     let poff = l4.off + 8;
     let r = if dp == PORT_VXLAN {
-        ctx.try_inner(|ctx| tunnel::vxlan::vxlan(ctx, inner, poff))
+        enter(ctx, |ctx| tunnel::vxlan::vxlan(ctx, inner, poff))
     } else if dp == PORT_GENEVE {
-        ctx.try_inner(|ctx| tunnel::geneve::geneve(ctx, inner, poff))
+        enter(ctx, |ctx| tunnel::geneve::geneve(ctx, inner, poff))
     } else if dp == PORT_GTPU || sp == PORT_GTPU {
-        ctx.try_inner(|ctx| tunnel::gtp::gtpu(ctx, inner, poff, true))
+        enter(ctx, |ctx| tunnel::gtp::gtpu(ctx, inner, poff, true))
     } else if dp == PORT_AYIYA || sp == PORT_AYIYA {
-        ctx.try_inner(|ctx| tunnel::ayiya::ayiya(ctx, inner, poff))
+        enter(ctx, |ctx| tunnel::ayiya::ayiya(ctx, inner, poff))
     } else if dp == PORT_GRE_UDP {
-        ctx.try_inner(|ctx| tunnel::gre::gre(ctx, inner, poff))
+        enter(ctx, |ctx| tunnel::gre::gre(ctx, inner, poff))
+    } else if frag {
+        // Heuristic tunnels check lengths against the whole datagram.
+        Ok(())
     } else if hdr::<2>(inner, poff).is_some_and(|h| h[0] & 0xf8 == 0x30 && h[1] == 0xff) {
         // GTP-U T-PDU look-alike on another port (operators remap ports).
         ctx.try_inner(|ctx| tunnel::gtp::gtpu(ctx, inner, poff, false))

@@ -29,14 +29,35 @@ pub(crate) const ET_MPLS_MC: u16 = 0x8848;
 pub(crate) const ET_PPPOE: u16 = 0x8864;
 /// Transparent Ethernet Bridging (Ethernet inside GRE/Geneve).
 pub(crate) const ET_TEB: u16 = 0x6558;
+/// Cisco VN-Tag: 4-byte tag, then the next EtherType.
+const ET_VNTAG: u16 = 0x8926;
+/// IEEE 802.1BR E-Tag: 6-byte tag, then the next EtherType.
+const ET_ETAG: u16 = 0x893f;
+/// Cisco FabricPath: 2 bytes (FTag, TTL), then a complete inner Ethernet frame.
+const ET_FABRICPATH: u16 = 0x8903;
+/// IEEE 802.1ah provider backbone bridging I-TAG: 4 bytes (flags, I-SID),
+/// then a complete customer Ethernet frame.
+const ET_PBB_ITAG: u16 = 0x88e7;
 
-/// Maximum VLAN tags followed in one Ethernet header.
+/// Maximum tags (VLAN, VN-Tag, E-Tag) followed in one Ethernet header.
 pub(crate) const MAX_VLAN_TAGS: u8 = 8;
 
 /// True for the EtherTypes of VLAN tags.
 #[inline]
 fn is_vlan(et: u16) -> bool {
     et == ET_VLAN || et == ET_QINQ || ET_QINQ_OLD.contains(&et)
+}
+
+/// Length of a tag that sits between an EtherType and the next one,
+/// including that next EtherType; `None` when `et` is not such a tag.
+#[inline]
+fn tag_len(et: u16) -> Option<usize> {
+    match et {
+        ET_VNTAG => Some(6),
+        ET_ETAG => Some(8),
+        et if is_vlan(et) => Some(4),
+        _ => None,
+    }
 }
 
 /// Ethernet II (or 802.3 with LLC/SNAP) at `frame[off..]`.
@@ -76,31 +97,46 @@ pub(crate) fn ethertype(ctx: &mut Ctx, et: u16, frame: &[u8], off: usize) -> Res
         ET_PPPOE => ppp::pppoe(ctx, frame, off),
         // Only reachable from tunnels, which already count one nesting level.
         ET_TEB => ethernet(ctx, frame, off),
-        et if is_vlan(et) => vlan(ctx, frame, off),
+        // Provider/fabric encapsulations carrying a whole inner frame: one
+        // nesting level each, so alternating stacks stay bounded.
+        ET_FABRICPATH => {
+            hdr::<2>(frame, off).ok_or(TRUNC)?;
+            ctx.nested(|ctx| ethernet(ctx, frame, off + 2))
+        }
+        ET_PBB_ITAG => {
+            hdr::<4>(frame, off).ok_or(TRUNC)?;
+            ctx.nested(|ctx| ethernet(ctx, frame, off + 4))
+        }
+        et if tag_len(et).is_some() => tags(ctx, et, frame, off),
         other => Err(DissectError::NotIp(other)),
     }
 }
 
-/// A stack of VLAN tags starting at `frame[off..]`.
-fn vlan(ctx: &mut Ctx, frame: &[u8], mut off: usize) -> Res {
-    let mut tags = 0u8;
-    loop {
-        let tag = SingleVlanHeaderSlice::from_slice(frame.get(off..).unwrap_or(&[]))
-            .map_err(|_| DissectError::Truncated(Layer::Vlan))?;
-        if ctx.out.vlan_depth == 0 {
-            ctx.out.vlan_id = tag.vlan_identifier().value();
-        }
-        ctx.out.vlan_depth = ctx.out.vlan_depth.saturating_add(1);
-        tags += 1;
-        off += 4;
-        let et = tag.ether_type().0;
-        if !is_vlan(et) {
-            return ethertype(ctx, et, frame, off);
-        }
-        if tags >= MAX_VLAN_TAGS {
+/// A stack of VLAN / VN-Tag / E-Tag tags starting at `frame[off..]`, the
+/// first of type `et`. Only VLAN tags count in `vlan_depth`/`vlan_id`.
+fn tags(ctx: &mut Ctx, mut et: u16, frame: &[u8], mut off: usize) -> Res {
+    let mut n = 0u8;
+    while let Some(len) = tag_len(et) {
+        if n >= MAX_VLAN_TAGS {
             return Err(DissectError::TooDeep);
         }
+        n += 1;
+        if is_vlan(et) {
+            let tag = SingleVlanHeaderSlice::from_slice(frame.get(off..).unwrap_or(&[]))
+                .map_err(|_| DissectError::Truncated(Layer::Vlan))?;
+            if ctx.out.vlan_depth == 0 {
+                ctx.out.vlan_id = tag.vlan_identifier().value();
+            }
+            ctx.out.vlan_depth = ctx.out.vlan_depth.saturating_add(1);
+            et = tag.ether_type().0;
+        } else {
+            let next =
+                hdr::<2>(frame, off + len - 2).ok_or(DissectError::Truncated(Layer::Vlan))?;
+            et = be16(next[0], next[1]);
+        }
+        off += len;
     }
+    ethertype(ctx, et, frame, off)
 }
 
 #[cfg(test)]
@@ -154,6 +190,100 @@ mod tests {
         let tags: Vec<(u16, u16)> = (0..8).map(|i| (ET_VLAN, i)).collect();
         let f = tagged(&tags, ET_IPV4, &ipv4(17, &udp(1, 2, b"")));
         assert_eq!(ok(ETHERNET, &f).vlan_depth, 8);
+    }
+
+    /// VN-Tag between two VLAN tags (bytes as in Zeek's vntag_vlan_sandwich
+    /// trace), and a VN-Tag before a VLAN tag (suricata-verify decode-vntag).
+    #[test]
+    fn vntag_sandwich() {
+        let ip = ipv4(6, &tcp(443, 56960, 0x12, &[], b""));
+        let mut body = vec![0x00, 0xfa, 0x89, 0x26, 0x00, 0x00, 0x00, 0x33];
+        body.extend_from_slice(&[0x81, 0x00, 0x00, 0xfa, 0x08, 0x00]);
+        body.extend_from_slice(&ip);
+        let f = eth(ET_VLAN, &body);
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.vlan_id, s.vlan_depth, s.src_port), (250, 2, 443));
+        assert_eq!(s.payload_offset as usize, 14 + 4 + 6 + 4 + 20 + 20);
+        check_truncations(ETHERNET, &f);
+        let mut body = vec![0x00, 0x00, 0x00, 0x00, 0x81, 0x00, 0x00, 0x0b, 0x08, 0x00];
+        body.extend_from_slice(&ip);
+        let f = eth(ET_VNTAG, &body);
+        assert_eq!(ok(ETHERNET, &f).vlan_id, 11);
+        check_truncations(ETHERNET, &f);
+    }
+
+    /// 802.1BR E-Tag, bytes from suricata-verify decode-etag-01.
+    #[test]
+    fn etag() {
+        let mut body = vec![0x10, 0x00, 0x00, 0xd3, 0x00, 0x00, 0x08, 0x00];
+        body.extend_from_slice(&ipv4(6, &tcp(443, 52566, 0x10, &[], b"x")));
+        let f = eth(ET_ETAG, &body);
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.vlan_depth, s.protocol, s.src_port), (0, 6, 443));
+        assert_eq!(s.payload(&f), b"x");
+        check_truncations(ETHERNET, &f);
+    }
+
+    /// Tags of all kinds count against one bound.
+    #[test]
+    fn mixed_tag_stack_is_bounded() {
+        let mut body = Vec::new();
+        for _ in 0..5 {
+            body.extend_from_slice(&[0x00, 0x00, 0x00, 0x00, 0x89, 0x3f]); // VN-Tag → E-Tag
+            body.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0x89, 0x26]); // E-Tag → VN-Tag
+        }
+        body.extend_from_slice(&ipv4(17, &udp(1, 2, b"")));
+        assert_eq!(
+            run(ETHERNET, &eth(ET_VNTAG, &body)),
+            Err(DissectError::TooDeep)
+        );
+    }
+
+    /// Cisco FabricPath: outer MACs, 0x8903, FTag/TTL, inner Ethernet frame
+    /// (layout of Zeek's cisco-fabric-path trace).
+    #[test]
+    fn fabricpath() {
+        let mut body = vec![0x00, 0x00];
+        body.extend_from_slice(&[0x63, 0x93, 0x70, 0xb7, 0xc7, 0x0c]);
+        body.extend_from_slice(&[0x1a, 0xac, 0xfa, 0xe2, 0xa8, 0xf4, 0x08, 0x00]);
+        body.extend_from_slice(&ipv4(17, &udp(0xdead, 0xbeef, b"")));
+        let f = eth(ET_FABRICPATH, &body);
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.src_mac, s.dst_port), (SRC_MAC, 0xbeef));
+        check_truncations(ETHERNET, &f);
+        // Inner frame carrying ARP: still not IP.
+        let mut arp = vec![0x00, 0x00];
+        arp.extend_from_slice(&[0x11; 12]);
+        arp.extend_from_slice(&[0x08, 0x06]);
+        arp.extend_from_slice(&[0; 28]);
+        assert_eq!(
+            run(ETHERNET, &eth(ET_FABRICPATH, &arp)),
+            Err(DissectError::NotIp(0x0806))
+        );
+    }
+
+    /// 802.1ah PBB: B-VLAN, I-TAG, customer frame (layout of Zeek's pbb trace).
+    #[test]
+    fn pbb_itag() {
+        let mut body = vec![0xef, 0xd3, 0x88, 0xe7, 0x00, 0x1e, 0xbb, 0x30];
+        body.extend_from_slice(&[0x00, 0x1c, 0xeb, 0xaf, 0x52, 0x05]);
+        body.extend_from_slice(&[0x00, 0x1c, 0xeb, 0xaf, 0x52, 0x01, 0x08, 0x00]);
+        body.extend_from_slice(&ipv4(6, &tcp(49601, 49416, 0x02, &[], b"")));
+        let f = eth(ET_VLAN, &body);
+        let s = ok(ETHERNET, &f);
+        assert_eq!((s.vlan_id, s.src_port, s.tcp.flags), (0xfd3, 49601, 0x02));
+        check_truncations(ETHERNET, &f);
+        // Nested I-TAGs are bounded by the nesting depth.
+        let mut deep = Vec::new();
+        for _ in 0..10 {
+            deep.extend_from_slice(&[0, 0, 0, 0]);
+            deep.extend_from_slice(&[0x11; 12]);
+            deep.extend_from_slice(&ET_PBB_ITAG.to_be_bytes());
+        }
+        assert_eq!(
+            run(ETHERNET, &eth(ET_PBB_ITAG, &deep)),
+            Err(DissectError::TooDeep)
+        );
     }
 
     #[test]

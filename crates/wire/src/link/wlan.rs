@@ -1,6 +1,7 @@
 //! IEEE 802.11 data frames, the radiotap and PPI radio headers.
 //!
-//! Only unprotected data frames with an LLC/SNAP header lead to IP; every
+//! Only unprotected data frames with an LLC/SNAP header lead to IP (of an
+//! A-MSDU, the first subframe); every
 //! management/control frame, null-data frame and encrypted frame is non-IP.
 //! etherparse has no 802.11, radiotap or PPI support. The radio headers are
 //! skipped using their own length fields; their contents are not needed.
@@ -56,14 +57,23 @@ pub(crate) fn ieee80211(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
         len += 6; // fourth address (WDS)
     }
     let qos = subtype & 0x8 != 0;
+    let mut amsdu = false;
     if qos {
+        // QoS control: bit 7 of its first byte flags an A-MSDU payload.
+        amsdu = frame.get(off + len).ok_or(TRUNC)? & 0x80 != 0;
         len += 2;
         if fc1 & 0x80 != 0 {
             len += 4; // HT control
         }
     }
     hdr::<24>(frame, off).ok_or(TRUNC)?;
-    let off = off + len;
+    let mut off = off + len;
+    if amsdu {
+        // Only the first A-MSDU subframe is decoded: DA, SA, length, then
+        // LLC. A summary describes one packet per frame.
+        hdr::<14>(frame, off).ok_or(TRUNC)?;
+        off += 14;
+    }
     let llc = hdr::<8>(frame, off).ok_or(TRUNC)?;
     if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 {
         return Err(DissectError::NotIp(0));

@@ -1,6 +1,9 @@
 //! GRE (RFC 2784 with RFC 2890 key/sequence), ERSPAN types I/II/III carried
 //! in GRE, and PPTP's enhanced GRE (RFC 2637, version 1) with a PPP payload.
 //!
+//! Aruba's 802.11-in-GRE (protocol types 0x8200-0x8300) is decoded as an
+//! 802.11 data frame.
+//!
 //! RFC 1701 source routing (R bit) is not supported: such packets stay outer
 //! flows. The GRE key (or the PPTP call id) becomes the tunnel id; ERSPAN
 //! replaces it with the 10-bit session id.
@@ -8,7 +11,7 @@
 use super::{BAD, TRUNC};
 use crate::bytes::{be16, be32, hdr};
 use crate::error::DissectError;
-use crate::link::{ethernet, ppp};
+use crate::link::{ethernet, ppp, wlan};
 use crate::summary::TunnelKind;
 use crate::{Ctx, Res, ip};
 
@@ -18,6 +21,9 @@ pub(crate) const ERSPAN_I_II: u16 = 0x88be;
 pub(crate) const ERSPAN_III: u16 = 0x22eb;
 /// GRE protocol type of PPP (PPTP).
 const PPP: u16 = 0x880b;
+/// Aruba access points tunnel raw 802.11 frames to their controller with
+/// GRE protocol types in this range (as Zeek decodes them).
+const ARUBA_WLAN: std::ops::RangeInclusive<u16> = 0x8200..=0x8300;
 
 /// GRE header at `frame[off..]`.
 pub(crate) fn gre(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
@@ -62,6 +68,7 @@ pub(crate) fn gre(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
                 }
                 ERSPAN_I_II => erspan2(ctx, frame, p),
                 ERSPAN_III => erspan3(ctx, frame, p),
+                _ if ARUBA_WLAN.contains(&proto) => wlan::ieee80211(ctx, frame, p),
                 _ => ethernet::ethertype(ctx, proto, frame, p),
             }
         }

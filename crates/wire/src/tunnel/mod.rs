@@ -25,7 +25,7 @@ pub(crate) const BAD: DissectError = DissectError::Malformed(Layer::Tunnel);
 mod tests {
     use crate::linktype::{ETHERNET, RAW};
     use crate::testutil::*;
-    use crate::{DissectError, PacketSummary, TunnelKind, tcp_flags};
+    use crate::{DissectError, FragInfo, OuterFragment, PacketSummary, TunnelKind, tcp_flags};
     use std::net::IpAddr;
 
     /// Inner Ethernet frame: IPv6 TCP 1111 → 80 SYN.
@@ -115,6 +115,28 @@ mod tests {
         assert_inner_v4(&tunnel(ETHERNET, &over_udp(4754, &g), TunnelKind::Gre, 0));
     }
 
+    /// Aruba GRE (protocol 0x8240) carrying an 802.11 QoS data frame whose
+    /// payload is an A-MSDU (layout of Zeek's gre-aruba-amsdu trace).
+    #[test]
+    fn aruba_gre_amsdu() {
+        let ip = inner_v4();
+        let mut g = vec![0x00, 0x00, 0x82, 0x40];
+        g.extend_from_slice(&[0x88, 0x02, 0x00, 0x00]); // QoS data, from DS
+        g.extend_from_slice(&[0x66; 18]); // three addresses
+        g.extend_from_slice(&[0x00, 0x00, 0x80, 0x00]); // sequence, QoS (A-MSDU)
+        g.extend_from_slice(&[0x66; 12]); // subframe DA, SA
+        g.extend_from_slice(&((ip.len() + 8) as u16).to_be_bytes());
+        g.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        g.extend_from_slice(&ip);
+        let f = eth(0x0800, &ipv4(47, &g));
+        assert_inner_v4(&tunnel(ETHERNET, &f, TunnelKind::Gre, 0));
+        // Without the A-MSDU bit the subframe header is not skipped: the
+        // bytes then do not start with LLC/SNAP and the outer GRE packet stays.
+        let mut plain = g.clone();
+        plain[28] = 0;
+        outer(ETHERNET, &eth(0x0800, &ipv4(47, &plain)), 47);
+    }
+
     #[test]
     fn erspan_types() {
         let mut t1 = vec![0x00, 0x00, 0x88, 0xbe];
@@ -164,11 +186,65 @@ mod tests {
         let mut arp = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
         arp.extend_from_slice(&eth(0x0806, &[0; 28]));
         outer(ETHERNET, &over_udp(4789, &arp), 17);
-        // Fragmented outer packet: the tunnel is not entered.
+    }
+
+    /// A tunnel in the first fragment of a fragmented outer datagram is
+    /// decoded when the inner headers fit (Zeek reassembles, then counts one
+    /// inner packet per datagram); later fragments stay outer fragments.
+    #[test]
+    fn tunnel_in_first_outer_fragment() {
         let mut v = vec![0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0];
         v.extend_from_slice(&inner_eth());
-        let frag = eth(0x0800, &ipv4_with(17, &[], 0x2000, &udp(1, 4789, &v)));
-        outer(ETHERNET, &frag, 17);
+        // The UDP length covers the whole datagram, of which only the first
+        // fragment (all but 1 byte of the inner payload) was captured.
+        let mut u = udp(1, 4789, &v);
+        u.pop();
+        let frag = eth(0x0800, &ipv4_with(17, &[], 0x2000, &u));
+        let s = ok(ETHERNET, &frag);
+        assert_eq!((s.tunnel, s.tunnel_id), (TunnelKind::Vxlan, 0x123456));
+        assert_eq!(s.frag, FragInfo::default());
+        assert_eq!((s.l4_payload_len, s.payload_captured), (2, 1));
+        assert_eq!(
+            s.outer_fragment,
+            Some(OuterFragment {
+                src_ip: "10.0.0.1".parse().unwrap(),
+                dst_ip: "10.0.0.2".parse().unwrap(),
+                protocol: 17,
+                id: 0x1234,
+            })
+        );
+        check_truncations(ETHERNET, &frag);
+        // Inner headers cut by the fragment boundary: the outer fragment.
+        let short = eth(0x0800, &ipv4_with(17, &[], 0x2000, &u[..8 + 8 + 14 + 30]));
+        let s = ok(ETHERNET, &short);
+        assert_eq!(
+            (s.tunnel, s.outer_fragment, s.dst_port),
+            (TunnelKind::None, None, 4789)
+        );
+        assert!(s.frag.is_fragment);
+        // A later fragment: outer, ports unknown.
+        let rest = eth(0x0800, &ipv4_with(17, &[], 0x00b9, &[0x6e]));
+        let s = ok(ETHERNET, &rest);
+        assert_eq!(
+            (s.tunnel, s.ports_known, s.frag.offset),
+            (TunnelKind::None, false, 1480)
+        );
+        // GRE in a first fragment.
+        let mut g = vec![0x20, 0x00, 0x08, 0x00, 0, 0, 0, 5];
+        g.extend_from_slice(&inner_v4());
+        g.pop();
+        let s = ok(RAW, &ipv4_with(47, &[], 0x2000, &g));
+        assert_eq!((s.tunnel, s.tunnel_id), (TunnelKind::Gre, 5));
+        assert_eq!(s.outer_fragment.map(|o| o.protocol), Some(47));
+        // Heuristic tunnels are not tried in fragments.
+        let s = ok(
+            ETHERNET,
+            &eth(
+                0x0800,
+                &ipv4_with(17, &[], 0x2000, &udp(40000, 40000, &teredo_v6(true))),
+            ),
+        );
+        assert_eq!(s.tunnel, TunnelKind::None);
     }
 
     #[test]
