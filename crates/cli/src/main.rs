@@ -3,6 +3,7 @@
 //! here.
 
 mod cmd;
+mod common;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,20 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Register new subcommands here (one line each) and in `run` below.
+    /// Meter bidirectional flows in captures and export them (CSV, JSON Lines, Parquet).
+    Flows(cmd::flows::Args),
+    /// Quick look at captures: packets, protocols, malformed packets, flows, top talkers.
+    Stats(cmd::stats::Args),
+    /// List the flow features (columns) netlens can export.
+    Features(cmd::features::Args),
+    /// Generate the deterministic, labelled sample capture.
+    Synth(cmd::synth::Args),
+    /// Train a model on flow/feature tables and save it.
+    Train(cmd::train::Args),
+    /// Evaluate a saved model on labelled tables, or cross-validate.
+    Evaluate(cmd::evaluate::Args),
+    /// Score a table with a saved model (adds prediction and score columns).
+    Predict(cmd::predict::Args),
     /// Forecast a time series CSV: backtest models, capacity check, chart.
     Forecast(cmd::forecast::Args),
 }
@@ -27,6 +42,13 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // One arm per subcommand.
+        Command::Flows(a) => cmd::flows::run(a),
+        Command::Stats(a) => cmd::stats::run(a),
+        Command::Features(a) => cmd::features::run(a),
+        Command::Synth(a) => cmd::synth::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
         Command::Forecast(a) => cmd::forecast::run(a),
     }
 }
@@ -37,9 +59,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // A closed stdout (e.g. `netlens flows x.pcap | head`) is not a failure.
-            if let Some(io) = err.downcast_ref::<std::io::Error>()
-                && io.kind() == std::io::ErrorKind::BrokenPipe
-            {
+            let broken_pipe = err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                    || e.to_string().contains("Broken pipe")
+            });
+            if broken_pipe {
                 return ExitCode::SUCCESS;
             }
             eprintln!("netlens: error: {err:#}");

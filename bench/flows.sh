@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Packet-side benchmark: builds a large capture by replaying real captures
+# from ../shared/data with rewritten addresses, then measures on it
+#   (a) the read-only floor (iterate records),
+#   (b) read + decode,
+#   (c) read + decode + flow metering, 1 and 2 threads (in-process),
+#   (d) `netlens flows` to Parquet, end to end, 1 and 2 threads, with peak memory.
+# Figures are ratios measured in one run; the machine is shared, so compare
+# ratios, not absolute numbers between runs.
+#
+# Usage: bench/flows.sh [MIN_PACKETS (default 10000000)] [SNAPLEN (default 128)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${NETLENS_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
+min_packets="${1:-10000000}"
+snaplen="${2:-128}"
+out=bench/out
+mkdir -p "$out"
+big="$out/replay-${min_packets}-${snaplen}.pcap"
+
+cargo build --release -q -p netlens -p netlens-pipeline --examples --bins
+bin=target/release
+
+if [ ! -f "$big" ]; then
+  echo "== building $big from real captures (replayed with rewritten addresses)"
+  "$bin/examples/make_bench_capture" "$big" "$min_packets" "$snaplen" \
+    "$data/pcap/nfstream/skype.pcap" \
+    "$data/pcap/nfstream/pps.pcap" \
+    "$data/pcap/nfstream/instagram.pcap" \
+    "$data/pcap/ndpi/1kxun.pcap" \
+    "$data/pcap/suricata-verify/tls/tls-subjectaltname/input.pcap" \
+    "$data/labeled/attack-pcap/lucid-cicddos2019/CIC-DDoS-2019-SynFlood.pcap" \
+    "$data/labeled/attack-pcap/stopddos/pkt.TCP.synflood.spoofed.pcap" \
+    "$data/pcap/ndpi/alexa-app.pcapng"
+fi
+ls -l "$big"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== stages (in-process)"
+"$bin/examples/stages" "$big" 1 2 | tee "$out/stages.csv"
+
+echo "== netlens flows -> Parquet (end to end)"
+for th in 1 2; do
+  /usr/bin/time -f "%e s wall, %U s user, %M KiB peak RSS" \
+    "$bin/netlens" flows "$big" -q --threads "$th" -o "$out/flows-$th.parquet" 2> "$out/time-$th.txt"
+  cat "$out/time-$th.txt"
+done
+packets=$(grep '^read,' "$out/stages.csv" | cut -d, -f3)
+flows=$("$bin/netlens" stats "$big" --format json -q | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"])' 2>/dev/null || echo "?")
+python3 - "$out" "$packets" <<'PY'
+import sys, re
+out, packets = sys.argv[1], int(sys.argv[2])
+rows = {}
+for line in open(f"{out}/stages.csv"):
+    p = line.split("#")[0].strip().split(",")
+    if len(p) >= 5 and p[0] != "stage":
+        rows[(p[0], p[1])] = float(p[4])
+def wall(th):
+    t = open(f"{out}/time-{th}.txt").read()
+    m = re.search(r"([0-9.]+) s wall.* ([0-9]+) KiB peak", t)
+    return float(m.group(1)), int(m.group(2))
+w1, m1 = wall(1); w2, m2 = wall(2)
+rd, dec = rows[("read", "1")], rows[("read+dissect", "1")]
+print("\n| measure | packets/s | ratio |")
+print("|---|---|---|")
+print(f"| (a) read only | {rd/1e6:.2f} M | 1.00 × floor |")
+print(f"| (b) read + decode | {dec/1e6:.2f} M | {dec/rd:.2f} × (a) |")
+for th in ("1", "2"):
+    if ("read+dissect+meter", th) in rows:
+        v = rows[("read+dissect+meter", th)]
+        print(f"| read + decode + meter, {th} thread(s) | {v/1e6:.2f} M | {v/dec:.2f} × (b) |")
+print(f"| (c) `netlens flows` → Parquet, 1 thread | {packets/w1/1e6:.2f} M | {packets/w1/dec:.2f} × (b) |")
+print(f"| (c) `netlens flows` → Parquet, 2 threads | {packets/w2/1e6:.2f} M | {w1/w2:.2f} × 1 thread |")
+print(f"\npeak RSS: {m1/1024:.0f} MiB (1 thread), {m2/1024:.0f} MiB (2 threads)")
+PY
+echo "flows: $flows"
