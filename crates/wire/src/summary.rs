@@ -30,6 +30,8 @@ pub enum TunnelKind {
     Teredo,
     /// AYIYA (IPv4/IPv6 in UDP/5072).
     Ayiya,
+    /// CAPWAP data channel (802.11 in UDP/5247).
+    Capwap,
 }
 
 impl TunnelKind {
@@ -45,6 +47,7 @@ impl TunnelKind {
             TunnelKind::IpInIp => "ipip",
             TunnelKind::Teredo => "teredo",
             TunnelKind::Ayiya => "ayiya",
+            TunnelKind::Capwap => "capwap",
         }
     }
 }

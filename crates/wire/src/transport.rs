@@ -46,6 +46,8 @@ pub(crate) const PORT_TEREDO: u16 = 3544;
 pub(crate) const PORT_AYIYA: u16 = 5072;
 /// UDP port of GRE-in-UDP (RFC 8086).
 pub(crate) const PORT_GRE_UDP: u16 = 4754;
+/// UDP port of the CAPWAP data channel.
+pub(crate) const PORT_CAPWAP_DATA: u16 = 5247;
 
 /// Record where the transport payload lies, given the header length.
 #[inline]
@@ -251,6 +253,8 @@ fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<Di
         enter(ctx, |ctx| tunnel::ayiya::ayiya(ctx, inner, poff))
     } else if dp == PORT_GRE_UDP {
         enter(ctx, |ctx| tunnel::gre::gre(ctx, inner, poff))
+    } else if dp == PORT_CAPWAP_DATA || sp == PORT_CAPWAP_DATA {
+        enter(ctx, |ctx| tunnel::capwap::capwap_data(ctx, inner, poff))
     } else if frag {
         // Heuristic tunnels check lengths against the whole datagram.
         Ok(())

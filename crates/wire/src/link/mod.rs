@@ -126,6 +126,18 @@ mod tests {
         );
         check(lt::PPP, &[&[0x00, 0x21][..], &v4_udp()].concat());
         check(lt::PPP_HDLC, &[&[0xff, 0x03, 0x21][..], &v4_udp()].concat());
+        // Cisco HDLC frames written with the PPP link type (nDPI's
+        // BGP_Cisco_hdlc_slarp.pcap).
+        check(lt::PPP, &[&[0x0f, 0x00, 0x08, 0x00][..], &v4_udp()].concat());
+        check(
+            lt::PPP_HDLC,
+            &[&[0x8f, 0x00, 0x08, 0x00][..], &v4_udp()].concat(),
+        );
+        // SLARP (0x8035) is not IP.
+        assert_eq!(
+            run(lt::PPP, &[0x8f, 0x00, 0x80, 0x35, 0, 0, 0, 0]),
+            Err(DissectError::NotIp(0x8035))
+        );
         let lcp = [0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4];
         assert_eq!(run(lt::PPP, &lcp), Err(DissectError::NotIp(0)));
     }

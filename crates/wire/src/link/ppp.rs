@@ -18,7 +18,17 @@ const PPP_MPLS: u16 = 0x0281;
 
 /// A PPP frame at `frame[off..]`, with or without the HDLC address/control
 /// bytes (0xff 0x03) and with or without protocol-field compression.
+///
+/// Cisco routers' serial-line captures are often written with a PPP link
+/// type although the frames are Cisco HDLC (as tcpdump and nDPI also
+/// accept): a first byte 0x0f/0x8f followed by 0x00 cannot start a PPP frame
+/// (an odd first protocol byte is only valid compressed, and 0x0f/0x8f are
+/// not assigned), so such frames are decoded as Cisco HDLC.
 pub(crate) fn ppp(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
+    let h = hdr::<2>(frame, off).ok_or(TRUNC)?;
+    if (h[0] == 0x0f || h[0] == 0x8f) && h[1] == 0x00 {
+        return cisco_hdlc(ctx, frame, off);
+    }
     ppp_inner(ctx, frame, off, TRUNC)
 }
 

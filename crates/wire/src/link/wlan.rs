@@ -41,7 +41,18 @@ pub(crate) fn ppi(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
 /// An 802.11 MAC frame at `frame[off..]`.
 pub(crate) fn ieee80211(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
     let fc = hdr::<2>(frame, off).ok_or(TRUNC)?;
-    let (fc0, fc1) = (fc[0], fc[1]);
+    mac_frame(ctx, frame, off, fc[0], fc[1])
+}
+
+/// An 802.11 MAC frame whose two frame-control bytes are swapped (Cisco
+/// access points in CAPWAP).
+pub(crate) fn ieee80211_swapped_fc(ctx: &mut Ctx, frame: &[u8], off: usize) -> Res {
+    let fc = hdr::<2>(frame, off).ok_or(TRUNC)?;
+    mac_frame(ctx, frame, off, fc[1], fc[0])
+}
+
+/// The MAC frame at `frame[off..]` with frame control bytes `fc0`, `fc1`.
+fn mac_frame(ctx: &mut Ctx, frame: &[u8], off: usize, fc0: u8, fc1: u8) -> Res {
     let ftype = (fc0 >> 2) & 0x3;
     let subtype = fc0 >> 4;
     if fc0 & 0x3 != 0 {

@@ -1,5 +1,5 @@
 //! Tunnel decoders. etherparse has no GRE, ERSPAN, VXLAN, Geneve, GTP-U,
-//! Teredo or AYIYA support, so each header is decoded here in a few lines.
+//! Teredo, AYIYA or CAPWAP support, so each header is decoded here in a few lines.
 //!
 //! Invariants: every decoder validates its header before touching the
 //! summary's tunnel fields, sets `tunnel`/`tunnel_id` for the tunnel it
@@ -8,6 +8,7 @@
 //! IP-in-IP (protocols 4/41) is handled directly in `transport.rs`.
 
 pub(crate) mod ayiya;
+pub(crate) mod capwap;
 pub(crate) mod geneve;
 pub(crate) mod gre;
 pub(crate) mod gtp;
@@ -391,6 +392,35 @@ mod tests {
         let mut long = teredo_v6(false);
         long.push(0);
         outer(ETHERNET, &over_udp(3544, &long), 17);
+    }
+
+    /// CAPWAP data with a byte-swapped 802.11 frame control (layout of
+    /// nDPI's capwap.pcap: header 00 20 43 20 ..., frame 01 08 2c 00 ...).
+    #[test]
+    fn capwap_data() {
+        let mut c = vec![
+            0x00, 0x20, 0x43, 0x20, 0, 0, 0, 0, 0x01, 0x04, 0xee, 0x4f, 0, 0, 0, 0,
+        ];
+        c.extend_from_slice(&[0x01, 0x08, 0x2c, 0x00]); // FC swapped: data, to DS
+        c.extend_from_slice(&[0x58; 18]);
+        c.extend_from_slice(&[0x00, 0x00]);
+        c.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        c.extend_from_slice(&inner_v4());
+        let f = eth(0x0800, &ipv4(17, &udp(12380, 5247, &c)));
+        assert_inner_v4(&tunnel(ETHERNET, &f, TunnelKind::Capwap, 0));
+        // Also from the controller's side (source port 5247).
+        let f = eth(0x0800, &ipv4(17, &udp(5247, 12380, &c)));
+        assert_inner_v4(&ok(ETHERNET, &f));
+        // A management frame (swapped FC 00 40: probe request) stays outer.
+        let mut m = c.clone();
+        m[16..18].copy_from_slice(&[0x00, 0x40]);
+        outer(ETHERNET, &eth(0x0800, &ipv4(17, &udp(12380, 5247, &m))), 17);
+        // DTLS-protected data channel (preamble type 1) stays outer.
+        let mut d = c.clone();
+        d[0] = 0x01;
+        outer(ETHERNET, &eth(0x0800, &ipv4(17, &udp(12380, 5247, &d))), 17);
+        // The control channel is not decoded.
+        outer(ETHERNET, &eth(0x0800, &ipv4(17, &udp(12380, 5246, &c))), 17);
     }
 
     #[test]
