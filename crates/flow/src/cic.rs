@@ -142,6 +142,7 @@ struct Dir {
     len: Running,
     /// Gaps between consecutive packets of this direction, µs.
     iat_us: Running,
+    first_ns: i64,
     last_ns: i64,
     /// Sum of transport header lengths.
     header_bytes: u64,
@@ -165,9 +166,15 @@ impl Dir {
         }
     }
 
+    /// Sum of this direction's gaps, exactly: last minus first packet time, µs.
+    fn iat_total_us(&self) -> f64 {
+        gap_ns(self.first_ns, self.last_ns) as f64 / NS_PER_US
+    }
+
     fn add(&mut self, ts_ns: i64, pkt: &PacketSummary) {
         let size = u64::from(pkt.l4_payload_len);
         if self.packets == 0 {
+            self.first_ns = ts_ns;
             self.init_win = if pkt.protocol == 6 {
                 i32::from(pkt.tcp.window)
             } else {
@@ -716,7 +723,7 @@ pub static CIC_COLUMNS: [CicColumn; CIC_COLUMN_COUNT] = [
         "µs",
         Src2Dst,
         "Sum of gaps between consecutive src→dst packets (= last - first src→dst packet time).",
-        |s| fl(s.fwd.iat_us.sum())
+        |s| fl(s.fwd.iat_total_us())
     ),
     cc!(
         "cic_fwd_iat_mean_us",
@@ -761,7 +768,7 @@ pub static CIC_COLUMNS: [CicColumn; CIC_COLUMN_COUNT] = [
         "µs",
         Dst2Src,
         "Sum of gaps between consecutive dst→src packets.",
-        |s| fl(s.bwd.iat_us.sum())
+        |s| fl(s.bwd.iat_total_us())
     ),
     cc!(
         "cic_bwd_iat_mean_us",
@@ -1569,6 +1576,16 @@ mod tests {
         let active = s.active();
         let total = active.sum() + s.idle_us.sum();
         assert!((total - 7_100_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn docs_table_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/cic.md");
+        let docs = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(
+            docs.contains(&markdown_table()),
+            "docs/cic.md is stale: paste netlens_flow::cic::markdown_table() under 'Columns'"
+        );
     }
 
     #[test]
