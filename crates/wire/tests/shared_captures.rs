@@ -369,6 +369,11 @@ fn zeek_tunnel_baselines_match() {
             "core.tunnels.teredo_bubble_with_payload",
             "pcap/zeek/tunnels/teredo_bubble_with_payload.pcap",
         ),
+        // Inner packets decoded from the first of two outer IP fragments.
+        (
+            "core.tunnels.gtp.different_dl_and_ul",
+            "pcap/zeek/tunnels/gtp/gtp2_different_udp_port.pcap",
+        ),
     ] {
         check_against_zeek(baseline, rel);
     }
@@ -453,4 +458,146 @@ fn gtp_and_ip_in_ip_capture_facts() {
     {
         assert_eq!(p.tunnel, TunnelKind::None);
     }
+}
+
+/// Packet counts per conversation (all packets, tunnelled or not).
+fn all_conns(rel: &str) -> HashMap<Key, u64> {
+    let mut m = HashMap::new();
+    for s in summaries(rel).into_iter().flatten() {
+        *m.entry(key(
+            s.protocol,
+            (s.src_ip, s.src_port),
+            (s.dst_ip, s.dst_port),
+        ))
+        .or_default() += 1;
+    }
+    m
+}
+
+fn conn(proto: u8, a: (&str, u16), b: (&str, u16)) -> Key {
+    let ip = |s: &str| s.parse::<IpAddr>().expect("address literal");
+    key(proto, (ip(a.0), a.1), (ip(b.0), b.1))
+}
+
+#[test]
+fn layer2_encapsulation_capture_facts() {
+    // Zeek conn.log baselines: every TCP/UDP connection of the FabricPath
+    // trace, the PBB TCP connection, the VN-Tag-in-VLAN segment.
+    let fp = all_conns("pcap/zeek/cisco-fabric-path.pcap");
+    let zeek = zeek_all_conns("core.cisco-fabric-path");
+    assert_eq!(zeek.len(), 32);
+    for (k, n) in &zeek {
+        assert_eq!(fp.get(k), Some(n), "FabricPath {k:?}");
+    }
+    let pbb = all_conns("pcap/zeek/pbb.pcap");
+    let k = conn(6, ("10.199.249.11", 49601), ("10.199.249.12", 49416));
+    assert_eq!(pbb.get(&k), Some(&8));
+    // VLAN, VN-Tag, VLAN, then a TCP header cut by the snap length: the
+    // stack decodes down to TCP (Zeek logs the connection with 0 packets).
+    let vn = dissect_file(&cap("pcap/zeek/vntag_vlan_sandwich_clean.pcap"));
+    assert_eq!(vn.len(), 1);
+    assert_eq!(
+        vn[0].1.map(|_| ()).map_err(|e| e.reason()),
+        Err("truncated_tcp")
+    );
+    // suricata-verify: E-Tag and VN-Tag frames decode to IPv4/TCP.
+    for rel in [
+        "pcap/suricata-verify/decode-etag-01/input.pcap",
+        "pcap/suricata-verify/decode-etag-02/input.pcap",
+        "pcap/suricata-verify/decode-vntag-01/input.pcap",
+    ] {
+        let s = summaries(rel);
+        assert!(
+            !s.is_empty() && s.iter().all(|p| p.is_some_and(|p| p.ip_version == 4)),
+            "{rel}"
+        );
+    }
+    // nDPI: Cisco HDLC under the PPP link type carries one BGP session of 14 packets.
+    let bgp = all_conns("pcap/ndpi/BGP_Cisco_hdlc_slarp.pcap");
+    assert_eq!(
+        bgp.get(&conn(6, ("100.16.1.2", 18324), ("100.16.1.1", 179))),
+        Some(&14)
+    );
+}
+
+#[test]
+fn capwap_and_aruba_capture_facts() {
+    // nDPI's capwap.pcap: the inner DHCP flow of 5 packets, decoded from
+    // CAPWAP data with a byte-swapped 802.11 frame control.
+    let c = all_conns("pcap/ndpi/capwap.pcap");
+    assert_eq!(
+        c.get(&conn(17, ("0.0.0.0", 68), ("255.255.255.255", 67))),
+        Some(&5)
+    );
+    // Zeek's gre-aruba-amsdu: the first A-MSDU subframe's TCP segment.
+    let p = summaries("pcap/zeek/tunnels/gre-aruba-amsdu.pcap")[0].expect("Aruba frame");
+    assert_eq!(
+        (p.tunnel, p.src_port, p.dst_port),
+        (TunnelKind::Gre, 443, 49392)
+    );
+}
+
+#[test]
+fn gtp_in_outer_fragments_capture_facts() {
+    // 40 first fragments; 36 complete datagrams (Zeek: 68 inner packets), 4
+    // whose second fragment is missing: decoded from the first fragment too.
+    let s = summaries("pcap/zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap");
+    let from_frag = s
+        .iter()
+        .flatten()
+        .filter(|p| p.outer_fragment.is_some() && p.tunnel == TunnelKind::GtpU)
+        .count();
+    assert_eq!(from_frag, 40);
+    let k = conn(6, ("10.131.47.185", 1923), ("79.101.110.141", 80));
+    assert_eq!(
+        all_conns("pcap/zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap").get(&k),
+        Some(&72)
+    );
+}
+
+/// Packet counts of every TCP/UDP connection of a Zeek conn.log.
+fn zeek_all_conns(baseline: &str) -> HashMap<Key, u64> {
+    let path = data_dir()
+        .join("pcap-expected/zeek")
+        .join(baseline)
+        .join("conn.log");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let fields: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#fields\t"))
+        .map(|f| f.split('\t').collect())
+        .unwrap_or_default();
+    let mut m = HashMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let get = |n: &str| {
+            fields
+                .iter()
+                .position(|f| *f == n)
+                .and_then(|i| cols.get(i))
+                .copied()
+        };
+        let proto = match get("proto") {
+            Some("tcp") => 6,
+            Some("udp") => 17,
+            _ => continue,
+        };
+        let (Some(oh), Some(op), Some(rh), Some(rp), Some(a), Some(b)) = (
+            get("id.orig_h"),
+            get("id.orig_p"),
+            get("id.resp_h"),
+            get("id.resp_p"),
+            get("orig_pkts"),
+            get("resp_pkts"),
+        ) else {
+            continue;
+        };
+        let (Ok(op), Ok(rp), Ok(a), Ok(b)) =
+            (op.parse(), rp.parse(), a.parse::<u64>(), b.parse::<u64>())
+        else {
+            continue;
+        };
+        *m.entry(conn(proto, (oh, op), (rh, rp))).or_default() += a + b;
+    }
+    m
 }

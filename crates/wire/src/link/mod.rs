@@ -128,7 +128,10 @@ mod tests {
         check(lt::PPP_HDLC, &[&[0xff, 0x03, 0x21][..], &v4_udp()].concat());
         // Cisco HDLC frames written with the PPP link type (nDPI's
         // BGP_Cisco_hdlc_slarp.pcap).
-        check(lt::PPP, &[&[0x0f, 0x00, 0x08, 0x00][..], &v4_udp()].concat());
+        check(
+            lt::PPP,
+            &[&[0x0f, 0x00, 0x08, 0x00][..], &v4_udp()].concat(),
+        );
         check(
             lt::PPP_HDLC,
             &[&[0x8f, 0x00, 0x08, 0x00][..], &v4_udp()].concat(),
