@@ -66,6 +66,9 @@ use text::{clean, clean_bounded};
 pub const MAX_STREAM: usize = 16 * 1024;
 /// Most payload-carrying packets inspected per flow.
 pub const MAX_PAYLOAD_PACKETS: u32 = 32;
+/// UDP payloads looked at to recognise QUIC (a client may first try a
+/// version the server rejects) before giving up.
+pub const UDP_DECIDE_PACKETS: u32 = 4;
 /// Longest JA3/JA3S string kept (the hash is computed over the full string).
 pub const MAX_JA3: usize = 2048;
 
@@ -147,8 +150,6 @@ struct Dir {
     buf: Vec<u8>,
     /// This direction has nothing more to give (parsed, failed or over bound).
     finished: bool,
-    /// A payload from this direction has been seen.
-    seen: bool,
     /// SSH: offset just past the banner, once found.
     ssh_banner_end: Option<usize>,
 }
@@ -183,7 +184,6 @@ pub struct AppState {
     quic: Option<Box<quic::QuicClient>>,
     scratch: Vec<u8>,
     packets: u32,
-    dns_query_seen: bool,
     dns_response_seen: bool,
     done: bool,
 }
@@ -212,7 +212,6 @@ impl AppState {
             quic: None,
             scratch: Vec::new(),
             packets: 0,
-            dns_query_seen: false,
             dns_response_seen: false,
             done: !(protocol == 6 || protocol == 17),
         }
@@ -227,7 +226,7 @@ impl AppState {
         }
         self.packets += 1;
         if self.proto == Proto::Undecided {
-            self.decide(from_client, payload);
+            self.decide(payload);
         }
         match self.proto {
             Proto::Undecided | Proto::Opaque => {}
@@ -269,8 +268,13 @@ impl AppState {
         self.meta.service_from_payload = true;
     }
 
-    /// Recognise the protocol from the first payload(s).
-    fn decide(&mut self, from_client: bool, p: &[u8]) {
+    /// Recognise the protocol from a payload while undecided.
+    ///
+    /// TCP flows stay undecided (each payload is checked) until
+    /// [`MAX_PAYLOAD_PACKETS`], so TLS started late (STARTTLS, RDP over TLS)
+    /// or after stray bytes is still found. UDP flows are decided within
+    /// [`UDP_DECIDE_PACKETS`] payloads.
+    fn decide(&mut self, p: &[u8]) {
         let dns_port = |port: u16| matches!(port, 53 | 5353 | 5355);
         let dns_service = |a: u16, b: u16| match (a, b) {
             (5353, _) | (_, 5353) => "mdns",
@@ -278,17 +282,16 @@ impl AppState {
             _ => "dns",
         };
         if self.protocol == 17 {
-            if let Some(v) = quic::looks_like_long_header(p).filter(|_| from_client) {
+            if let Some(v) = quic::looks_like_long_header(p) {
                 self.proto = Proto::Quic;
                 self.set_service("quic");
                 self.meta.quic_version = Some(quic::version_name(v));
             } else if dns_port(self.src_port) || dns_port(self.dst_port) {
                 self.proto = Proto::Dns;
                 self.set_service(dns_service(self.src_port, self.dst_port));
-            } else if from_client || self.client.seen {
+            } else if self.packets >= UDP_DECIDE_PACKETS {
                 self.proto = Proto::Opaque;
             }
-            self.client.seen |= from_client;
             return;
         }
         // TCP.
@@ -304,18 +307,6 @@ impl AppState {
         } else if self.src_port == 53 || self.dst_port == 53 {
             self.proto = Proto::Dns;
             self.set_service("dns");
-        } else {
-            // Unrecognised first payload in this direction; give up once
-            // both directions have shown theirs.
-            let dir = if from_client {
-                &mut self.client
-            } else {
-                &mut self.server
-            };
-            dir.seen = true;
-            if self.client.seen && self.server.seen {
-                self.proto = Proto::Opaque;
-            }
         }
     }
 
@@ -510,8 +501,6 @@ impl AppState {
                         self.meta.dns_rcode = Some(dns::rcode_name(m.rcode));
                     }
                     self.dns_response_seen = true;
-                } else {
-                    self.dns_query_seen = true;
                 }
             }
             Err(_) => self.error(),
@@ -522,12 +511,12 @@ impl AppState {
     }
 
     fn on_quic(&mut self, from_client: bool, payload: &[u8]) {
-        if !from_client {
-            return;
-        }
+        // Both directions are tried: the capture may start with a server
+        // packet. Server Initials fail authentication under client keys, so
+        // only client-direction failures count as parse errors.
         let q = self.quic.get_or_insert_with(Box::default);
         let r = q.on_datagram(payload);
-        if r.is_err() {
+        if r.is_err() && from_client {
             self.error();
         }
         let q = self.quic.as_deref();
@@ -646,16 +635,31 @@ mod tests {
     #[test]
     fn unknown_payload_keeps_port_guess_and_stops() {
         let mut st = AppState::new(17, 40000, 123);
-        st.on_payload(true, &[0x23; 48]);
+        for _ in 0..UDP_DECIDE_PACKETS {
+            assert!(!st.done());
+            st.on_payload(true, &[0x23; 48]);
+        }
         assert!(st.done());
         assert_eq!(st.meta().service, "ntp");
         assert!(!st.meta().service_from_payload);
         let mut st = AppState::new(6, 40000, 40001);
-        st.on_payload(true, b"hello");
-        assert!(!st.done());
-        st.on_payload(false, b"world");
+        for _ in 0..MAX_PAYLOAD_PACKETS {
+            assert!(!st.done());
+            st.on_payload(true, b"hello");
+        }
         assert!(st.done());
         assert_eq!(st.meta().service, "");
+    }
+
+    #[test]
+    fn starttls_is_found_after_plaintext() {
+        let mut st = AppState::new(6, 40000, 25);
+        st.on_payload(false, b"220 mx.example.org ESMTP\r\n");
+        st.on_payload(true, b"STARTTLS\r\n");
+        st.on_payload(false, b"220 2.0.0 Ready to start TLS\r\n");
+        st.on_payload(true, &tls::tests::sample_client_hello_record());
+        assert_eq!(st.meta().service, "tls");
+        assert_eq!(st.meta().server_name.as_deref(), Some("example.com"));
     }
 
     #[test]

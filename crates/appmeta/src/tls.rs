@@ -173,14 +173,15 @@ pub(crate) fn parse_client_hello(msg: &[u8]) -> Result<ClientHello, ParseError> 
         ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
         ..ClientHello::default()
     };
-    let mut bad_ext = false;
     walk_extensions(ch.ext.unwrap_or(&[]), |ty, raw| {
         out.extensions.push(ty);
         if !matches!(ty, 0x0000 | 0x000a | 0x000b | 0x000d | 0x0010 | 0x002b) {
             return;
         }
+        // An extension whose content does not parse (e.g. an empty ALPN
+        // list) keeps its type in the fingerprints and contributes no
+        // content, as other fingerprinting tools do.
         let Ok((_, ext)) = tls_parser::parse_tls_extension(raw) else {
-            bad_ext = true;
             return;
         };
         match ext {
@@ -200,9 +201,6 @@ pub(crate) fn parse_client_hello(msg: &[u8]) -> Result<ClientHello, ParseError> 
             _ => {}
         }
     })?;
-    if bad_ext {
-        return Err(ParseError::Tls("malformed ClientHello extension"));
-    }
     Ok(out)
 }
 
