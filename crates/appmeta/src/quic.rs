@@ -12,9 +12,12 @@
 //!   labels), drafts 29–32 and 23–28 and mvfst draft-27 (their public
 //!   salts). Other versions (e.g. gQUIC `Q0xx`/`T05x`) are recognised by
 //!   name only.
-//! - Every client Initial is decrypted with keys derived from its own
-//!   Destination Connection ID (after a Retry the client switches DCID and
-//!   keys together, so this stays correct).
+//! - Initial keys come from the Destination Connection ID of the client's
+//!   first Initial (RFC 9001 §5.2), remembered once a packet decrypts with
+//!   it; a later Initial that does not decrypt with it is retried with its
+//!   own DCID (the client switches DCID and keys after a Retry), and that
+//!   DCID is remembered on success. Packets from the server fail
+//!   authentication under client keys and are skipped.
 //! - CRYPTO frames from any number of Initial packets are reassembled by
 //!   offset into a buffer of at most [`MAX_CRYPTO`] bytes with at most
 //!   [`MAX_RANGES`] disjoint ranges; data beyond is dropped. Out-of-order
@@ -186,6 +189,8 @@ pub(crate) struct QuicClient {
     pub version: Option<u32>,
     /// The parsed ClientHello, once complete.
     pub hello: Option<ClientHello>,
+    /// DCID whose keys decrypted a client Initial (≤ 20 bytes).
+    key_dcid: Option<Vec<u8>>,
     crypto: Vec<u8>,
     ranges: Vec<(usize, usize)>,
     scratch: Vec<u8>,
@@ -255,7 +260,19 @@ impl QuicClient {
         if ptype != initial {
             return Ok(end); // 0-RTT / Handshake: not decryptable with Initial keys
         }
-        self.decrypt_initial(&params, dcid, d, pos, end)?;
+        let remembered = self.key_dcid.clone();
+        let first = remembered.as_deref().unwrap_or(dcid);
+        match self.decrypt_initial(&params, first, d, pos, end) {
+            Ok(()) => {
+                self.key_dcid.get_or_insert_with(|| dcid.to_vec());
+            }
+            Err(e) if remembered.is_some() && remembered.as_deref() != Some(dcid) => {
+                self.decrypt_initial(&params, dcid, d, pos, end)
+                    .map_err(|_| e)?;
+                self.key_dcid = Some(dcid.to_vec());
+            }
+            Err(e) => return Err(e),
+        }
         Ok(end)
     }
 
