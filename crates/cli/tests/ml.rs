@@ -11,7 +11,10 @@ fn data() -> PathBuf {
 }
 
 fn netlens(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_netlens")).args(args).output().expect("run netlens")
+    Command::new(env!("CARGO_BIN_EXE_netlens"))
+        .args(args)
+        .output()
+        .expect("run netlens")
 }
 
 /// The first `n` lines of a file (a small, fast subset for debug-mode tests).
@@ -22,7 +25,11 @@ fn head(src: &Path, n: usize, dst: &Path) {
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON summary")
 }
 
@@ -39,16 +46,44 @@ fn nsl_kdd_train_evaluate_predict_roundtrip() {
     // Field_Names.csv has the 41 features; the label and difficulty get
     // default names c41/c42.
     let out = netlens(&[
-        "train", train.to_str().unwrap(), "--no-header", "--columns-file", fields.to_str().unwrap(),
-        "--label", "c41", "--exclude", "c42", "--benign", "normal", "--model", "rf", "--trees", "30",
-        "--test-split", "0", "-o", model.to_str().unwrap(), "--format", "json",
+        "train",
+        train.to_str().unwrap(),
+        "--no-header",
+        "--columns-file",
+        fields.to_str().unwrap(),
+        "--label",
+        "c41",
+        "--exclude",
+        "c42",
+        "--benign",
+        "normal",
+        "--model",
+        "rf",
+        "--trees",
+        "30",
+        "--test-split",
+        "0",
+        "-o",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
     ]);
     let j = json(&out);
     let features = j["features"].as_array().unwrap();
-    assert!(features.iter().any(|f| f == "protocol_type=tcp"), "one-hot protocol");
+    assert!(
+        features.iter().any(|f| f == "protocol_type=tcp"),
+        "one-hot protocol"
+    );
     let out = netlens(&[
-        "evaluate", "--model", model.to_str().unwrap(), test.to_str().unwrap(), "--no-header",
-        "--columns-file", fields.to_str().unwrap(), "--format", "json",
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        test.to_str().unwrap(),
+        "--no-header",
+        "--columns-file",
+        fields.to_str().unwrap(),
+        "--format",
+        "json",
     ]);
     let e = json(&out);
     let acc = e["metrics"]["accuracy"].as_f64().unwrap();
@@ -57,10 +92,21 @@ fn nsl_kdd_train_evaluate_predict_roundtrip() {
     assert!(e["metrics"]["roc_auc"].as_f64().unwrap() > 0.85);
     let pred = dir.path().join("pred.csv");
     let out = netlens(&[
-        "predict", test.to_str().unwrap(), "--model", model.to_str().unwrap(), "--no-header",
-        "--columns-file", fields.to_str().unwrap(), "-o", pred.to_str().unwrap(),
+        "predict",
+        test.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--no-header",
+        "--columns-file",
+        fields.to_str().unwrap(),
+        "-o",
+        pred.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&pred).unwrap();
     let mut lines = text.lines();
     assert!(lines.next().unwrap().ends_with("prediction,score"));
@@ -71,11 +117,23 @@ fn nsl_kdd_train_evaluate_predict_roundtrip() {
     bytes[mid] ^= 1;
     let bad = dir.path().join("bad.nlm");
     std::fs::write(&bad, &bytes).unwrap();
-    let out = netlens(&["predict", test.to_str().unwrap(), "--model", bad.to_str().unwrap(), "--no-header"]);
+    let out = netlens(&[
+        "predict",
+        test.to_str().unwrap(),
+        "--model",
+        bad.to_str().unwrap(),
+        "--no-header",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("checksum"));
     // A foreign file too.
-    let out = netlens(&["evaluate", "--model", fields.to_str().unwrap(), test.to_str().unwrap(), "--no-header"]);
+    let out = netlens(&[
+        "evaluate",
+        "--model",
+        fields.to_str().unwrap(),
+        test.to_str().unwrap(),
+        "--no-header",
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a netlens model"));
 }
 
@@ -84,7 +142,13 @@ fn cicids2017_multiclass_stratified_split() {
     let dir = tempfile::tempdir().unwrap();
     let cic = data().join("labeled/flows/cicids2017-improved-sampled");
     let mut inputs = Vec::new();
-    for f in ["BENIGN_2500.csv", "DDoS_2500.csv", "Portscan_2500.csv", "SSH-Patator_2500.csv", "DoS_Hulk_2500.csv"] {
+    for f in [
+        "BENIGN_2500.csv",
+        "DDoS_2500.csv",
+        "Portscan_2500.csv",
+        "SSH-Patator_2500.csv",
+        "DoS_Hulk_2500.csv",
+    ] {
         let p = dir.path().join(f);
         head(&cic.join(f), 401, &p);
         inputs.push(p);
@@ -93,9 +157,22 @@ fn cicids2017_multiclass_stratified_split() {
     let mut args: Vec<&str> = vec!["train"];
     args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
     args.extend([
-        "--label", "Label", "--exclude", "id,Flow ID,Timestamp,Attempted Category", "--model", "rf",
-        "--trees", "30", "--split", "stratified", "--test-split", "0.25", "-o", model.to_str().unwrap(),
-        "--format", "json",
+        "--label",
+        "Label",
+        "--exclude",
+        "id,Flow ID,Timestamp,Attempted Category",
+        "--model",
+        "rf",
+        "--trees",
+        "30",
+        "--split",
+        "stratified",
+        "--test-split",
+        "0.25",
+        "-o",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
     ]);
     let j = json(&netlens(&args));
     let m = &j["evaluation"]["metrics"];
@@ -104,7 +181,10 @@ fn cicids2017_multiclass_stratified_split() {
     assert!(f1 > 0.95, "macro-F1 {f1}");
     // IP columns were dropped (default), with a reason in the report.
     let dropped = j["preprocessing"]["dropped_columns"].to_string();
-    assert!(dropped.contains("Src IP") && dropped.contains("IP address"), "{dropped}");
+    assert!(
+        dropped.contains("Src IP") && dropped.contains("IP address"),
+        "{dropped}"
+    );
 }
 
 #[test]
@@ -116,25 +196,66 @@ fn linear_regression_and_cross_validation() {
         let x1 = (i % 13) as f64 * 0.5;
         let x2 = ((i * 7) % 29) as f64;
         let e = (((i * 7919) % 101) as f64 - 50.0) / 100.0;
-        s.push_str(&format!("{x1},{x2},{e},{}\n", 4.0 + 3.0 * x1 - 0.25 * x2 + e));
+        s.push_str(&format!(
+            "{x1},{x2},{e},{}\n",
+            4.0 + 3.0 * x1 - 0.25 * x2 + e
+        ));
     }
     std::fs::write(&p, s).unwrap();
     let model = dir.path().join("lin.nlm");
     let j = json(&netlens(&[
-        "train", p.to_str().unwrap(), "--label", "y", "--model", "linear", "--test-split", "0.2",
-        "-o", model.to_str().unwrap(), "--format", "json",
+        "train",
+        p.to_str().unwrap(),
+        "--label",
+        "y",
+        "--model",
+        "linear",
+        "--test-split",
+        "0.2",
+        "-o",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
     ]));
     let coef = j["coefficients"].as_array().unwrap();
     // y = 4 + 3 x1 − 0.25 x2 + 1·noise exactly: OLS recovers it.
-    let get = |name: &str| coef.iter().find(|c| c[0] == name).unwrap()[1].as_f64().unwrap();
+    let get = |name: &str| {
+        coef.iter().find(|c| c[0] == name).unwrap()[1]
+            .as_f64()
+            .unwrap()
+    };
     assert!((get("(intercept)") - 4.0).abs() < 1e-9);
-    assert!((get("x1") - 3.0).abs() < 1e-9 && (get("x2") + 0.25).abs() < 1e-9 && (get("noise") - 1.0).abs() < 1e-9);
+    assert!(
+        (get("x1") - 3.0).abs() < 1e-9
+            && (get("x2") + 0.25).abs() < 1e-9
+            && (get("noise") - 1.0).abs() < 1e-9
+    );
     assert!(j["evaluation"]["metrics"]["r2"].as_f64().unwrap() > 0.999_999);
-    let j = json(&netlens(&["evaluate", p.to_str().unwrap(), "--cv", "3", "--algorithm", "ridge", "--label", "y", "--format", "json"]));
+    let j = json(&netlens(&[
+        "evaluate",
+        p.to_str().unwrap(),
+        "--cv",
+        "3",
+        "--algorithm",
+        "ridge",
+        "--label",
+        "y",
+        "--format",
+        "json",
+    ]));
     assert_eq!(j["folds"].as_array().unwrap().len(), 3);
     assert!(j["mean"].as_f64().unwrap() > 0.99);
     // Bad arguments: non-zero exit, one-line reason.
-    let out = netlens(&["train", p.to_str().unwrap(), "--label", "nope", "--model", "linear", "-o", model.to_str().unwrap()]);
+    let out = netlens(&[
+        "train",
+        p.to_str().unwrap(),
+        "--label",
+        "nope",
+        "--model",
+        "linear",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no column named \"nope\""));
 }

@@ -31,7 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let dir = PathBuf::from(&a[2]);
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "csv") && !p.to_string_lossy().contains("header_reference"))
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "csv")
+                    && !p.to_string_lossy().contains("header_reference")
+            })
             .collect();
         files.sort();
         let t = Table::from_paths(&files, &CsvOptions::default())?;
@@ -42,7 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 mapping: LabelMapping::AsIs,
                 features: FeatureSelection {
                     include: vec![],
-                    exclude: vec!["id".into(), "Flow ID".into(), "Timestamp".into(), "Attempted Category".into()],
+                    exclude: vec![
+                        "id".into(),
+                        "Flow ID".into(),
+                        "Timestamp".into(),
+                        "Attempted Category".into(),
+                    ],
                 },
                 time_column: None,
                 preprocess: None,
@@ -50,11 +58,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 threshold: None,
             };
             let t0 = Instant::now();
-            let (_, e) = model::train_test(&t, &spec, &SplitSpec { test_fraction: 0.2, method: SplitMethod::Stratified, seed: 0 }, &none, false)?;
-            let Metrics::Classification(c) = e.metrics else { unreachable!() };
+            let (_, e) = model::train_test(
+                &t,
+                &spec,
+                &SplitSpec {
+                    test_fraction: 0.2,
+                    method: SplitMethod::Stratified,
+                    seed: 0,
+                },
+                &none,
+                false,
+            )?;
+            let Metrics::Classification(c) = e.metrics else {
+                unreachable!()
+            };
             println!(
                 "{{\"dataset\":\"cicids2017\",\"model\":\"{m}\",\"rows\":{},\"seconds\":{:.3},\"accuracy\":{:.5},\"macro_f1\":{:.5},\"weighted_f1\":{:.5}}}",
-                t.n_rows, t0.elapsed().as_secs_f64(), c.accuracy, c.macro_f1, c.weighted_f1
+                t.n_rows,
+                t0.elapsed().as_secs_f64(),
+                c.accuracy,
+                c.macro_f1,
+                c.weighted_f1
             );
         }
         return Ok(());
@@ -62,11 +86,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train_t, test_t, mapping, models) = match mode {
         "nslkdd" => {
             let fields = std::fs::read_to_string(&a[4])?;
-            let mut names: Vec<String> =
-                fields.lines().filter_map(|l| l.split(',').next()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            let mut names: Vec<String> = fields
+                .lines()
+                .filter_map(|l| l.split(',').next())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
             names.push("attack".into());
             names.push("difficulty".into());
-            let o = CsvOptions { has_header: false, column_names: Some(names), ..Default::default() };
+            let o = CsvOptions {
+                has_header: false,
+                column_names: Some(names),
+                ..Default::default()
+            };
             (
                 Table::from_csv_path(Path::new(&a[2]), &o)?,
                 Table::from_csv_path(Path::new(&a[3]), &o)?,
@@ -88,7 +120,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             kind: kind(m),
             label: Some(label.into()),
             mapping: mapping.clone(),
-            features: FeatureSelection { include: vec![], exclude: if mode == "nslkdd" { vec!["difficulty".into()] } else { vec![] } },
+            features: FeatureSelection {
+                include: vec![],
+                exclude: if mode == "nslkdd" {
+                    vec!["difficulty".into()]
+                } else {
+                    vec![]
+                },
+            },
             time_column: None,
             preprocess: None,
             hyper: Hyper::default(),
@@ -102,11 +141,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = model.output(&x)?;
         let pred = t0.elapsed().as_secs_f64();
         let e = model.evaluate(&test_t, false)?;
-        let Metrics::Classification(c) = e.metrics else { unreachable!() };
-        let pos = c.per_class.get(1).map_or((0.0, 0.0), |p| (p.precision, p.recall));
+        let Metrics::Classification(c) = e.metrics else {
+            unreachable!()
+        };
+        let pos = c
+            .per_class
+            .get(1)
+            .map_or((0.0, 0.0), |p| (p.precision, p.recall));
         println!(
             "{{\"dataset\":\"{mode}\",\"model\":\"{m}\",\"fit_s\":{fit:.3},\"predict_s\":{pred:.4},\"rows_per_s\":{:.0},\"accuracy\":{:.5},\"precision\":{:.5},\"recall\":{:.5},\"roc_auc\":{:.5}}}",
-            test_t.n_rows as f64 / pred, c.accuracy, pos.0, pos.1, c.roc_auc.unwrap_or(f64::NAN)
+            test_t.n_rows as f64 / pred,
+            c.accuracy,
+            pos.0,
+            pos.1,
+            c.roc_auc.unwrap_or(f64::NAN)
         );
     }
     Ok(())

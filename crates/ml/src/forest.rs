@@ -330,7 +330,7 @@ impl Builder<'_> {
 impl Tree {
     /// Class probabilities of one row (a slice of the leaf values).
     #[inline]
-    fn leaf_of(&self, x: &Matrix, r: usize) -> usize {
+    fn leaf_of(&self, row: &[f64]) -> usize {
         let mut i = 0usize;
         // Bounded by the node count: validated trees always descend.
         for _ in 0..self.nodes.len() {
@@ -338,7 +338,7 @@ impl Tree {
             if n.feature < 0 {
                 return n.leaf as usize;
             }
-            let v = x.get(r, n.feature as usize);
+            let v = row.get(n.feature as usize).copied().unwrap_or(f64::NAN);
             i = if v <= n.threshold || v.is_nan() {
                 n.left
             } else {
@@ -467,10 +467,13 @@ impl Forest {
             .enumerate()
             .for_each(|(chunk, o)| {
                 let start = chunk * 1024;
+                // Gather each row once from the column-major matrix so tree
+                // traversal reads a small contiguous buffer.
+                let mut buf = Vec::with_capacity(x.n_cols);
                 for (j, row) in o.chunks_mut(k).enumerate() {
-                    let r = start + j;
+                    x.row_into(start + j, &mut buf);
                     for t in &self.trees {
-                        let leaf = t.leaf_of(x, r);
+                        let leaf = t.leaf_of(&buf);
                         if let Some(vals) = t.leaf_values.get(leaf * k..(leaf + 1) * k) {
                             for (a, v) in row.iter_mut().zip(vals) {
                                 *a += *v as f64;

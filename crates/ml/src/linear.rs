@@ -72,10 +72,10 @@ impl LinearRegression {
             .collect();
         let ymean = y.iter().sum::<f64>() / n;
         let mut centred = x.clone();
-        for c in 0..x.n_cols {
+        for (c, m) in means.iter().enumerate() {
             let s = c * x.n_rows;
             if let Some(col) = centred.data.get_mut(s..s + x.n_rows) {
-                col.iter_mut().for_each(|v| *v -= means[c]);
+                col.iter_mut().for_each(|v| *v -= m);
             }
         }
         let m = dense(&centred)?;
@@ -347,6 +347,7 @@ mod tests {
     /// Solves the normal equations (XᵀX)b = Xᵀy with an intercept column by
     /// Gaussian elimination with partial pivoting: an independent
     /// closed-form reference for the QR solver.
+    #[allow(clippy::needless_range_loop)]
     fn closed_form(rows: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
         let p = rows[0].len() + 1;
         let mut a = vec![vec![0.0; p + 1]; p];

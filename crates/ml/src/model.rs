@@ -811,11 +811,10 @@ pub struct SplitSpec {
     pub seed: u64,
 }
 
-fn split_keys(
-    table: &Table,
-    spec: &TrainSpec,
-    method: SplitMethod,
-) -> Result<(Option<Vec<u32>>, Option<Vec<f64>>)> {
+/// Class ids for stratification and a time-order key, when needed.
+type SplitKeys = (Option<Vec<u32>>, Option<Vec<f64>>);
+
+fn split_keys(table: &Table, spec: &TrainSpec, method: SplitMethod) -> Result<SplitKeys> {
     let labels = match (&spec.label, method) {
         (Some(l), SplitMethod::Stratified) if !spec.kind.regression() => {
             let s = select::label_strings(table, l, &spec.mapping)?;

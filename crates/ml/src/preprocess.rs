@@ -343,7 +343,8 @@ impl Pipeline {
         // features to keep and fit the scaling on the kept numeric ones.
         let (names, cols) = pipe.expand(&train)?;
         let mut keep = Vec::new();
-        let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
+        // Duplicate detection: hash each column, confirm by comparing values.
+        let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
         for (i, c) in cols.iter().enumerate() {
             let first = c.first().copied().unwrap_or(0.0);
             if config.drop_constant && c.iter().all(|x| *x == first) {
@@ -351,14 +352,21 @@ impl Pipeline {
                 continue;
             }
             if config.drop_duplicate {
-                let key: Vec<u64> = c.iter().map(|x| x.to_bits()).collect();
-                if let Some(&j) = seen.get(&key) {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                c.iter().for_each(|x| x.to_bits().hash(&mut h));
+                let bucket = seen.entry(h.finish()).or_default();
+                let same = |j: &usize| {
+                    cols.get(*j)
+                        .is_some_and(|o| o.iter().zip(c).all(|(a, b)| a.to_bits() == b.to_bits()))
+                };
+                if let Some(&j) = bucket.iter().find(|j| same(j)) {
                     pipe.report
                         .duplicate_features
                         .push((names[i].clone(), names[j].clone()));
                     continue;
                 }
-                seen.insert(key, i);
+                bucket.push(i);
             }
             keep.push(i);
         }
@@ -486,7 +494,7 @@ impl Pipeline {
                     names.push(plan.column.clone());
                 }
                 Transform::IpOctets => {
-                    let mut block = vec![Vec::with_capacity(n); 4];
+                    let mut block: Vec<Vec<f64>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
                     for r in 0..n {
                         let o = octets(&col.data.text(r));
                         for (b, x) in block.iter_mut().zip(o) {

@@ -50,7 +50,9 @@ pub fn run(args: Args) -> Result<()> {
         }
         return Ok(());
     }
-    let Some(k) = args.cv else { bail!("give --model FILE or --cv K") };
+    let Some(k) = args.cv else {
+        bail!("give --model FILE or --cv K")
+    };
     if k < 2 {
         bail!("--cv needs at least 2 folds");
     }
@@ -67,11 +69,15 @@ pub fn run(args: Args) -> Result<()> {
         })
         .collect();
     let mean = headline.iter().sum::<f64>() / headline.len().max(1) as f64;
-    let sd = (headline.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / headline.len().max(1) as f64).sqrt();
+    let sd = (headline.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+        / headline.len().max(1) as f64)
+        .sqrt();
     match fmt {
         SummaryFormat::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"folds": folds, "mean": mean, "std": sd}))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({"folds": folds, "mean": mean, "std": sd})
+            )?
         ),
         SummaryFormat::Text => {
             for (i, e) in folds.iter().enumerate() {

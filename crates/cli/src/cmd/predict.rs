@@ -44,7 +44,9 @@ fn format_for(path: &Path, f: Option<OutFormat>) -> Result<OutFormat> {
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("jsonl") | Some("ndjson") => Ok(OutFormat::Jsonl),
-        Some("parquet") => bail!("predict writes CSV or JSONL; convert with `netlens export` for Parquet"),
+        Some("parquet") => {
+            bail!("predict writes CSV or JSONL; convert with `netlens export` for Parquet")
+        }
         _ => Ok(OutFormat::Csv),
     }
 }
@@ -62,14 +64,21 @@ pub fn run(args: Args) -> Result<()> {
         secs,
         table.n_rows as f64 / secs.max(1e-9)
     );
-    table.columns.push(Column { name: "prediction".into(), data: ColumnData::Str(scored.prediction) });
-    table.columns.push(Column { name: "score".into(), data: ColumnData::Num(scored.score) });
+    table.columns.push(Column {
+        name: "prediction".into(),
+        data: ColumnData::Str(scored.prediction),
+    });
+    table.columns.push(Column {
+        name: "score".into(),
+        data: ColumnData::Num(scored.score),
+    });
     let fmt = format_for(&args.output, args.format)?;
     let out: Box<dyn Write> = if args.output == Path::new("-") {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
         Box::new(std::io::BufWriter::new(
-            std::fs::File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?,
+            std::fs::File::create(&args.output)
+                .with_context(|| format!("creating {}", args.output.display()))?,
         ))
     };
     match fmt {
@@ -84,7 +93,9 @@ pub fn run(args: Args) -> Result<()> {
                             .get(r)
                             .and_then(|x| serde_json::Number::from_f64(*x))
                             .map_or(serde_json::Value::Null, serde_json::Value::Number),
-                        ColumnData::Str(v) => serde_json::Value::String(v.get(r).cloned().unwrap_or_default()),
+                        ColumnData::Str(v) => {
+                            serde_json::Value::String(v.get(r).cloned().unwrap_or_default())
+                        }
                     };
                     obj.insert(c.name.clone(), v);
                 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, ValueEnum};
-use netlens_ml::model::{self, Evaluation, Hyper, Metrics, ModelKind, SplitSpec, TrainSpec, TrainedModel};
+use netlens_ml::model::{
+    self, Evaluation, Hyper, Metrics, ModelKind, SplitSpec, TrainSpec, TrainedModel,
+};
 use netlens_ml::preprocess::{Encoding, IpMode, NonFinite, PreprocessConfig, Scaling};
 use netlens_ml::select::{FeatureSelection, LabelMapping};
 use netlens_ml::split::SplitMethod;
@@ -67,7 +69,8 @@ impl TableOpts {
     pub fn load(&self, paths: &[PathBuf]) -> Result<Table> {
         let mut names = self.columns.clone();
         if let Some(f) = &self.columns_file {
-            let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
             names.extend(
                 text.lines()
                     .map(|l| l.split(',').next().unwrap_or("").trim().to_string())
@@ -305,7 +308,11 @@ pub fn spinner(msg: &str) -> indicatif::ProgressBar {
 
 /// Default summary format.
 pub fn summary_format(f: Option<SummaryFormat>) -> SummaryFormat {
-    f.unwrap_or(if std::io::stdout().is_terminal() { SummaryFormat::Text } else { SummaryFormat::Json })
+    f.unwrap_or(if std::io::stdout().is_terminal() {
+        SummaryFormat::Text
+    } else {
+        SummaryFormat::Json
+    })
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -315,7 +322,10 @@ fn fmt_opt(v: Option<f64>) -> String {
 /// Readable rendering of an evaluation.
 pub fn render(e: &Evaluation) -> String {
     let mut s = String::new();
-    s.push_str(&format!("model: {:?}   rows evaluated: {}\n", e.model, e.rows));
+    s.push_str(&format!(
+        "model: {:?}   rows evaluated: {}\n",
+        e.model, e.rows
+    ));
     match &e.metrics {
         Metrics::Regression(r) => {
             s.push_str(&format!(
@@ -336,8 +346,17 @@ pub fn render(e: &Evaluation) -> String {
                 s.push_str(&format!("  FPR@{t} {f:.4}"));
             }
             s.push('\n');
-            let w = c.per_class.iter().map(|m| m.class.len()).max().unwrap_or(5).max(9);
-            s.push_str(&format!("{:<w$}  precision  recall     f1  support\n", "class"));
+            let w = c
+                .per_class
+                .iter()
+                .map(|m| m.class.len())
+                .max()
+                .unwrap_or(5)
+                .max(9);
+            s.push_str(&format!(
+                "{:<w$}  precision  recall     f1  support\n",
+                "class"
+            ));
             for m in &c.per_class {
                 s.push_str(&format!(
                     "{:<w$}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}\n",
@@ -346,7 +365,14 @@ pub fn render(e: &Evaluation) -> String {
             }
             s.push_str(&format!(
                 "{:<w$}  {:>9.4}  {:>6.4}  {:>6.4}\n{:<w$}  {:>9.4}  {:>6.4}  {:>6.4}\n",
-                "macro", c.macro_precision, c.macro_recall, c.macro_f1, "weighted", c.weighted_precision, c.weighted_recall, c.weighted_f1
+                "macro",
+                c.macro_precision,
+                c.macro_recall,
+                c.macro_f1,
+                "weighted",
+                c.weighted_precision,
+                c.weighted_recall,
+                c.weighted_f1
             ));
             s.push_str("confusion (rows = true, columns = predicted):\n");
             for (name, row) in c.per_class.iter().zip(&c.confusion) {
@@ -354,7 +380,9 @@ pub fn render(e: &Evaluation) -> String {
                 s.push_str(&format!("{:<w$}  {}\n", name.class, cells.join(" ")));
             }
         }
-        Metrics::Clustering { inertia, n } => s.push_str(&format!("inertia {inertia:.4} over {n} rows\n")),
+        Metrics::Clustering { inertia, n } => {
+            s.push_str(&format!("inertia {inertia:.4} over {n} rows\n"))
+        }
     }
     let mut imp: Vec<_> = e
         .importance
@@ -363,12 +391,19 @@ pub fn render(e: &Evaluation) -> String {
         .collect();
     if !imp.is_empty() {
         imp.sort_by(|a, b| {
-            let k = |f: &netlens_ml::model::FeatureImportance| f.permutation.or(f.impurity).unwrap_or(0.0);
+            let k = |f: &netlens_ml::model::FeatureImportance| {
+                f.permutation.or(f.impurity).unwrap_or(0.0)
+            };
             k(b).total_cmp(&k(a))
         });
         s.push_str("top features (impurity, permutation):\n");
         for f in imp.iter().take(15) {
-            s.push_str(&format!("  {:<40} {:>8} {:>8}\n", f.feature, fmt_opt(f.impurity), fmt_opt(f.permutation)));
+            s.push_str(&format!(
+                "  {:<40} {:>8} {:>8}\n",
+                f.feature,
+                fmt_opt(f.impurity),
+                fmt_opt(f.permutation)
+            ));
         }
     }
     s
@@ -395,7 +430,10 @@ pub fn run(args: Args) -> Result<()> {
     let table = args.table.load(&args.tables)?;
     let spec = args.spec.spec(args.model);
     let groups = |_: &str| None;
-    let pb = spinner(&format!("training {:?} on {} rows", spec.kind, table.n_rows));
+    let pb = spinner(&format!(
+        "training {:?} on {} rows",
+        spec.kind, table.n_rows
+    ));
     let (model, eval) = if args.test_split > 0.0 && spec.label.is_some() {
         let method = match args.split {
             Some(SplitArg::Random) => SplitMethod::Random,
@@ -404,16 +442,25 @@ pub fn run(args: Args) -> Result<()> {
             None if spec.kind.regression() => SplitMethod::Random,
             None => SplitMethod::Stratified,
         };
-        let split = SplitSpec { test_fraction: args.test_split, method, seed: args.spec.seed };
+        let split = SplitSpec {
+            test_fraction: args.test_split,
+            method,
+            seed: args.spec.seed,
+        };
         let (m, e) = model::train_test(&table, &spec, &split, &groups, args.permutation)?;
         (m, Some(e))
     } else {
         (model::train(&table, &spec, &groups)?, None)
     };
     pb.finish_and_clear();
-    model.save(&args.output).with_context(|| format!("saving {}", args.output.display()))?;
+    model
+        .save(&args.output)
+        .with_context(|| format!("saving {}", args.output.display()))?;
     match summary_format(args.format) {
-        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report_json(&model, eval.as_ref()))?),
+        SummaryFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report_json(&model, eval.as_ref()))?
+        ),
         SummaryFormat::Text => {
             println!(
                 "trained {:?} on {} rows × {} features in {:.2} s → {}",
@@ -424,7 +471,11 @@ pub fn run(args: Args) -> Result<()> {
                 args.output.display()
             );
             let r = &model.meta.report;
-            if !r.dropped_columns.is_empty() || !r.constant_features.is_empty() || !r.duplicate_features.is_empty() || !r.non_finite.is_empty() {
+            if !r.dropped_columns.is_empty()
+                || !r.constant_features.is_empty()
+                || !r.duplicate_features.is_empty()
+                || !r.non_finite.is_empty()
+            {
                 println!(
                     "preprocessing: {} column(s) dropped, {} constant, {} duplicate, {} with non-finite values, {} row(s) dropped",
                     r.dropped_columns.len(),
