@@ -14,11 +14,20 @@ pub(crate) struct CsvWriter {
 }
 
 impl CsvWriter {
-    pub(crate) fn new(out: Box<dyn Write + Send>, sel: &Selection) -> Result<CsvWriter, ExportError> {
+    pub(crate) fn new(
+        out: Box<dyn Write + Send>,
+        sel: &Selection,
+    ) -> Result<CsvWriter, ExportError> {
         let cols: Vec<&'static Column> = sel.columns().collect();
-        let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(out);
-        w.write_record(cols.iter().map(|c| c.name))?;
-        Ok(CsvWriter { w, cols, buf: Vec::with_capacity(64) })
+        let mut w = csv::WriterBuilder::new()
+            .buffer_capacity(1 << 16)
+            .from_writer(out);
+        w.write_record(cols.iter().map(|c| sel.output_name(c)))?;
+        Ok(CsvWriter {
+            w,
+            cols,
+            buf: Vec::with_capacity(64),
+        })
     }
 }
 
@@ -27,7 +36,7 @@ impl FlowWriter for CsvWriter {
         for f in flows {
             for c in &self.cols {
                 self.buf.clear();
-                push_text(&mut self.buf, &(c.get)(f));
+                push_text(&mut self.buf, &c.value(f));
                 self.w.write_field(&self.buf)?;
             }
             self.w.write_record(None::<&[u8]>)?;

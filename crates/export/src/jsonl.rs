@@ -10,6 +10,7 @@ use crate::{ExportError, FlowWriter, push_text};
 pub(crate) struct JsonlWriter {
     w: BufWriter<Box<dyn Write + Send>>,
     cols: Vec<&'static Column>,
+    names: Vec<&'static str>,
     line: Vec<u8>,
     tmp: Vec<u8>,
 }
@@ -19,6 +20,7 @@ impl JsonlWriter {
         JsonlWriter {
             w: BufWriter::with_capacity(1 << 16, out),
             cols: sel.columns().collect(),
+            names: sel.columns().map(|c| sel.output_name(c)).collect(),
             line: Vec::with_capacity(1024),
             tmp: Vec::with_capacity(64),
         }
@@ -42,10 +44,12 @@ impl FlowWriter for JsonlWriter {
                 if i > 0 {
                     self.line.push(b',');
                 }
-                self.line.push(b'"');
-                self.line.extend_from_slice(c.name.as_bytes());
-                self.line.extend_from_slice(b"\":");
-                let v = (c.get)(f);
+                push_json_str(
+                    &mut self.line,
+                    self.names.get(i).copied().unwrap_or(c.name).as_bytes(),
+                );
+                self.line.push(b':');
+                let v = c.value(f);
                 self.tmp.clear();
                 match v {
                     Value::Null => self.line.extend_from_slice(b"null"),

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use netlens_flow::{Flow, Selection};
 
-pub use parquet_out::ParquetOptions;
+pub use parquet_out::{BatchBuilder, ParquetOptions, arrow_schema};
 
 /// Output table format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +48,9 @@ impl Format {
 
     /// Format implied by a file name's extension (`.csv`, `.jsonl`, `.parquet`).
     pub fn from_path(p: &Path) -> Option<Format> {
-        p.extension().and_then(|e| e.to_str()).and_then(Format::parse)
+        p.extension()
+            .and_then(|e| e.to_str())
+            .and_then(Format::parse)
     }
 }
 
@@ -86,7 +88,11 @@ pub fn open_writer(
     Ok(match format {
         Format::Csv => Box::new(csv_out::CsvWriter::new(out, selection)?),
         Format::Jsonl => Box::new(jsonl::JsonlWriter::new(out, selection)),
-        Format::Parquet => Box::new(parquet_out::ParquetWriter::new(out, selection, ParquetOptions::default())?),
+        Format::Parquet => Box::new(parquet_out::ParquetWriter::new(
+            out,
+            selection,
+            ParquetOptions::default(),
+        )?),
     })
 }
 
@@ -103,7 +109,11 @@ pub(crate) fn push_text(buf: &mut Vec<u8>, v: &netlens_flow::Value<'_>) {
             let _ = write!(buf, "{ip}");
         }
         Value::Mac(m) => {
-            let _ = write!(buf, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+            let _ = write!(
+                buf,
+                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            );
         }
         Value::Oui(m) => {
             let _ = write!(buf, "{:02x}:{:02x}:{:02x}", m[0], m[1], m[2]);

@@ -10,7 +10,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+    Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -32,7 +33,10 @@ pub struct ParquetOptions {
 
 impl Default for ParquetOptions {
     fn default() -> Self {
-        ParquetOptions { batch_rows: 65_536, compression: Compression::SNAPPY }
+        ParquetOptions {
+            batch_rows: 65_536,
+            compression: Compression::SNAPPY,
+        }
     }
 }
 
@@ -48,10 +52,14 @@ enum Builder {
 
 /// The Arrow schema for a selection of columns.
 pub fn arrow_schema(sel: &Selection) -> Schema {
-    Schema::new(sel.columns().map(arrow_field).collect::<Vec<_>>())
+    Schema::new(
+        sel.columns()
+            .map(|c| arrow_field(c, sel.output_name(c)))
+            .collect::<Vec<_>>(),
+    )
 }
 
-fn arrow_field(c: &Column) -> Field {
+fn arrow_field(c: &Column, name: &str) -> Field {
     let dt = match c.ty {
         ColumnType::U64 => DataType::UInt64,
         ColumnType::I64 => DataType::Int64,
@@ -59,9 +67,11 @@ fn arrow_field(c: &Column) -> Field {
         ColumnType::Str => DataType::Utf8,
         ColumnType::TimestampUs => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         ColumnType::ListI64 => DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
-        ColumnType::ListF64 => DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
+        ColumnType::ListF64 => {
+            DataType::List(Arc::new(Field::new("item", DataType::Float64, true)))
+        }
     };
-    Field::new(c.name, dt, true)
+    Field::new(name, dt, true)
 }
 
 fn builder(c: &Column, cap: usize) -> Builder {
@@ -78,38 +88,60 @@ fn builder(c: &Column, cap: usize) -> Builder {
     }
 }
 
-/// Streaming Parquet writer.
-pub(crate) struct ParquetWriter {
-    w: ArrowWriter<Box<dyn Write + Send>>,
+/// Accumulates flows into Arrow column builders and yields record batches
+/// with the registry's schema (used by the Parquet writer and by bindings
+/// that hand Arrow data to other tools, e.g. Python).
+pub struct BatchBuilder {
     schema: Arc<Schema>,
     cols: Vec<&'static Column>,
     builders: Vec<Builder>,
     rows: usize,
-    opts: ParquetOptions,
     tmp: Vec<u8>,
 }
 
-impl ParquetWriter {
-    pub(crate) fn new(
-        out: Box<dyn Write + Send>,
-        sel: &Selection,
-        opts: ParquetOptions,
-    ) -> Result<ParquetWriter, ExportError> {
-        let schema = Arc::new(arrow_schema(sel));
-        let props = WriterProperties::builder()
-            .set_compression(opts.compression)
-            .set_max_row_group_row_count(Some(opts.batch_rows.max(1)))
-            .set_created_by(concat!("netlens ", env!("CARGO_PKG_VERSION")).to_string())
-            .build();
-        let w = ArrowWriter::try_new(out, schema.clone(), Some(props))?;
+/// Streaming Parquet writer.
+pub(crate) struct ParquetWriter {
+    w: ArrowWriter<Box<dyn Write + Send>>,
+    batch: BatchBuilder,
+    opts: ParquetOptions,
+}
+
+impl BatchBuilder {
+    /// A builder for the selected columns, sized for about `capacity` rows.
+    pub fn new(sel: &Selection, capacity: usize) -> BatchBuilder {
         let cols: Vec<&'static Column> = sel.columns().collect();
-        let builders = cols.iter().map(|c| builder(c, opts.batch_rows.min(65_536))).collect();
-        Ok(ParquetWriter { w, schema, cols, builders, rows: 0, opts, tmp: Vec::with_capacity(64) })
+        let builders = cols
+            .iter()
+            .map(|c| builder(c, capacity.min(65_536)))
+            .collect();
+        BatchBuilder {
+            schema: Arc::new(arrow_schema(sel)),
+            cols,
+            builders,
+            rows: 0,
+            tmp: Vec::with_capacity(64),
+        }
     }
 
-    fn append(&mut self, f: &Flow) {
+    /// The Arrow schema of the batches.
+    pub fn schema(&self) -> Arc<Schema> {
+        self.schema.clone()
+    }
+
+    /// Rows appended since the last `finish`.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// True when no row is pending.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Append one flow as a row.
+    pub fn append(&mut self, f: &Flow) {
         for (c, b) in self.cols.iter().zip(self.builders.iter_mut()) {
-            let v = (c.get)(f);
+            let v = c.value(f);
             match b {
                 Builder::U64(b) => match v {
                     Value::U64(x) => b.append_value(x),
@@ -165,10 +197,8 @@ impl ParquetWriter {
         self.rows += 1;
     }
 
-    fn flush_batch(&mut self) -> Result<(), ExportError> {
-        if self.rows == 0 {
-            return Ok(());
-        }
+    /// The rows appended so far as a record batch; the builder is then empty.
+    pub fn finish(&mut self) -> Result<RecordBatch, ExportError> {
         let arrays: Vec<ArrayRef> = self
             .builders
             .iter_mut()
@@ -184,9 +214,33 @@ impl ParquetWriter {
                 }
             })
             .collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)?;
-        self.w.write(&batch)?;
         self.rows = 0;
+        Ok(RecordBatch::try_new(self.schema.clone(), arrays)?)
+    }
+}
+
+impl ParquetWriter {
+    pub(crate) fn new(
+        out: Box<dyn Write + Send>,
+        sel: &Selection,
+        opts: ParquetOptions,
+    ) -> Result<ParquetWriter, ExportError> {
+        let batch = BatchBuilder::new(sel, opts.batch_rows);
+        let props = WriterProperties::builder()
+            .set_compression(opts.compression)
+            .set_max_row_group_row_count(Some(opts.batch_rows.max(1)))
+            .set_created_by(concat!("netlens ", env!("CARGO_PKG_VERSION")).to_string())
+            .build();
+        let w = ArrowWriter::try_new(out, batch.schema(), Some(props))?;
+        Ok(ParquetWriter { w, batch, opts })
+    }
+
+    fn flush_batch(&mut self) -> Result<(), ExportError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = self.batch.finish()?;
+        self.w.write(&batch)?;
         Ok(())
     }
 }
@@ -194,8 +248,8 @@ impl ParquetWriter {
 impl FlowWriter for ParquetWriter {
     fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError> {
         for f in flows {
-            self.append(f);
-            if self.rows >= self.opts.batch_rows {
+            self.batch.append(f);
+            if self.batch.len() >= self.opts.batch_rows {
                 self.flush_batch()?;
             }
         }

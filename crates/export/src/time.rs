@@ -14,7 +14,10 @@ pub fn push_rfc3339_us(buf: &mut Vec<u8>, us: i64) {
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
     use std::io::Write as _;
-    let _ = write!(buf, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:06}Z");
+    let _ = write!(
+        buf,
+        "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:06}Z"
+    );
 }
 
 /// The RFC 3339 text of `us` as a `String`.
@@ -45,8 +48,14 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(rfc3339_us(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(rfc3339_us(1_000_000_000_123_456), "2001-09-09T01:46:40.123456Z");
-        assert_eq!(rfc3339_us(951_782_400_000_000), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            rfc3339_us(1_000_000_000_123_456),
+            "2001-09-09T01:46:40.123456Z"
+        );
+        assert_eq!(
+            rfc3339_us(951_782_400_000_000),
+            "2000-02-29T00:00:00.000000Z"
+        );
         assert_eq!(rfc3339_us(-1), "1969-12-31T23:59:59.999999Z");
     }
 }

@@ -11,6 +11,7 @@
 
 use std::net::IpAddr;
 
+use crate::cic::{CIC_COLUMNS, CicColumn};
 use crate::flow::{DirStats, Flow};
 use crate::stats::Running;
 
@@ -88,6 +89,10 @@ pub enum Group {
     Nfstream,
     /// Early-flow features (`--splt N`).
     Splt,
+    /// The corrected CICFlowMeter feature set (see docs/cic.md).
+    Cic,
+    /// Application metadata from payloads (TLS, QUIC, DNS, HTTP, SSH) and a service guess.
+    App,
 }
 
 impl Group {
@@ -98,11 +103,20 @@ impl Group {
             Group::Meta => "meta",
             Group::Nfstream => "nfstream",
             Group::Splt => "splt",
+            Group::Cic => "cic",
+            Group::App => "app",
         }
     }
 
     /// All groups in documentation order.
-    pub const ALL: [Group; 4] = [Group::Basic, Group::Meta, Group::Nfstream, Group::Splt];
+    pub const ALL: [Group; 6] = [
+        Group::Basic,
+        Group::Meta,
+        Group::Nfstream,
+        Group::App,
+        Group::Splt,
+        Group::Cic,
+    ];
 }
 
 /// Which direction a column describes.
@@ -144,13 +158,37 @@ pub struct Column {
     pub direction: Direction,
     /// Exact definition.
     pub doc: &'static str,
-    /// Reader.
+    /// Reader (for columns not backed by a CIC column).
     pub get: for<'a> fn(&'a Flow) -> Value<'a>,
+    /// The CICFlowMeter column this column reads, for the `cic` group.
+    pub cic: Option<&'static CicColumn>,
+}
+
+impl Column {
+    /// The value of this column for a flow (`Null` when the flow lacks the state it needs).
+    #[inline]
+    pub fn value<'a>(&self, f: &'a Flow) -> Value<'a> {
+        match self.cic {
+            Some(cc) => match f.cic.as_deref() {
+                Some(s) => (cc.get)(s),
+                None => Value::Null,
+            },
+            None => (self.get)(f),
+        }
+    }
+
+    /// The CIC-IDS2017 header name of a `cic` column.
+    pub fn cic_name(&self) -> Option<&'static str> {
+        self.cic.map(|c| c.cic_name)
+    }
 }
 
 impl std::fmt::Debug for Column {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Column").field("name", &self.name).field("group", &self.group).finish()
+        f.debug_struct("Column")
+            .field("name", &self.name)
+            .field("group", &self.group)
+            .finish()
     }
 }
 
@@ -198,6 +236,7 @@ macro_rules! col {
             direction: Direction::$dir,
             doc: $doc,
             get: $get,
+            cic: None,
         }
     };
 }
@@ -206,10 +245,42 @@ macro_rules! col {
 macro_rules! nfstats {
     ($p:literal, $dir:ident, $field:ident) => {
         [
-            col!(concat!($p, "_min_ps"), Nfstream, U64, "bytes", $dir, "Smallest packet size (accounting-mode bytes).", |x| stat(x, |s| ps_min(&s.$field.ps))),
-            col!(concat!($p, "_mean_ps"), Nfstream, F64, "bytes", $dir, "Mean packet size.", |x| stat(x, |s| f(s.$field.ps.mean))),
-            col!(concat!($p, "_stddev_ps"), Nfstream, F64, "bytes", $dir, "Sample standard deviation (n-1) of packet sizes; 0 with fewer than 2 packets.", |x| stat(x, |s| f(s.$field.ps.sample_stddev()))),
-            col!(concat!($p, "_max_ps"), Nfstream, U64, "bytes", $dir, "Largest packet size.", |x| stat(x, |s| ps_max(&s.$field.ps))),
+            col!(
+                concat!($p, "_min_ps"),
+                Nfstream,
+                U64,
+                "bytes",
+                $dir,
+                "Smallest packet size (accounting-mode bytes).",
+                |x| stat(x, |s| ps_min(&s.$field.ps))
+            ),
+            col!(
+                concat!($p, "_mean_ps"),
+                Nfstream,
+                F64,
+                "bytes",
+                $dir,
+                "Mean packet size.",
+                |x| stat(x, |s| f(s.$field.ps.mean))
+            ),
+            col!(
+                concat!($p, "_stddev_ps"),
+                Nfstream,
+                F64,
+                "bytes",
+                $dir,
+                "Sample standard deviation (n-1) of packet sizes; 0 with fewer than 2 packets.",
+                |x| stat(x, |s| f(s.$field.ps.sample_stddev()))
+            ),
+            col!(
+                concat!($p, "_max_ps"),
+                Nfstream,
+                U64,
+                "bytes",
+                $dir,
+                "Largest packet size.",
+                |x| stat(x, |s| ps_max(&s.$field.ps))
+            ),
         ]
     };
 }
@@ -228,68 +299,734 @@ macro_rules! nfpiat {
 macro_rules! nfflags {
     ($p:literal, $dir:ident, $field:ident) => {
         [
-            col!(concat!($p, "_syn_packets"), Nfstream, U64, "packets", $dir, "TCP packets with SYN set.", |x| stat(x, |s| flag(&s.$field, 0))),
-            col!(concat!($p, "_cwr_packets"), Nfstream, U64, "packets", $dir, "TCP packets with CWR set.", |x| stat(x, |s| flag(&s.$field, 1))),
-            col!(concat!($p, "_ece_packets"), Nfstream, U64, "packets", $dir, "TCP packets with ECE set.", |x| stat(x, |s| flag(&s.$field, 2))),
-            col!(concat!($p, "_urg_packets"), Nfstream, U64, "packets", $dir, "TCP packets with URG set.", |x| stat(x, |s| flag(&s.$field, 3))),
-            col!(concat!($p, "_ack_packets"), Nfstream, U64, "packets", $dir, "TCP packets with ACK set.", |x| stat(x, |s| flag(&s.$field, 4))),
-            col!(concat!($p, "_psh_packets"), Nfstream, U64, "packets", $dir, "TCP packets with PSH set.", |x| stat(x, |s| flag(&s.$field, 5))),
-            col!(concat!($p, "_rst_packets"), Nfstream, U64, "packets", $dir, "TCP packets with RST set.", |x| stat(x, |s| flag(&s.$field, 6))),
-            col!(concat!($p, "_fin_packets"), Nfstream, U64, "packets", $dir, "TCP packets with FIN set.", |x| stat(x, |s| flag(&s.$field, 7))),
+            col!(
+                concat!($p, "_syn_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with SYN set.",
+                |x| stat(x, |s| flag(&s.$field, 0))
+            ),
+            col!(
+                concat!($p, "_cwr_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with CWR set.",
+                |x| stat(x, |s| flag(&s.$field, 1))
+            ),
+            col!(
+                concat!($p, "_ece_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with ECE set.",
+                |x| stat(x, |s| flag(&s.$field, 2))
+            ),
+            col!(
+                concat!($p, "_urg_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with URG set.",
+                |x| stat(x, |s| flag(&s.$field, 3))
+            ),
+            col!(
+                concat!($p, "_ack_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with ACK set.",
+                |x| stat(x, |s| flag(&s.$field, 4))
+            ),
+            col!(
+                concat!($p, "_psh_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with PSH set.",
+                |x| stat(x, |s| flag(&s.$field, 5))
+            ),
+            col!(
+                concat!($p, "_rst_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with RST set.",
+                |x| stat(x, |s| flag(&s.$field, 6))
+            ),
+            col!(
+                concat!($p, "_fin_packets"),
+                Nfstream,
+                U64,
+                "packets",
+                $dir,
+                "TCP packets with FIN set.",
+                |x| stat(x, |s| flag(&s.$field, 7))
+            ),
         ]
     };
 }
 
 const BASIC: [Column; 30] = [
-    col!("id", Basic, U64, "", None, "Flow number in export order, from 0.", |x| Value::U64(x.id)),
-    col!("expiration_id", Basic, I64, "", None, "NFStream's code for why the flow ended: 0 idle timeout or end of input, 1 active timeout, -1 other (TCP FIN/RST termination, eviction). See `end_reason`.", |x| Value::I64(i64::from(x.end_reason.expiration_id()))),
-    col!("src_ip", Basic, Str, "", None, "Source address: the sender of the first packet (the receiver of a SYN-ACK that opened the flow).", |x| Value::Ip(x.src_ip())),
-    col!("src_mac", Basic, Str, "", None, "Source MAC address of the outermost Ethernet header (00:00:00:00:00:00 without one).", |x| Value::Mac(x.src_mac)),
-    col!("src_oui", Basic, Str, "", None, "First three bytes of `src_mac`.", |x| Value::Oui(oui(x.src_mac))),
-    col!("src_port", Basic, U64, "", None, "Source transport port (0 for protocols without ports).", |x| Value::U64(u64::from(x.src.port))),
-    col!("dst_ip", Basic, Str, "", None, "Destination address.", |x| Value::Ip(x.dst_ip())),
-    col!("dst_mac", Basic, Str, "", None, "Destination MAC address of the outermost Ethernet header.", |x| Value::Mac(x.dst_mac)),
-    col!("dst_oui", Basic, Str, "", None, "First three bytes of `dst_mac`.", |x| Value::Oui(oui(x.dst_mac))),
-    col!("dst_port", Basic, U64, "", None, "Destination transport port.", |x| Value::U64(u64::from(x.dst.port))),
-    col!("protocol", Basic, U64, "", None, "IP protocol number of the innermost IP packet (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, ...).", |x| Value::U64(u64::from(x.protocol))),
-    col!("ip_version", Basic, U64, "", None, "4 or 6.", |x| Value::U64(u64::from(x.ip_version))),
-    col!("vlan_id", Basic, U64, "", None, "Outermost 802.1Q VLAN id; 0 when untagged.", |x| Value::U64(u64::from(x.vlan_id))),
-    col!("tunnel_id", Basic, U64, "", None, "Identifier of the innermost decoded tunnel: VXLAN/Geneve VNI, GTP-U TEID, GRE key, ERSPAN session; 0 when none. (NFStream puts a tunnel type code here.)", |x| Value::U64(u64::from(x.tunnel_id))),
-    col!("bidirectional_first_seen_ms", Basic, I64, "ms since epoch", Bidirectional, "Timestamp of the first packet, whole milliseconds (floor).", |x| Value::I64(ms(x.first_ns))),
-    col!("bidirectional_last_seen_ms", Basic, I64, "ms since epoch", Bidirectional, "Timestamp of the last packet, whole milliseconds (floor).", |x| Value::I64(ms(x.last_ns))),
-    col!("bidirectional_duration_ms", Basic, I64, "ms", Bidirectional, "`bidirectional_last_seen_ms - bidirectional_first_seen_ms`.", |x| Value::I64(ms(x.last_ns) - ms(x.first_ns))),
-    col!("bidirectional_packets", Basic, U64, "packets", Bidirectional, "Packets in both directions.", |x| Value::U64(x.packets())),
-    col!("bidirectional_bytes", Basic, U64, "bytes", Bidirectional, "Bytes in both directions under the accounting mode (default: frame length on the link, as NFStream).", |x| Value::U64(x.bytes())),
-    col!("src2dst_first_seen_ms", Basic, I64, "ms since epoch", Src2Dst, "First src→dst packet, whole ms; 0 when none.", |x| Value::I64(if x.fwd.packets > 0 { ms(x.fwd.first_ns) } else { 0 })),
-    col!("src2dst_last_seen_ms", Basic, I64, "ms since epoch", Src2Dst, "Last src→dst packet, whole ms; 0 when none.", |x| Value::I64(if x.fwd.packets > 0 { ms(x.fwd.last_ns) } else { 0 })),
-    col!("src2dst_duration_ms", Basic, I64, "ms", Src2Dst, "`src2dst_last_seen_ms - src2dst_first_seen_ms`.", |x| Value::I64(if x.fwd.packets > 0 { ms(x.fwd.last_ns) - ms(x.fwd.first_ns) } else { 0 })),
-    col!("src2dst_packets", Basic, U64, "packets", Src2Dst, "Packets src→dst.", |x| Value::U64(x.fwd.packets)),
-    col!("src2dst_bytes", Basic, U64, "bytes", Src2Dst, "Bytes src→dst (accounting mode).", |x| Value::U64(x.fwd.bytes)),
-    col!("dst2src_first_seen_ms", Basic, I64, "ms since epoch", Dst2Src, "First dst→src packet, whole ms; 0 when none.", |x| Value::I64(if x.bwd.packets > 0 { ms(x.bwd.first_ns) } else { 0 })),
-    col!("dst2src_last_seen_ms", Basic, I64, "ms since epoch", Dst2Src, "Last dst→src packet, whole ms; 0 when none.", |x| Value::I64(if x.bwd.packets > 0 { ms(x.bwd.last_ns) } else { 0 })),
-    col!("dst2src_duration_ms", Basic, I64, "ms", Dst2Src, "`dst2src_last_seen_ms - dst2src_first_seen_ms`.", |x| Value::I64(if x.bwd.packets > 0 { ms(x.bwd.last_ns) - ms(x.bwd.first_ns) } else { 0 })),
-    col!("dst2src_packets", Basic, U64, "packets", Dst2Src, "Packets dst→src.", |x| Value::U64(x.bwd.packets)),
-    col!("dst2src_bytes", Basic, U64, "bytes", Dst2Src, "Bytes dst→src (accounting mode).", |x| Value::U64(x.bwd.bytes)),
-    col!("end_reason", Basic, Str, "", None, "Why the flow ended: idle, active, fin (FIN both ways + final ACK), rst, end_of_input, evicted.", |x| Value::Str(x.end_reason.name())),
+    col!(
+        "id",
+        Basic,
+        U64,
+        "",
+        None,
+        "Flow number in export order, from 0.",
+        |x| Value::U64(x.id)
+    ),
+    col!(
+        "expiration_id",
+        Basic,
+        I64,
+        "",
+        None,
+        "NFStream's code for why the flow ended: 0 idle timeout or end of input, 1 active timeout, -1 other (TCP FIN/RST termination, eviction). See `end_reason`.",
+        |x| Value::I64(i64::from(x.end_reason.expiration_id()))
+    ),
+    col!(
+        "src_ip",
+        Basic,
+        Str,
+        "",
+        None,
+        "Source address: the sender of the first packet (the receiver of a SYN-ACK that opened the flow).",
+        |x| Value::Ip(x.src_ip())
+    ),
+    col!(
+        "src_mac",
+        Basic,
+        Str,
+        "",
+        None,
+        "Source MAC address of the outermost Ethernet header (00:00:00:00:00:00 without one).",
+        |x| Value::Mac(x.src_mac)
+    ),
+    col!(
+        "src_oui",
+        Basic,
+        Str,
+        "",
+        None,
+        "First three bytes of `src_mac`.",
+        |x| Value::Oui(oui(x.src_mac))
+    ),
+    col!(
+        "src_port",
+        Basic,
+        U64,
+        "",
+        None,
+        "Source transport port (0 for protocols without ports).",
+        |x| Value::U64(u64::from(x.src.port))
+    ),
+    col!(
+        "dst_ip",
+        Basic,
+        Str,
+        "",
+        None,
+        "Destination address.",
+        |x| Value::Ip(x.dst_ip())
+    ),
+    col!(
+        "dst_mac",
+        Basic,
+        Str,
+        "",
+        None,
+        "Destination MAC address of the outermost Ethernet header.",
+        |x| Value::Mac(x.dst_mac)
+    ),
+    col!(
+        "dst_oui",
+        Basic,
+        Str,
+        "",
+        None,
+        "First three bytes of `dst_mac`.",
+        |x| Value::Oui(oui(x.dst_mac))
+    ),
+    col!(
+        "dst_port",
+        Basic,
+        U64,
+        "",
+        None,
+        "Destination transport port.",
+        |x| Value::U64(u64::from(x.dst.port))
+    ),
+    col!(
+        "protocol",
+        Basic,
+        U64,
+        "",
+        None,
+        "IP protocol number of the innermost IP packet (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, ...).",
+        |x| Value::U64(u64::from(x.protocol))
+    ),
+    col!("ip_version", Basic, U64, "", None, "4 or 6.", |x| {
+        Value::U64(u64::from(x.ip_version))
+    }),
+    col!(
+        "vlan_id",
+        Basic,
+        U64,
+        "",
+        None,
+        "Outermost 802.1Q VLAN id; 0 when untagged.",
+        |x| Value::U64(u64::from(x.vlan_id))
+    ),
+    col!(
+        "tunnel_id",
+        Basic,
+        U64,
+        "",
+        None,
+        "Identifier of the innermost decoded tunnel: VXLAN/Geneve VNI, GTP-U TEID, GRE key, ERSPAN session; 0 when none. (NFStream puts a tunnel type code here.)",
+        |x| Value::U64(u64::from(x.tunnel_id))
+    ),
+    col!(
+        "bidirectional_first_seen_ms",
+        Basic,
+        I64,
+        "ms since epoch",
+        Bidirectional,
+        "Timestamp of the first packet, whole milliseconds (floor).",
+        |x| Value::I64(ms(x.first_ns))
+    ),
+    col!(
+        "bidirectional_last_seen_ms",
+        Basic,
+        I64,
+        "ms since epoch",
+        Bidirectional,
+        "Timestamp of the last packet, whole milliseconds (floor).",
+        |x| Value::I64(ms(x.last_ns))
+    ),
+    col!(
+        "bidirectional_duration_ms",
+        Basic,
+        I64,
+        "ms",
+        Bidirectional,
+        "`bidirectional_last_seen_ms - bidirectional_first_seen_ms`.",
+        |x| Value::I64(ms(x.last_ns) - ms(x.first_ns))
+    ),
+    col!(
+        "bidirectional_packets",
+        Basic,
+        U64,
+        "packets",
+        Bidirectional,
+        "Packets in both directions.",
+        |x| Value::U64(x.packets())
+    ),
+    col!(
+        "bidirectional_bytes",
+        Basic,
+        U64,
+        "bytes",
+        Bidirectional,
+        "Bytes in both directions under the accounting mode (default: frame length on the link, as NFStream).",
+        |x| Value::U64(x.bytes())
+    ),
+    col!(
+        "src2dst_first_seen_ms",
+        Basic,
+        I64,
+        "ms since epoch",
+        Src2Dst,
+        "First src→dst packet, whole ms; 0 when none.",
+        |x| Value::I64(if x.fwd.packets > 0 {
+            ms(x.fwd.first_ns)
+        } else {
+            0
+        })
+    ),
+    col!(
+        "src2dst_last_seen_ms",
+        Basic,
+        I64,
+        "ms since epoch",
+        Src2Dst,
+        "Last src→dst packet, whole ms; 0 when none.",
+        |x| Value::I64(if x.fwd.packets > 0 {
+            ms(x.fwd.last_ns)
+        } else {
+            0
+        })
+    ),
+    col!(
+        "src2dst_duration_ms",
+        Basic,
+        I64,
+        "ms",
+        Src2Dst,
+        "`src2dst_last_seen_ms - src2dst_first_seen_ms`.",
+        |x| Value::I64(if x.fwd.packets > 0 {
+            ms(x.fwd.last_ns) - ms(x.fwd.first_ns)
+        } else {
+            0
+        })
+    ),
+    col!(
+        "src2dst_packets",
+        Basic,
+        U64,
+        "packets",
+        Src2Dst,
+        "Packets src→dst.",
+        |x| Value::U64(x.fwd.packets)
+    ),
+    col!(
+        "src2dst_bytes",
+        Basic,
+        U64,
+        "bytes",
+        Src2Dst,
+        "Bytes src→dst (accounting mode).",
+        |x| Value::U64(x.fwd.bytes)
+    ),
+    col!(
+        "dst2src_first_seen_ms",
+        Basic,
+        I64,
+        "ms since epoch",
+        Dst2Src,
+        "First dst→src packet, whole ms; 0 when none.",
+        |x| Value::I64(if x.bwd.packets > 0 {
+            ms(x.bwd.first_ns)
+        } else {
+            0
+        })
+    ),
+    col!(
+        "dst2src_last_seen_ms",
+        Basic,
+        I64,
+        "ms since epoch",
+        Dst2Src,
+        "Last dst→src packet, whole ms; 0 when none.",
+        |x| Value::I64(if x.bwd.packets > 0 {
+            ms(x.bwd.last_ns)
+        } else {
+            0
+        })
+    ),
+    col!(
+        "dst2src_duration_ms",
+        Basic,
+        I64,
+        "ms",
+        Dst2Src,
+        "`dst2src_last_seen_ms - dst2src_first_seen_ms`.",
+        |x| Value::I64(if x.bwd.packets > 0 {
+            ms(x.bwd.last_ns) - ms(x.bwd.first_ns)
+        } else {
+            0
+        })
+    ),
+    col!(
+        "dst2src_packets",
+        Basic,
+        U64,
+        "packets",
+        Dst2Src,
+        "Packets dst→src.",
+        |x| Value::U64(x.bwd.packets)
+    ),
+    col!(
+        "dst2src_bytes",
+        Basic,
+        U64,
+        "bytes",
+        Dst2Src,
+        "Bytes dst→src (accounting mode).",
+        |x| Value::U64(x.bwd.bytes)
+    ),
+    col!(
+        "end_reason",
+        Basic,
+        Str,
+        "",
+        None,
+        "Why the flow ended: idle, active, fin (FIN both ways + final ACK), rst, end_of_input, evicted.",
+        |x| Value::Str(x.end_reason.name())
+    ),
 ];
 
 const META: [Column; 10] = [
-    col!("first_seen", Meta, TimestampUs, "UTC", Bidirectional, "Timestamp of the first packet with µs precision (RFC 3339 in CSV/JSON, a UTC timestamp in Parquet).", |x| Value::TimestampUs(us(x.first_ns))),
-    col!("last_seen", Meta, TimestampUs, "UTC", Bidirectional, "Timestamp of the last packet with µs precision.", |x| Value::TimestampUs(us(x.last_ns))),
-    col!("bidirectional_first_seen_us", Meta, I64, "µs since epoch", Bidirectional, "Timestamp of the first packet, µs since the epoch.", |x| Value::I64(us(x.first_ns))),
-    col!("bidirectional_last_seen_us", Meta, I64, "µs since epoch", Bidirectional, "Timestamp of the last packet, µs since the epoch.", |x| Value::I64(us(x.last_ns))),
-    col!("bidirectional_duration_us", Meta, I64, "µs", Bidirectional, "Last minus first packet time, µs.", |x| Value::I64(us(x.last_ns) - us(x.first_ns))),
-    col!("tunnel", Meta, Str, "", None, "Kind of the innermost decoded tunnel: gre, erspan, vxlan, geneve, gtpu, ipip, teredo, ayiya; empty when none.", |x| Value::Str(x.tunnel.name())),
-    col!("src2dst_payload_bytes", Meta, U64, "bytes", Src2Dst, "Transport payload bytes src→dst, as declared by the IP header.", |x| Value::U64(x.fwd.payload_bytes)),
-    col!("dst2src_payload_bytes", Meta, U64, "bytes", Dst2Src, "Transport payload bytes dst→src.", |x| Value::U64(x.bwd.payload_bytes)),
-    col!("tcp_conn_state", Meta, Str, "", None, "TCP only: Zeek-style connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH); empty for other protocols.", |x| Value::Str(if x.protocol == 6 { x.tcp.conn_state() } else { "" })),
-    col!("icmp_type", Meta, I64, "", None, "ICMP/ICMPv6 type of the flow's first packet; -1 for other protocols.", |x| Value::I64(if x.protocol == 1 || x.protocol == 58 { i64::from(x.icmp_type_code.0) } else { -1 })),
+    col!(
+        "first_seen",
+        Meta,
+        TimestampUs,
+        "UTC",
+        Bidirectional,
+        "Timestamp of the first packet with µs precision (RFC 3339 in CSV/JSON, a UTC timestamp in Parquet).",
+        |x| Value::TimestampUs(us(x.first_ns))
+    ),
+    col!(
+        "last_seen",
+        Meta,
+        TimestampUs,
+        "UTC",
+        Bidirectional,
+        "Timestamp of the last packet with µs precision.",
+        |x| Value::TimestampUs(us(x.last_ns))
+    ),
+    col!(
+        "bidirectional_first_seen_us",
+        Meta,
+        I64,
+        "µs since epoch",
+        Bidirectional,
+        "Timestamp of the first packet, µs since the epoch.",
+        |x| Value::I64(us(x.first_ns))
+    ),
+    col!(
+        "bidirectional_last_seen_us",
+        Meta,
+        I64,
+        "µs since epoch",
+        Bidirectional,
+        "Timestamp of the last packet, µs since the epoch.",
+        |x| Value::I64(us(x.last_ns))
+    ),
+    col!(
+        "bidirectional_duration_us",
+        Meta,
+        I64,
+        "µs",
+        Bidirectional,
+        "Last minus first packet time, µs.",
+        |x| Value::I64(us(x.last_ns) - us(x.first_ns))
+    ),
+    col!(
+        "tunnel",
+        Meta,
+        Str,
+        "",
+        None,
+        "Kind of the innermost decoded tunnel: gre, erspan, vxlan, geneve, gtpu, ipip, teredo, ayiya; empty when none.",
+        |x| Value::Str(x.tunnel.name())
+    ),
+    col!(
+        "src2dst_payload_bytes",
+        Meta,
+        U64,
+        "bytes",
+        Src2Dst,
+        "Transport payload bytes src→dst, as declared by the IP header.",
+        |x| Value::U64(x.fwd.payload_bytes)
+    ),
+    col!(
+        "dst2src_payload_bytes",
+        Meta,
+        U64,
+        "bytes",
+        Dst2Src,
+        "Transport payload bytes dst→src.",
+        |x| Value::U64(x.bwd.payload_bytes)
+    ),
+    col!(
+        "tcp_conn_state",
+        Meta,
+        Str,
+        "",
+        None,
+        "TCP only: Zeek-style connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH); empty for other protocols.",
+        |x| Value::Str(if x.protocol == 6 {
+            x.tcp.conn_state()
+        } else {
+            ""
+        })
+    ),
+    col!(
+        "icmp_type",
+        Meta,
+        I64,
+        "",
+        None,
+        "ICMP/ICMPv6 type of the flow's first packet; -1 for other protocols.",
+        |x| Value::I64(if x.protocol == 1 || x.protocol == 58 {
+            i64::from(x.icmp_type_code.0)
+        } else {
+            -1
+        })
+    ),
+];
+
+fn app_meta(f: &Flow) -> Option<&netlens_appmeta::AppMeta> {
+    f.app.as_deref()
+}
+
+fn app_str<'a>(
+    f: &'a Flow,
+    pick: fn(&'a netlens_appmeta::AppMeta) -> &'a Option<String>,
+) -> Value<'a> {
+    match app_meta(f).and_then(|m| pick(m).as_deref()) {
+        Some(s) => Value::Str(s),
+        None => Value::Null,
+    }
+}
+
+const APP: [Column; 22] = [
+    col!(
+        "application_name",
+        App,
+        Str,
+        "",
+        None,
+        "Application protocol: from payload inspection (tls, quic, http, dns, ssh, ...) or else guessed from the well-known port; empty when unknown.",
+        |x| match app_meta(x) {
+            Some(m) => Value::Str(m.service),
+            None => Value::Null,
+        }
+    ),
+    col!(
+        "application_is_guessed",
+        App,
+        U64,
+        "",
+        None,
+        "1 when `application_name` comes from the port number only, 0 when a payload parser recognised it (as NFStream).",
+        |x| match app_meta(x) {
+            Some(m) => Value::U64(u64::from(!m.service_from_payload)),
+            None => Value::Null,
+        }
+    ),
+    col!(
+        "requested_server_name",
+        App,
+        Str,
+        "",
+        None,
+        "Server name the client asked for: TLS/QUIC SNI, else HTTP Host, else DNS query name (NFStream's definition).",
+        |x| match app_meta(x) {
+            Some(m) => m
+                .server_name
+                .as_deref()
+                .or(m.http_host.as_deref())
+                .or(m.dns_query.as_deref())
+                .map_or(Value::Null, Value::Str),
+            None => Value::Null,
+        }
+    ),
+    col!(
+        "tls_sni",
+        App,
+        Str,
+        "",
+        None,
+        "TLS or QUIC ClientHello server_name extension.",
+        |x| app_str(x, |m| &m.server_name)
+    ),
+    col!(
+        "tls_alpn",
+        App,
+        Str,
+        "",
+        None,
+        "ALPN protocols offered by the client, comma separated.",
+        |x| app_str(x, |m| &m.alpn)
+    ),
+    col!(
+        "tls_version",
+        App,
+        Str,
+        "",
+        None,
+        "Negotiated TLS version (ServerHello supported_versions, else the hello version), e.g. TLSv1.3.",
+        |x| app_str(x, |m| &m.tls_version)
+    ),
+    col!(
+        "client_fingerprint",
+        App,
+        Str,
+        "",
+        None,
+        "JA3 client fingerprint: MD5 of the JA3 string (GREASE removed), as NFStream.",
+        |x| app_str(x, |m| &m.ja3_hash)
+    ),
+    col!(
+        "ja4",
+        App,
+        Str,
+        "",
+        None,
+        "JA4 client fingerprint (FoxIO definition; `t` for TLS over TCP, `q` for QUIC).",
+        |x| app_str(x, |m| &m.ja4)
+    ),
+    col!(
+        "server_fingerprint",
+        App,
+        Str,
+        "",
+        None,
+        "JA3S server fingerprint: MD5 of the JA3S string.",
+        |x| app_str(x, |m| &m.ja3s_hash)
+    ),
+    col!(
+        "quic_version",
+        App,
+        Str,
+        "",
+        None,
+        "QUIC version of the client Initial (e.g. v1, v2, draft-29).",
+        |x| app_str(x, |m| &m.quic_version)
+    ),
+    col!(
+        "dns_query",
+        App,
+        Str,
+        "",
+        None,
+        "First question name of the first DNS message.",
+        |x| app_str(x, |m| &m.dns_query)
+    ),
+    col!(
+        "dns_qtype",
+        App,
+        Str,
+        "",
+        None,
+        "Type of that question (A, AAAA, TXT, ... or the number).",
+        |x| app_str(x, |m| &m.dns_qtype)
+    ),
+    col!(
+        "dns_rcode",
+        App,
+        Str,
+        "",
+        None,
+        "Response code of the first DNS response (NOERROR, NXDOMAIN, ...).",
+        |x| app_str(x, |m| &m.dns_rcode)
+    ),
+    col!(
+        "http_method",
+        App,
+        Str,
+        "",
+        None,
+        "Method of the first HTTP/1 request.",
+        |x| app_str(x, |m| &m.http_method)
+    ),
+    col!(
+        "http_host",
+        App,
+        Str,
+        "",
+        None,
+        "Host header of the first HTTP/1 request.",
+        |x| app_str(x, |m| &m.http_host)
+    ),
+    col!(
+        "user_agent",
+        App,
+        Str,
+        "",
+        None,
+        "User-Agent header of the first HTTP/1 request.",
+        |x| app_str(x, |m| &m.http_user_agent)
+    ),
+    col!(
+        "content_type",
+        App,
+        Str,
+        "",
+        None,
+        "Content-Type of the first HTTP/1 response (else of the request).",
+        |x| app_str(x, |m| &m.http_content_type)
+    ),
+    col!(
+        "ssh_client_banner",
+        App,
+        Str,
+        "",
+        None,
+        "SSH identification string sent by the client.",
+        |x| app_str(x, |m| &m.ssh_client_banner)
+    ),
+    col!(
+        "ssh_server_banner",
+        App,
+        Str,
+        "",
+        None,
+        "SSH identification string sent by the server.",
+        |x| app_str(x, |m| &m.ssh_server_banner)
+    ),
+    col!(
+        "hassh",
+        App,
+        Str,
+        "",
+        None,
+        "HASSH client fingerprint (MD5 of the client KEXINIT algorithm lists).",
+        |x| app_str(x, |m| &m.hassh)
+    ),
+    col!(
+        "hassh_server",
+        App,
+        Str,
+        "",
+        None,
+        "HASSHServer fingerprint.",
+        |x| app_str(x, |m| &m.hassh_server)
+    ),
+    col!(
+        "app_parse_errors",
+        App,
+        U64,
+        "",
+        None,
+        "Payloads that looked like a supported protocol but did not parse (truncated or malformed); the metadata then stays empty.",
+        |x| match app_meta(x) {
+            Some(m) => Value::U64(u64::from(m.parse_errors)),
+            None => Value::Null,
+        }
+    ),
 ];
 
 const SPLT: [Column; 3] = [
-    col!("splt_direction", Splt, ListI64, "", Bidirectional, "Direction of each of the first N packets: 0 src→dst, 1 dst→src (N = --splt; fewer when the flow is shorter).", |x| stat(x, |s| Value::ListI8(&s.splt.direction))),
-    col!("splt_ps", Splt, ListI64, "bytes", Bidirectional, "Size of each of the first N packets (accounting mode).", |x| stat(x, |s| Value::ListI32(&s.splt.ps))),
-    col!("splt_piat_ms", Splt, ListF64, "ms", Bidirectional, "Gap before each of the first N packets (0 for the first).", |x| stat(x, |s| Value::ListF64(&s.splt.piat_ms))),
+    col!(
+        "splt_direction",
+        Splt,
+        ListI64,
+        "",
+        Bidirectional,
+        "Direction of each of the first N packets: 0 src→dst, 1 dst→src (N = --splt; fewer when the flow is shorter).",
+        |x| stat(x, |s| Value::ListI8(&s.splt.direction))
+    ),
+    col!(
+        "splt_ps",
+        Splt,
+        ListI64,
+        "bytes",
+        Bidirectional,
+        "Size of each of the first N packets (accounting mode).",
+        |x| stat(x, |s| Value::ListI32(&s.splt.ps))
+    ),
+    col!(
+        "splt_piat_ms",
+        Splt,
+        ListF64,
+        "ms",
+        Bidirectional,
+        "Gap before each of the first N packets (0 for the first).",
+        |x| stat(x, |s| Value::ListF64(&s.splt.piat_ms))
+    ),
 ];
 
 /// Every column in output order.
@@ -306,7 +1043,18 @@ pub static COLUMNS: std::sync::LazyLock<Vec<Column>> = std::sync::LazyLock::new(
     v.extend(nfflags!("bidirectional", Bidirectional, bidir));
     v.extend(nfflags!("src2dst", Src2Dst, fwd));
     v.extend(nfflags!("dst2src", Dst2Src, bwd));
+    v.extend(APP);
     v.extend(SPLT);
+    v.extend(CIC_COLUMNS.iter().map(|c| Column {
+        name: c.name,
+        group: Group::Cic,
+        ty: c.ty,
+        unit: c.unit,
+        direction: c.direction,
+        doc: c.doc,
+        get: |_| Value::Null,
+        cic: Some(c),
+    }));
     v
 });
 
@@ -314,7 +1062,9 @@ pub static COLUMNS: std::sync::LazyLock<Vec<Column>> = std::sync::LazyLock::new(
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SelectError {
     /// The name is neither a group, a preset nor a column.
-    #[error("unknown feature or group '{0}' (groups: basic, meta, nfstream, splt; presets: all)")]
+    #[error(
+        "unknown feature or group '{0}' (presets: all, basic, nfstream, cic; groups: meta, app, splt; or a column name, see `netlens features`)"
+    )]
     Unknown(String),
 }
 
@@ -322,6 +1072,7 @@ pub enum SelectError {
 #[derive(Clone, Debug)]
 pub struct Selection {
     idx: Vec<usize>,
+    cic_names: bool,
 }
 
 impl Selection {
@@ -334,6 +1085,7 @@ impl Selection {
                 "all" => &Group::ALL,
                 "basic" => &[Group::Basic, Group::Meta],
                 "nfstream" => &[Group::Basic, Group::Nfstream],
+                "cic" => &[Group::Basic, Group::Cic],
                 _ => &[],
             };
             if !groups.is_empty() {
@@ -353,7 +1105,15 @@ impl Selection {
                 None => return Err(SelectError::Unknown(part.to_string())),
             }
         }
-        Ok(Selection { idx: keep.iter().enumerate().filter(|(_, k)| **k).map(|(i, _)| i).collect() })
+        Ok(Selection {
+            idx: keep
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| **k)
+                .map(|(i, _)| i)
+                .collect(),
+            cic_names: false,
+        })
     }
 
     /// The selected columns in output order.
@@ -376,6 +1136,30 @@ impl Selection {
         self.columns().any(|c| matches!(c.group, Group::Nfstream))
     }
 
+    /// Name `cic` columns by their CIC-IDS2017 header strings (`--cic-names`).
+    pub fn with_cic_names(mut self, on: bool) -> Selection {
+        self.cic_names = on;
+        self
+    }
+
+    /// The output name of a selected column (CIC-IDS2017 names when asked for).
+    pub fn output_name(&self, c: &Column) -> &'static str {
+        match (self.cic_names, c.cic_name()) {
+            (true, Some(n)) => n,
+            _ => c.name,
+        }
+    }
+
+    /// Whether any selected column needs application metadata.
+    pub fn needs_app(&self) -> bool {
+        self.columns().any(|c| matches!(c.group, Group::App))
+    }
+
+    /// Whether any selected column needs the CICFlowMeter state.
+    pub fn needs_cic(&self) -> bool {
+        self.columns().any(|c| matches!(c.group, Group::Cic))
+    }
+
     /// Whether any selected column needs the early-flow arrays.
     pub fn needs_splt(&self) -> bool {
         self.columns().any(|c| matches!(c.group, Group::Splt))
@@ -388,12 +1172,24 @@ pub fn markdown_reference() -> String {
     let mut s = String::new();
     s.push_str("# Flow features\n\n");
     s.push_str("Generated from the feature registry (`crates/flow/src/features.rs`) by `netlens features --markdown`; do not edit by hand.\n\n");
-    s.push_str("Select with `netlens flows --features LIST`, a comma list of presets (`all`; `basic` = basic+meta; `nfstream` = basic+nfstream), groups and column names. Directions: src is the sender of the flow's first packet.\n\n");
+    s.push_str("Select with `netlens flows --features LIST`, a comma list of presets (`all`; `basic` = basic+meta; `nfstream` = basic+nfstream; `cic` = basic+cic), groups and column names. With `--cic-names` the `cic` columns carry the CIC-IDS2017 CSV header names (shown in brackets below); their exact definitions and the CICFlowMeter bugs netlens fixes are in `docs/cic.md`. Directions: src is the sender of the flow's first packet.\n\n");
     for g in Group::ALL {
         let _ = writeln!(s, "## Group `{}`\n", g.name());
         s.push_str("| column | type | unit | direction | definition |\n|---|---|---|---|---|\n");
         for c in COLUMNS.iter().filter(|c| c.group == g) {
-            let _ = writeln!(s, "| `{}` | {} | {} | {} | {} |", c.name, c.ty.name(), c.unit, c.direction.name(), c.doc.replace('|', "\\|"));
+            let name = match c.cic_name() {
+                Some(n) => format!("`{}` [{}]", c.name, n),
+                None => format!("`{}`", c.name),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                name,
+                c.ty.name(),
+                c.unit,
+                c.direction.name(),
+                c.doc.replace('|', "\\|")
+            );
         }
         s.push('\n');
     }
@@ -418,7 +1214,10 @@ mod tests {
         let all = Selection::parse("all").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(all.len(), COLUMNS.len());
         let s = Selection::parse("src_ip,dst_ip,src_ip").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.columns().map(|c| c.name).collect::<Vec<_>>(), ["src_ip", "dst_ip"]);
+        assert_eq!(
+            s.columns().map(|c| c.name).collect::<Vec<_>>(),
+            ["src_ip", "dst_ip"]
+        );
         assert!(Selection::parse("nope").is_err());
         let nf = Selection::parse("nfstream").unwrap_or_else(|e| panic!("{e}"));
         assert!(nf.needs_statistics());

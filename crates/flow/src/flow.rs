@@ -252,6 +252,11 @@ pub struct Flow {
     pub icmp_type_code: (u8, u8),
     /// Optional statistics.
     pub stats: Option<Box<FlowStats>>,
+    /// CICFlowMeter feature state (only when the `cic` group is selected).
+    pub cic: Option<Box<crate::cic::CicState>>,
+    /// Application metadata (only when the `app` group is selected; filled
+    /// in when the flow ends).
+    pub app: Option<Box<netlens_appmeta::AppMeta>>,
 }
 
 impl Flow {
@@ -283,22 +288,43 @@ mod tests {
 
     #[test]
     fn conn_states_follow_zeek_definitions() {
-        let mut t = TcpTrack { syn_fwd: true, ..Default::default() };
+        let mut t = TcpTrack {
+            syn_fwd: true,
+            ..Default::default()
+        };
         assert_eq!(t.conn_state(), "S0");
         t.rst_bwd = true;
         assert_eq!(t.conn_state(), "REJ");
-        let mut t = TcpTrack { syn_fwd: true, synack_bwd: true, ..Default::default() };
+        let mut t = TcpTrack {
+            syn_fwd: true,
+            synack_bwd: true,
+            ..Default::default()
+        };
         assert_eq!(t.conn_state(), "S1");
         t.fin_fwd = true;
         assert_eq!(t.conn_state(), "S2");
         t.fin_bwd = true;
         assert_eq!(t.conn_state(), "SF");
-        let t = TcpTrack { syn_fwd: true, synack_bwd: true, rst_fwd: true, ..Default::default() };
+        let t = TcpTrack {
+            syn_fwd: true,
+            synack_bwd: true,
+            rst_fwd: true,
+            ..Default::default()
+        };
         assert_eq!(t.conn_state(), "RSTO");
-        let t = TcpTrack { syn_fwd: true, synack_bwd: true, rst_bwd: true, ..Default::default() };
+        let t = TcpTrack {
+            syn_fwd: true,
+            synack_bwd: true,
+            rst_bwd: true,
+            ..Default::default()
+        };
         assert_eq!(t.conn_state(), "RSTR");
         assert_eq!(TcpTrack::default().conn_state(), "OTH");
-        let t = TcpTrack { syn_fwd: true, fin_fwd: true, ..Default::default() };
+        let t = TcpTrack {
+            syn_fwd: true,
+            fin_fwd: true,
+            ..Default::default()
+        };
         assert_eq!(t.conn_state(), "SH");
     }
 

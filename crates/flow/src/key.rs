@@ -31,10 +31,10 @@ impl Endpoint {
     /// The address back as an `IpAddr` of the given IP version.
     pub fn ip(&self, ip_version: u8) -> IpAddr {
         let v6 = Ipv6Addr::from(self.addr);
-        if ip_version == 4 {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return IpAddr::V4(v4);
-            }
+        if ip_version == 4
+            && let Some(v4) = v6.to_ipv4_mapped()
+        {
+            return IpAddr::V4(v4);
         }
         IpAddr::V6(v6)
     }
@@ -66,9 +66,23 @@ impl FlowKey {
     }
 
     /// Build a key from two endpoints in either order.
-    pub fn new(a: Endpoint, b: Endpoint, protocol: u8, ip_version: u8, vlan_id: u16, tunnel_id: u32) -> FlowKey {
+    pub fn new(
+        a: Endpoint,
+        b: Endpoint,
+        protocol: u8,
+        ip_version: u8,
+        vlan_id: u16,
+        tunnel_id: u32,
+    ) -> FlowKey {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        FlowKey { lo, hi, protocol, ip_version, vlan_id, tunnel_id }
+        FlowKey {
+            lo,
+            hi,
+            protocol,
+            ip_version,
+            vlan_id,
+            tunnel_id,
+        }
     }
 
     /// A 64-bit hash that is the same for both directions and stable across

@@ -83,6 +83,13 @@ pub struct MeterConfig {
     /// Attribute non-first IP fragments to their first fragment's ports
     /// (default true; a sharded pipeline does this once, before sharding).
     pub attribute_fragments: bool,
+    /// Keep the CICFlowMeter feature state (the `cic` group).
+    pub cic: bool,
+    /// Inspect payloads for application metadata (the `app` group): TLS,
+    /// QUIC, DNS, HTTP, SSH; bounded work per flow.
+    pub app: bool,
+    /// CICFlowMeter's activity timeout for Active/Idle periods, ns (default 5 s).
+    pub cic_activity_timeout_ns: i64,
 }
 
 impl Default for MeterConfig {
@@ -97,6 +104,9 @@ impl Default for MeterConfig {
             statistics: false,
             splt: 0,
             attribute_fragments: true,
+            cic: false,
+            app: false,
+            cic_activity_timeout_ns: crate::cic::DEFAULT_ACTIVITY_TIMEOUT_NS,
         }
     }
 }
@@ -143,6 +153,8 @@ fn reason_index(r: EndReason) -> usize {
 
 struct Slot {
     flow: Flow,
+    /// Payload inspector; its result moves into `flow.app` when the flow ends.
+    app: Option<Box<netlens_appmeta::AppState>>,
     key: FlowKey,
     prev: u32,
     next: u32,
@@ -190,7 +202,11 @@ impl FragTable {
             }
             return (pkt.src_port, pkt.dst_port);
         }
-        let found = if pkt.frag.more { self.map.get(&fk).copied() } else { self.map.remove(&fk) };
+        let found = if pkt.frag.more {
+            self.map.get(&fk).copied()
+        } else {
+            self.map.remove(&fk)
+        };
         match found {
             Some(ports) => {
                 self.attributed += 1;
@@ -268,6 +284,19 @@ impl FlowMeter {
     /// Account one dissected IP packet. `index` is the packet's position in
     /// the whole input (used to order output deterministically).
     pub fn process(&mut self, ts_ns: i64, wire_len: u32, index: u64, pkt: &PacketSummary) {
+        self.process_with_payload(ts_ns, wire_len, index, pkt, &[]);
+    }
+
+    /// As [`FlowMeter::process`], also handing the packet's captured transport
+    /// payload to the flow's application-metadata inspector (when enabled).
+    pub fn process_with_payload(
+        &mut self,
+        ts_ns: i64,
+        wire_len: u32,
+        index: u64,
+        pkt: &PacketSummary,
+        payload: &[u8],
+    ) {
         // Time only moves forward.
         let ts = if !self.started || ts_ns >= self.now_ns {
             self.started = true;
@@ -279,11 +308,21 @@ impl FlowMeter {
         };
         self.expire_idle(ts);
 
-        let (src_port, dst_port) =
-            if self.cfg.attribute_fragments { self.frags.attribute(pkt) } else { (pkt.src_port, pkt.dst_port) };
+        let (src_port, dst_port) = if self.cfg.attribute_fragments {
+            self.frags.attribute(pkt)
+        } else {
+            (pkt.src_port, pkt.dst_port)
+        };
         let a = Endpoint::new(pkt.src_ip, src_port);
         let b = Endpoint::new(pkt.dst_ip, dst_port);
-        let key = FlowKey::new(a, b, pkt.protocol, pkt.ip_version, pkt.vlan_id, pkt.tunnel_id);
+        let key = FlowKey::new(
+            a,
+            b,
+            pkt.protocol,
+            pkt.ip_version,
+            pkt.vlan_id,
+            pkt.tunnel_id,
+        );
         self.stats.packets += 1;
 
         let mut idx = self.map.get(&key).copied();
@@ -314,9 +353,19 @@ impl FlowMeter {
             return;
         };
         let flow = &mut slot.flow;
+        let app_state = &mut slot.app;
         let fwd = a == flow.src && (a != flow.dst || b == flow.dst);
         let bytes = cfg_acc.bytes(wire_len, pkt);
         update_flow(flow, fwd, ts, bytes, pkt, splt_cap);
+        if let Some(c) = flow.cic.as_deref_mut() {
+            c.on_packet(fwd, ts, pkt, wire_len);
+        }
+        if !payload.is_empty()
+            && let Some(app) = app_state.as_deref_mut()
+            && !app.done()
+        {
+            app.on_payload(fwd, payload);
+        }
         if term && pkt.protocol == 6 {
             let f = pkt.tcp.flags;
             let done = if f & tcp_flags::RST != 0 {
@@ -379,7 +428,14 @@ impl FlowMeter {
         }
     }
 
-    fn create(&mut self, key: FlowKey, a: Endpoint, ts: i64, index: u64, pkt: &PacketSummary) -> u32 {
+    fn create(
+        &mut self,
+        key: FlowKey,
+        a: Endpoint,
+        ts: i64,
+        index: u64,
+        pkt: &PacketSummary,
+    ) -> u32 {
         if self.map.len() >= self.cfg.capacity.max(1) && self.head != NIL {
             self.stats.evicted += 1;
             self.remove(self.head, EndReason::Evicted);
@@ -389,8 +445,11 @@ impl FlowMeter {
             && pkt.tcp.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST)
                 == (tcp_flags::SYN | tcp_flags::ACK);
         let b = if key.lo == a { key.hi } else { key.lo };
-        let (src, dst, src_mac, dst_mac) =
-            if flip { (b, a, pkt.dst_mac, pkt.src_mac) } else { (a, b, pkt.src_mac, pkt.dst_mac) };
+        let (src, dst, src_mac, dst_mac) = if flip {
+            (b, a, pkt.dst_mac, pkt.src_mac)
+        } else {
+            (a, b, pkt.src_mac, pkt.dst_mac)
+        };
         let stats = if self.cfg.statistics || self.cfg.splt > 0 {
             let mut s = Box::<FlowStats>::default();
             let n = usize::from(self.cfg.splt);
@@ -421,8 +480,27 @@ impl FlowMeter {
             tcp: TcpTrack::default(),
             icmp_type_code: (pkt.icmp_type, pkt.icmp_code),
             stats,
+            cic: self.cfg.cic.then(|| {
+                Box::new(crate::cic::CicState::empty(
+                    self.cfg.cic_activity_timeout_ns,
+                ))
+            }),
+            app: None,
         };
-        let slot = Slot { flow, key, prev: self.tail, next: NIL };
+        let app = self.cfg.app.then(|| {
+            Box::new(netlens_appmeta::AppState::new(
+                pkt.protocol,
+                src.port,
+                dst.port,
+            ))
+        });
+        let slot = Slot {
+            flow,
+            app,
+            key,
+            prev: self.tail,
+            next: NIL,
+        };
         let i = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i as usize) {
@@ -498,6 +576,7 @@ impl FlowMeter {
         self.free.push(i);
         self.map.remove(&slot.key);
         let mut flow = slot.flow;
+        flow.app = slot.app.map(|a| Box::new(a.into_meta()));
         flow.end_reason = reason;
         self.stats.flows_ended[reason_index(reason)] += 1;
         self.expired.push(flow);
@@ -505,7 +584,14 @@ impl FlowMeter {
 }
 
 #[inline]
-fn update_flow(flow: &mut Flow, fwd: bool, ts: i64, bytes: u64, pkt: &PacketSummary, splt_cap: usize) {
+fn update_flow(
+    flow: &mut Flow,
+    fwd: bool,
+    ts: i64,
+    bytes: u64,
+    pkt: &PacketSummary,
+    splt_cap: usize,
+) {
     let prev_last = flow.last_ns;
     let first_packet = flow.fwd.packets + flow.bwd.packets == 0;
     flow.last_ns = ts;
@@ -578,7 +664,11 @@ fn update_flow(flow: &mut Flow, fwd: bool, ts: i64, bytes: u64, pkt: &PacketSumm
         if st.splt.direction.len() < splt_cap {
             st.splt.direction.push(if fwd { 0 } else { 1 });
             st.splt.ps.push(i32::try_from(bytes).unwrap_or(i32::MAX));
-            st.splt.piat_ms.push(if first_packet { 0.0 } else { (ts - prev_last) as f64 / 1e6 });
+            st.splt.piat_ms.push(if first_packet {
+                0.0
+            } else {
+                (ts - prev_last) as f64 / 1e6
+            });
         }
     }
 }
@@ -608,7 +698,10 @@ mod tests {
             ip_header_len: 20,
             l4_header_len: 20,
             l4_payload_len: payload,
-            tcp: TcpInfo { flags, ..Default::default() },
+            tcp: TcpInfo {
+                flags,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -678,7 +771,10 @@ mod tests {
         let flows = run(&mut m, &pkts);
         assert_eq!(flows.len(), 2);
         assert_eq!(flows[1].end_reason, EndReason::EndOfInput);
-        let mut m = FlowMeter::new(MeterConfig { tcp_termination: false, ..Default::default() });
+        let mut m = FlowMeter::new(MeterConfig {
+            tcp_termination: false,
+            ..Default::default()
+        });
         let flows = run(&mut m, &pkts);
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].packets(), 9);
@@ -687,7 +783,10 @@ mod tests {
 
     #[test]
     fn rst_terminates() {
-        let pkts = vec![(0, tcp(1, 1234, 2, 22, SYN, 0)), (S / 10, tcp(2, 22, 1, 1234, RST | ACK, 0))];
+        let pkts = vec![
+            (0, tcp(1, 1234, 2, 22, SYN, 0)),
+            (S / 10, tcp(2, 22, 1, 1234, RST | ACK, 0)),
+        ];
         let mut m = FlowMeter::new(MeterConfig::default());
         let flows = run(&mut m, &pkts);
         assert_eq!(flows.len(), 1);
@@ -697,7 +796,10 @@ mod tests {
 
     #[test]
     fn syn_ack_first_flips_direction() {
-        let pkts = vec![(0, tcp(2, 80, 1, 40000, SYN | ACK, 0)), (S / 100, tcp(1, 40000, 2, 80, ACK, 0))];
+        let pkts = vec![
+            (0, tcp(2, 80, 1, 40000, SYN | ACK, 0)),
+            (S / 100, tcp(1, 40000, 2, 80, ACK, 0)),
+        ];
         let mut m = FlowMeter::new(MeterConfig::default());
         let flows = run(&mut m, &pkts);
         assert_eq!(flows.len(), 1);
@@ -705,7 +807,10 @@ mod tests {
         assert_eq!(f.src_ip(), ip(1));
         assert_eq!(f.dst.port, 80);
         assert_eq!((f.fwd.packets, f.bwd.packets), (1, 1));
-        let mut m = FlowMeter::new(MeterConfig { syn_ack_flip: false, ..Default::default() });
+        let mut m = FlowMeter::new(MeterConfig {
+            syn_ack_flip: false,
+            ..Default::default()
+        });
         let flows = run(&mut m, &pkts);
         assert_eq!(flows[0].src_ip(), ip(2));
     }
@@ -741,7 +846,10 @@ mod tests {
 
     #[test]
     fn active_timeout_cuts_long_flows() {
-        let mut m = FlowMeter::new(MeterConfig { active_timeout_ns: 10 * S, ..Default::default() });
+        let mut m = FlowMeter::new(MeterConfig {
+            active_timeout_ns: 10 * S,
+            ..Default::default()
+        });
         let pkts: Vec<_> = (0..25).map(|i| (i * S, udp(1, 1000, 2, 53))).collect();
         let flows = run(&mut m, &pkts);
         assert_eq!(flows.len(), 3);
@@ -752,7 +860,10 @@ mod tests {
 
     #[test]
     fn full_table_evicts_least_recent_and_counts() {
-        let mut m = FlowMeter::new(MeterConfig { capacity: 2, ..Default::default() });
+        let mut m = FlowMeter::new(MeterConfig {
+            capacity: 2,
+            ..Default::default()
+        });
         let pkts = vec![
             (0, udp(1, 1, 9, 53)),
             (1, udp(2, 1, 9, 53)),
@@ -778,10 +889,20 @@ mod tests {
     #[test]
     fn fragments_follow_their_first_fragment() {
         let mut first = udp(1, 5000, 2, 53);
-        first.frag = netlens_wire::FragInfo { is_fragment: true, offset: 0, more: true, id: 77 };
+        first.frag = netlens_wire::FragInfo {
+            is_fragment: true,
+            offset: 0,
+            more: true,
+            id: 77,
+        };
         let mut rest = udp(1, 0, 2, 0);
         rest.ports_known = false;
-        rest.frag = netlens_wire::FragInfo { is_fragment: true, offset: 1480, more: false, id: 77 };
+        rest.frag = netlens_wire::FragInfo {
+            is_fragment: true,
+            offset: 1480,
+            more: false,
+            id: 77,
+        };
         let mut m = FlowMeter::new(MeterConfig::default());
         let flows = run(&mut m, &[(0, first), (1, rest)]);
         assert_eq!(flows.len(), 1);
@@ -791,7 +912,11 @@ mod tests {
 
     #[test]
     fn statistics_match_nfstream_definitions() {
-        let mut m = FlowMeter::new(MeterConfig { statistics: true, splt: 3, ..Default::default() });
+        let mut m = FlowMeter::new(MeterConfig {
+            statistics: true,
+            splt: 3,
+            ..Default::default()
+        });
         let pkts = handshake_and_close();
         for (i, (t, p)) in pkts.iter().enumerate() {
             let len = 54 + p.l4_payload_len;
@@ -800,7 +925,10 @@ mod tests {
         m.finish();
         let mut out = Vec::new();
         m.drain(&mut out);
-        let s = out[0].stats.as_deref().unwrap_or_else(|| panic!("stats missing"));
+        let s = out[0]
+            .stats
+            .as_deref()
+            .unwrap_or_else(|| panic!("stats missing"));
         assert_eq!(s.bidir.ps.n, 8);
         assert_eq!(s.bidir.ps.max, 1054.0);
         assert_eq!(s.bidir.piat_ms.n, 7);

@@ -43,17 +43,29 @@ impl Running {
 
     /// Sample standard deviation (divides by n-1); 0 with fewer than two values.
     pub fn sample_stddev(&self) -> f64 {
-        if self.n < 2 { 0.0 } else { (self.m2 / (self.n - 1) as f64).max(0.0).sqrt() }
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.n - 1) as f64).max(0.0).sqrt()
+        }
     }
 
     /// Population standard deviation (divides by n); 0 when empty.
     pub fn population_stddev(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { (self.m2 / self.n as f64).max(0.0).sqrt() }
+        if self.n == 0 {
+            0.0
+        } else {
+            (self.m2 / self.n as f64).max(0.0).sqrt()
+        }
     }
 
     /// Sample variance (n-1); 0 with fewer than two values.
     pub fn sample_variance(&self) -> f64 {
-        if self.n < 2 { 0.0 } else { (self.m2 / (self.n - 1) as f64).max(0.0) }
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.n - 1) as f64).max(0.0)
+        }
     }
 
     /// Sum of all values.

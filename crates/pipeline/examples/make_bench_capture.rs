@@ -28,7 +28,10 @@ fn main() -> ExitCode {
     };
     match build(&args[0], min_packets, snaplen, &args[3..]) {
         Ok((n, bytes)) => {
-            eprintln!("wrote {} packets, {} captured bytes to {}", n, bytes, args[0]);
+            eprintln!(
+                "wrote {} packets, {} captured bytes to {}",
+                n, bytes, args[0]
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -38,10 +41,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn build(out: &str, min_packets: u64, snaplen: usize, inputs: &[String]) -> Result<(u64, u64), String> {
+fn build(
+    out: &str,
+    min_packets: u64,
+    snaplen: usize,
+    inputs: &[String],
+) -> Result<(u64, u64), String> {
     let file = std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?;
-    let mut w = PcapWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), 1, snaplen as u32, false)
-        .map_err(|e| e.to_string())?;
+    let mut w = PcapWriter::new(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        1,
+        snaplen as u32,
+        false,
+    )
+    .map_err(|e| e.to_string())?;
     let mut buf = Vec::with_capacity(65_536);
     let (mut n, mut bytes, mut round) = (0u64, 0u64, 0u32);
     let mut offset_ns: i64 = 0;
@@ -49,7 +62,8 @@ fn build(out: &str, min_packets: u64, snaplen: usize, inputs: &[String]) -> Resu
     'rounds: while n < min_packets {
         let mut wrote = 0u64;
         for input in inputs {
-            let mut r = CaptureReader::open(&[Input::from_arg(input)], &ReadOptions::default()).map_err(|e| e.to_string())?;
+            let mut r = CaptureReader::open(&[Input::from_arg(input)], &ReadOptions::default())
+                .map_err(|e| e.to_string())?;
             let mut first = None::<i64>;
             let mut span = 0i64;
             while let Some(p) = r.next_packet() {
@@ -80,7 +94,8 @@ fn build(out: &str, min_packets: u64, snaplen: usize, inputs: &[String]) -> Resu
                 let t0 = *first.get_or_insert(p.ts_ns);
                 let rel = (p.ts_ns - t0).clamp(0, 600_000_000_000);
                 span = span.max(rel);
-                w.write_packet(base_ns + offset_ns + rel, &buf, p.wire_len).map_err(|e| e.to_string())?;
+                w.write_packet(base_ns + offset_ns + rel, &buf, p.wire_len)
+                    .map_err(|e| e.to_string())?;
                 n += 1;
                 wrote += 1;
                 bytes += buf.len() as u64;

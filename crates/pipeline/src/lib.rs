@@ -47,7 +47,11 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { meter: MeterConfig::default(), batch_packets: 8192, threads: 1 }
+        RunConfig {
+            meter: MeterConfig::default(),
+            batch_packets: 8192,
+            threads: 1,
+        }
     }
 }
 
@@ -80,7 +84,11 @@ impl RunReport {
     pub fn malformed(&self) -> u64 {
         self.skipped
             .iter()
-            .filter(|(k, _)| k.starts_with("truncated") || k.starts_with("malformed") || k.as_str() == "too_many_layers")
+            .filter(|(k, _)| {
+                k.starts_with("truncated")
+                    || k.starts_with("malformed")
+                    || k.as_str() == "too_many_layers"
+            })
             .map(|(_, v)| v)
             .sum()
     }
@@ -119,7 +127,13 @@ pub fn run<E>(
         match res {
             Ok(()) => {
                 report.ip_packets += 1;
-                meter.process(pkt.ts_ns, pkt.wire_len, index, &summary);
+                meter.process_with_payload(
+                    pkt.ts_ns,
+                    pkt.wire_len,
+                    index,
+                    &summary,
+                    summary.payload(pkt.data),
+                );
             }
             Err(e) => {
                 *skipped.entry(e.reason()).or_insert(0) += 1;
@@ -137,14 +151,21 @@ pub fn run<E>(
     }
     meter.finish();
     hand_over(&mut meter, &mut out, &mut report, sink)?;
-    report.skipped = skipped.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    report.skipped = skipped
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     report.meter = meter.stats();
     progress(&report);
     Ok(report)
 }
 
 /// Sort a batch of expired flows by first packet, number them and sink them.
-fn emit<E>(out: &mut [Flow], report: &mut RunReport, sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>) -> Result<(), E> {
+fn emit<E>(
+    out: &mut [Flow],
+    report: &mut RunReport,
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
+) -> Result<(), E> {
     if out.is_empty() {
         return Ok(());
     }

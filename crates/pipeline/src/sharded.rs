@@ -31,18 +31,38 @@ struct Rec {
     wire_len: u32,
     index: u64,
     s: PacketSummary,
+    /// Range of the packet's payload in the batch's payload arena (empty
+    /// unless application metadata is on).
+    pay: (u32, u32),
+}
+
+/// Most payload bytes copied per packet for application-metadata inspection
+/// (a TCP segment or QUIC datagram fits; longer payloads are cut).
+const MAX_PAYLOAD_COPY: usize = 2048;
+
+/// One batch of packets for a worker: records plus their payload bytes.
+#[derive(Default)]
+struct Batch {
+    recs: Vec<Rec>,
+    arena: Vec<u8>,
 }
 
 enum ToWorker {
-    Batch { recs: Vec<Rec>, now: Option<i64> },
+    Batch {
+        batch: Batch,
+        now: Option<i64>,
+    },
     /// The last batch: meter it, then flush every flow (one reply, as the
     /// single-threaded path flushes the last batch and the table together).
-    Finish { recs: Vec<Rec>, now: Option<i64> },
+    Finish {
+        batch: Batch,
+        now: Option<i64>,
+    },
 }
 
 struct FromWorker {
     flows: Vec<Flow>,
-    recs: Vec<Rec>,
+    batch: Batch,
     stats: Option<MeterStats>,
 }
 
@@ -75,8 +95,14 @@ pub(crate) fn run<E>(
         let mut frags = FragTable::default();
         let mut summary = PacketSummary::default();
         let mut skipped: hashbrown::HashMap<&'static str, u64> = hashbrown::HashMap::new();
-        let mut pools: Vec<Vec<Vec<Rec>>> = (0..n).map(|_| Vec::new()).collect();
-        let mut cur: Vec<Vec<Rec>> = (0..n).map(|_| Vec::with_capacity(batch / n + 16)).collect();
+        let mut pools: Vec<Vec<Batch>> = (0..n).map(|_| Vec::new()).collect();
+        let mut cur: Vec<Batch> = (0..n)
+            .map(|_| Batch {
+                recs: Vec::with_capacity(batch / n + 16),
+                arena: Vec::new(),
+            })
+            .collect();
+        let copy_payload = cfg.meter.app;
         let mut now: Option<i64> = None;
         let mut out_of_order = 0u64;
         let mut inflight = 0usize;
@@ -84,7 +110,7 @@ pub(crate) fn run<E>(
         let mut worker_stats: Vec<MeterStats> = Vec::new();
 
         let mut collect_one = |report: &mut RunReport,
-                               pools: &mut Vec<Vec<Vec<Rec>>>,
+                               pools: &mut Vec<Vec<Batch>>,
                                merged: &mut Vec<Flow>,
                                worker_stats: &mut Vec<MeterStats>|
          -> Result<(), E> {
@@ -93,9 +119,10 @@ pub(crate) fn run<E>(
                 // A worker only disappears if it panicked; its flows are lost then.
                 if let Ok(mut msg) = rx.recv() {
                     merged.append(&mut msg.flows);
-                    msg.recs.clear();
+                    msg.batch.recs.clear();
+                    msg.batch.arena.clear();
                     if let Some(p) = pools.get_mut(w) {
-                        p.push(msg.recs);
+                        p.push(msg.batch);
                     }
                     if let Some(st) = msg.stats {
                         worker_stats.push(st);
@@ -131,8 +158,22 @@ pub(crate) fn run<E>(
                     summary.src_port = sp;
                     summary.dst_port = dp;
                     let w = (FlowKey::from_summary(&summary).shard_hash() % n as u64) as usize;
-                    if let Some(v) = cur.get_mut(w) {
-                        v.push(Rec { ts, wire_len: pkt.wire_len, index, s: summary });
+                    if let Some(b) = cur.get_mut(w) {
+                        let mut pay = (0, 0);
+                        if copy_payload {
+                            let p = summary.payload(pkt.data);
+                            let p = &p[..p.len().min(MAX_PAYLOAD_COPY)];
+                            let start = b.arena.len() as u32;
+                            b.arena.extend_from_slice(p);
+                            pay = (start, start + p.len() as u32);
+                        }
+                        b.recs.push(Rec {
+                            ts,
+                            wire_len: pkt.wire_len,
+                            index,
+                            s: summary,
+                            pay,
+                        });
                     }
                 }
                 Err(e) => {
@@ -145,8 +186,8 @@ pub(crate) fn run<E>(
             if report.packets % batch as u64 == 0 {
                 for (w, tx) in to.iter().enumerate() {
                     let fresh = pools.get_mut(w).and_then(Vec::pop).unwrap_or_default();
-                    let recs = std::mem::replace(&mut cur[w], fresh);
-                    let _ = tx.send(ToWorker::Batch { recs, now });
+                    let b = std::mem::replace(&mut cur[w], fresh);
+                    let _ = tx.send(ToWorker::Batch { batch: b, now });
                 }
                 inflight += 1;
                 if inflight >= MAX_INFLIGHT {
@@ -157,8 +198,8 @@ pub(crate) fn run<E>(
             }
         }
         for (w, tx) in to.iter().enumerate() {
-            let recs = std::mem::take(&mut cur[w]);
-            let _ = tx.send(ToWorker::Finish { recs, now });
+            let b = std::mem::take(&mut cur[w]);
+            let _ = tx.send(ToWorker::Finish { batch: b, now });
         }
         inflight += 1;
         while inflight > 0 {
@@ -180,40 +221,57 @@ pub(crate) fn run<E>(
         m.fragments_unattributed = frags.unattributed;
         m.out_of_order = out_of_order;
         report.meter = m;
-        report.skipped = skipped.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        report.skipped = skipped
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         progress(&report);
         Ok(report)
     })
+}
+
+fn meter_batch(meter: &mut FlowMeter, b: &Batch, now: Option<i64>) {
+    for r in &b.recs {
+        let pay = b
+            .arena
+            .get(r.pay.0 as usize..r.pay.1 as usize)
+            .unwrap_or(&[]);
+        meter.process_with_payload(r.ts, r.wire_len, r.index, &r.s, pay);
+    }
+    if let Some(t) = now {
+        meter.advance(t);
+    }
 }
 
 fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromWorker>) {
     let mut meter = FlowMeter::new(cfg);
     while let Ok(msg) = rx.recv() {
         match msg {
-            ToWorker::Batch { recs, now } => {
-                for r in &recs {
-                    meter.process(r.ts, r.wire_len, r.index, &r.s);
-                }
-                if let Some(t) = now {
-                    meter.advance(t);
-                }
+            ToWorker::Batch { batch, now } => {
+                meter_batch(&mut meter, &batch, now);
                 let mut flows = Vec::new();
                 meter.drain(&mut flows);
-                if tx.send(FromWorker { flows, recs, stats: None }).is_err() {
+                if tx
+                    .send(FromWorker {
+                        flows,
+                        batch,
+                        stats: None,
+                    })
+                    .is_err()
+                {
                     return;
                 }
             }
-            ToWorker::Finish { recs, now } => {
-                for r in &recs {
-                    meter.process(r.ts, r.wire_len, r.index, &r.s);
-                }
-                if let Some(t) = now {
-                    meter.advance(t);
-                }
+            ToWorker::Finish { batch, now } => {
+                meter_batch(&mut meter, &batch, now);
                 meter.finish();
                 let mut flows = Vec::new();
                 meter.drain(&mut flows);
-                let _ = tx.send(FromWorker { flows, recs: Vec::new(), stats: Some(meter.stats()) });
+                let _ = tx.send(FromWorker {
+                    flows,
+                    batch: Batch::default(),
+                    stats: Some(meter.stats()),
+                });
                 return;
             }
         }

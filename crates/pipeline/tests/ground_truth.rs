@@ -24,13 +24,23 @@ fn data_dir() -> PathBuf {
 }
 
 fn meter_flows(path: &Path, meter: MeterConfig) -> Option<Vec<Flow>> {
-    let mut reader = CaptureReader::open(&[Input::Path(path.to_path_buf())], &ReadOptions::default()).ok()?;
+    let mut reader =
+        CaptureReader::open(&[Input::Path(path.to_path_buf())], &ReadOptions::default()).ok()?;
     let mut flows = Vec::new();
-    let cfg = RunConfig { meter, ..Default::default() };
-    run::<std::convert::Infallible>(&mut reader, &cfg, &mut [], &mut |fs| {
-        flows.extend_from_slice(fs);
-        Ok(())
-    }, &mut |_| {})
+    let cfg = RunConfig {
+        meter,
+        ..Default::default()
+    };
+    run::<std::convert::Infallible>(
+        &mut reader,
+        &cfg,
+        &mut [],
+        &mut |fs| {
+            flows.extend_from_slice(fs);
+            Ok(())
+        },
+        &mut |_| {},
+    )
     .ok()?;
     Some(flows)
 }
@@ -79,19 +89,31 @@ fn parse_ndpi_out(text: &str) -> Vec<(Key, u64, u64)> {
     for line in text.lines() {
         let t = line.trim_start();
         // "<n>\t<PROTO> <ep> <-> <ep> [...]...[a pkts/b bytes <-> c pkts/d bytes]"
-        let Some((num, rest)) = t.split_once('\t') else { continue };
+        let Some((num, rest)) = t.split_once('\t') else {
+            continue;
+        };
         if num.parse::<u32>().is_err() {
             continue;
         }
         let mut it = rest.split_whitespace();
-        let (Some(p), Some(a), Some(arrow), Some(b)) = (it.next(), it.next(), it.next(), it.next()) else { continue };
+        let (Some(p), Some(a), Some(arrow), Some(b)) = (it.next(), it.next(), it.next(), it.next())
+        else {
+            continue;
+        };
         if arrow != "<->" && arrow != "->" {
             continue;
         }
-        let (Some(proto), Some(a), Some(b)) = (ndpi_proto(p), parse_endpoint(a), parse_endpoint(b)) else { continue };
-        let Some(pos) = rest.find(" pkts/") else { continue };
+        let (Some(proto), Some(a), Some(b)) = (ndpi_proto(p), parse_endpoint(a), parse_endpoint(b))
+        else {
+            continue;
+        };
+        let Some(pos) = rest.find(" pkts/") else {
+            continue;
+        };
         let head = &rest[..pos];
-        let Some(open) = head.rfind('[') else { continue };
+        let Some(open) = head.rfind('[') else {
+            continue;
+        };
         let seg = &rest[open + 1..];
         let Some(end) = seg.find(']') else { continue };
         let seg = &seg[..end];
@@ -112,7 +134,12 @@ fn parse_ndpi_out(text: &str) -> Vec<(Key, u64, u64)> {
 fn our_totals(flows: &[Flow]) -> HashMap<Key, u64> {
     let mut m = HashMap::new();
     for f in flows {
-        *m.entry(key(f.protocol, (f.src_ip(), f.src.port), (f.dst_ip(), f.dst.port))).or_insert(0) += f.packets();
+        *m.entry(key(
+            f.protocol,
+            (f.src_ip(), f.src.port),
+            (f.dst_ip(), f.dst.port),
+        ))
+        .or_insert(0) += f.packets();
     }
     m
 }
@@ -120,20 +147,37 @@ fn our_totals(flows: &[Flow]) -> HashMap<Key, u64> {
 #[test]
 fn ndpi_packet_counts_agree() {
     let dir = data_dir().join("pcap-expected/ndpi");
-    let Ok(entries) = std::fs::read_dir(&dir) else { panic!("missing {}", dir.display()) };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        panic!("missing {}", dir.display())
+    };
     let mut outs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     outs.sort();
-    let (mut total, mut exact, mut exact_dir, mut missing, mut files) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut total, mut exact, mut exact_dir, mut missing, mut files) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut worst: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for out in outs {
-        let Some(name) = out.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".out")) else { continue };
+        let Some(name) = out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".out"))
+        else {
+            continue;
+        };
         let pcap = data_dir().join("pcap/ndpi").join(name);
-        let Ok(text) = std::fs::read_to_string(&out) else { continue };
+        let Ok(text) = std::fs::read_to_string(&out) else {
+            continue;
+        };
         let expected = parse_ndpi_out(&text);
         if expected.is_empty() {
             continue;
         }
-        let Some(flows) = meter_flows(&pcap, MeterConfig { tcp_termination: false, ..Default::default() }) else {
+        let Some(flows) = meter_flows(
+            &pcap,
+            MeterConfig {
+                tcp_termination: false,
+                ..Default::default()
+            },
+        ) else {
             continue;
         };
         files += 1;
@@ -153,7 +197,13 @@ fn ndpi_packet_counts_agree() {
                     // Direction: sum of our src→dst packets for flows whose src is nDPI's first endpoint.
                     let fwd: u64 = flows
                         .iter()
-                        .filter(|f| key(f.protocol, (f.src_ip(), f.src.port), (f.dst_ip(), f.dst.port)) == *k)
+                        .filter(|f| {
+                            key(
+                                f.protocol,
+                                (f.src_ip(), f.src.port),
+                                (f.dst_ip(), f.dst.port),
+                            ) == *k
+                        })
                         .map(|f| f.fwd.packets)
                         .sum();
                     if fwd == *a || fwd == *b {
@@ -172,7 +222,10 @@ fn ndpi_packet_counts_agree() {
         }
     }
     let rate = exact as f64 / total.max(1) as f64;
-    println!("nDPI agreement: {exact}/{total} conversations ({:.2} %) have identical packet counts over {files} captures; {exact_dir} of them also split identically by direction; {missing} nDPI conversations have no netlens flow with the same key", 100.0 * rate);
+    println!(
+        "nDPI agreement: {exact}/{total} conversations ({:.2} %) have identical packet counts over {files} captures; {exact_dir} of them also split identically by direction; {missing} nDPI conversations have no netlens flow with the same key",
+        100.0 * rate
+    );
     println!("captures with differences (differing/total conversations):");
     for (n, (bad, all)) in &worst {
         println!("  {n}: {bad}/{all}");
@@ -192,9 +245,18 @@ fn parse_conn_log(text: &str) -> (Vec<(Key, u64, u64)>, u64) {
         .map(|f| f.split('\t').collect())
         .unwrap_or_default();
     let idx = |name: &str| fields.iter().position(|f| *f == name);
-    let rows: Vec<Vec<&str>> = text.lines().filter(|l| !l.starts_with('#')).map(|l| l.split('\t').collect()).collect();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
+        .collect();
     let parents: std::collections::HashSet<&str> = match idx("tunnel_parents") {
-        Some(i) => rows.iter().filter_map(|r| r.get(i)).flat_map(|c| c.split(',')).filter(|u| *u != "-").collect(),
+        Some(i) => rows
+            .iter()
+            .filter_map(|r| r.get(i))
+            .flat_map(|c| c.split(','))
+            .filter(|u| *u != "-")
+            .collect(),
         None => Default::default(),
     };
     let mut v = Vec::new();
@@ -216,15 +278,25 @@ fn parse_conn_log(text: &str) -> (Vec<(Key, u64, u64)>, u64) {
         ) else {
             continue;
         };
-        let (Ok(oh), Ok(rh)) = (oh.parse::<IpAddr>(), rh.parse::<IpAddr>()) else { continue };
+        let (Ok(oh), Ok(rh)) = (oh.parse::<IpAddr>(), rh.parse::<IpAddr>()) else {
+            continue;
+        };
         let p = match proto {
             "tcp" => 6,
             "udp" => 17,
             "icmp" => 1, // ICMP and ICMPv6 alike; ports are type/code: compared by addresses only
             _ => continue,
         };
-        let (op, rp) = if p == 1 { (0, 0) } else { (op.parse().unwrap_or(0), rp.parse().unwrap_or(0)) };
-        v.push((key(p, (oh, op), (rh, rp)), opk.parse().unwrap_or(0), rpk.parse().unwrap_or(0)));
+        let (op, rp) = if p == 1 {
+            (0, 0)
+        } else {
+            (op.parse().unwrap_or(0), rp.parse().unwrap_or(0))
+        };
+        v.push((
+            key(p, (oh, op), (rh, rp)),
+            opk.parse().unwrap_or(0),
+            rpk.parse().unwrap_or(0),
+        ));
     }
     (v, outer)
 }
@@ -232,27 +304,47 @@ fn parse_conn_log(text: &str) -> (Vec<(Key, u64, u64)>, u64) {
 #[test]
 fn zeek_conn_log_packet_counts_agree() {
     let root = data_dir();
-    let Ok(map) = std::fs::read_to_string(root.join("pcap-expected/zeek/MAPPING.csv")) else { panic!("missing Zeek MAPPING.csv") };
+    let Ok(map) = std::fs::read_to_string(root.join("pcap-expected/zeek/MAPPING.csv")) else {
+        panic!("missing Zeek MAPPING.csv")
+    };
     let (mut total, mut exact, mut logs, mut tunnels) = (0u64, 0u64, 0u64, 0u64);
     let mut diffs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for line in map.lines().skip(1) {
         let mut parts = line.splitn(3, ',');
-        let (Some(dir), Some(pcap)) = (parts.next(), parts.next()) else { continue };
-        let Ok(text) = std::fs::read_to_string(root.join("pcap-expected/zeek").join(dir).join("conn.log")) else { continue };
+        let (Some(dir), Some(pcap)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(text) =
+            std::fs::read_to_string(root.join("pcap-expected/zeek").join(dir).join("conn.log"))
+        else {
+            continue;
+        };
         let (expected, outer) = parse_conn_log(&text);
         tunnels += outer;
         if expected.is_empty() {
             continue;
         }
-        let Some(flows) = meter_flows(&root.join(pcap), MeterConfig { tcp_termination: false, ..Default::default() }) else {
+        let Some(flows) = meter_flows(
+            &root.join(pcap),
+            MeterConfig {
+                tcp_termination: false,
+                ..Default::default()
+            },
+        ) else {
             continue;
         };
         logs += 1;
         let mut ours: HashMap<Key, u64> = HashMap::new();
         for f in &flows {
             let p = if f.protocol == 58 { 1 } else { f.protocol };
-            let (sp, dp) = if p == 1 { (0, 0) } else { (f.src.port, f.dst.port) };
-            *ours.entry(key(p, (f.src_ip(), sp), (f.dst_ip(), dp))).or_insert(0) += f.packets();
+            let (sp, dp) = if p == 1 {
+                (0, 0)
+            } else {
+                (f.src.port, f.dst.port)
+            };
+            *ours
+                .entry(key(p, (f.src_ip(), sp), (f.dst_ip(), dp)))
+                .or_insert(0) += f.packets();
         }
         let mut theirs: HashMap<Key, u64> = HashMap::new();
         for (k, a, b) in expected {
@@ -272,7 +364,10 @@ fn zeek_conn_log_packet_counts_agree() {
         }
     }
     let rate = exact as f64 / total.max(1) as f64;
-    println!("Zeek agreement: {exact}/{total} connections ({:.2} %) have identical packet counts over {logs} conn.log baselines ({tunnels} outer tunnel connections left out: netlens meters the inner flow)", 100.0 * rate);
+    println!(
+        "Zeek agreement: {exact}/{total} connections ({:.2} %) have identical packet counts over {logs} conn.log baselines ({tunnels} outer tunnel connections left out: netlens meters the inner flow)",
+        100.0 * rate
+    );
     for (n, (bad, all)) in &diffs {
         println!("  {n}: {bad}/{all} differ");
     }
@@ -286,21 +381,41 @@ fn nfstream_flow_sizes_agree() {
     // compare the multisets, in NFStream's mode (no TCP termination,
     // link-layer bytes, 120 s / 1800 s timeouts).
     let root = data_dir();
-    let Ok(map) = std::fs::read_to_string(root.join("pcap-expected/nfstream/MAPPING.csv")) else { panic!("missing NFStream MAPPING.csv") };
+    let Ok(map) = std::fs::read_to_string(root.join("pcap-expected/nfstream/MAPPING.csv")) else {
+        panic!("missing NFStream MAPPING.csv")
+    };
     let (mut total, mut matched, mut files) = (0u64, 0u64, 0u64);
     let mut diffs = Vec::new();
     for line in map.lines().skip(1) {
         let mut parts = line.split(',');
-        let (Some(csv_name), Some(pcap)) = (parts.next(), parts.next()) else { continue };
-        let Ok(mut rdr) = csv::Reader::from_path(root.join("pcap-expected/nfstream").join(csv_name)) else { continue };
+        let (Some(csv_name), Some(pcap)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(mut rdr) =
+            csv::Reader::from_path(root.join("pcap-expected/nfstream").join(csv_name))
+        else {
+            continue;
+        };
         let mut theirs: HashMap<(u64, u64), i64> = HashMap::new();
         let mut n = 0;
         for rec in rdr.records().flatten() {
-            let (Some(p), Some(b)) = (rec.get(1).and_then(|s| s.parse().ok()), rec.get(2).and_then(|s| s.parse().ok())) else { continue };
+            let (Some(p), Some(b)) = (
+                rec.get(1).and_then(|s| s.parse().ok()),
+                rec.get(2).and_then(|s| s.parse().ok()),
+            ) else {
+                continue;
+            };
             *theirs.entry((p, b)).or_insert(0) += 1;
             n += 1;
         }
-        let Some(flows) = meter_flows(&root.join(pcap), MeterConfig { tcp_termination: false, syn_ack_flip: false, ..Default::default() }) else {
+        let Some(flows) = meter_flows(
+            &root.join(pcap),
+            MeterConfig {
+                tcp_termination: false,
+                syn_ack_flip: false,
+                ..Default::default()
+            },
+        ) else {
             continue;
         };
         files += 1;
@@ -308,7 +423,10 @@ fn nfstream_flow_sizes_agree() {
         for f in &flows {
             *ours.entry((f.packets(), f.bytes())).or_insert(0) += 1;
         }
-        let m: i64 = theirs.iter().map(|(k, c)| (*c).min(ours.get(k).copied().unwrap_or(0))).sum();
+        let m: i64 = theirs
+            .iter()
+            .map(|(k, c)| (*c).min(ours.get(k).copied().unwrap_or(0)))
+            .sum();
         total += n;
         matched += m as u64;
         if m < n as i64 {
@@ -316,10 +434,17 @@ fn nfstream_flow_sizes_agree() {
         }
     }
     let rate = matched as f64 / total.max(1) as f64;
-    println!("NFStream agreement: {matched}/{total} flows ({:.2} %) have an identical (packets, link bytes) flow in netlens over {files} captures", 100.0 * rate);
+    println!(
+        "NFStream agreement: {matched}/{total} flows ({:.2} %) have an identical (packets, link bytes) flow in netlens over {files} captures",
+        100.0 * rate
+    );
     for d in &diffs {
         println!("  {d}");
     }
     assert!(files > 100, "too few NFStream captures compared: {files}");
-    assert!(rate >= 0.90, "NFStream agreement fell to {:.2} %", 100.0 * rate);
+    assert!(
+        rate >= 0.90,
+        "NFStream agreement fell to {:.2} %",
+        100.0 * rate
+    );
 }

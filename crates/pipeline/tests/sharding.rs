@@ -15,13 +15,24 @@ fn data_dir() -> PathBuf {
 
 fn flows(paths: &[PathBuf], threads: usize, batch: usize, meter: MeterConfig) -> (Vec<Flow>, u64) {
     let inputs: Vec<Input> = paths.iter().cloned().map(Input::Path).collect();
-    let mut r = CaptureReader::open(&inputs, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut r =
+        CaptureReader::open(&inputs, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
-    let cfg = RunConfig { meter, batch_packets: batch, threads };
-    let rep = run::<std::convert::Infallible>(&mut r, &cfg, &mut [], &mut |f| {
-        out.extend_from_slice(f);
-        Ok(())
-    }, &mut |_| {})
+    let cfg = RunConfig {
+        meter,
+        batch_packets: batch,
+        threads,
+    };
+    let rep = run::<std::convert::Infallible>(
+        &mut r,
+        &cfg,
+        &mut [],
+        &mut |f| {
+            out.extend_from_slice(f);
+            Ok(())
+        },
+        &mut |_| {},
+    )
     .unwrap_or_else(|e| match e {});
     (out, rep.meter.fragments_attributed)
 }
@@ -33,9 +44,18 @@ fn output_is_identical_for_any_thread_count() {
         vec![d.join("pcap/nfstream/skype.pcap")],
         vec![d.join("pcap/ndpi/1kxun.pcap")],
         vec![d.join("labeled/attack-pcap/stopddos/amp.dns.RRSIG.fragmented.pcap")],
-        vec![d.join("pcap/zeek/tunnels/gtp/gtp8_teredo.pcap"), d.join("pcap/nfstream/pps.pcap")],
+        vec![
+            d.join("pcap/zeek/tunnels/gtp/gtp8_teredo.pcap"),
+            d.join("pcap/nfstream/pps.pcap"),
+        ],
     ];
-    let short = MeterConfig { idle_timeout_ns: 2_000_000_000, active_timeout_ns: 30_000_000_000, statistics: true, splt: 3, ..Default::default() };
+    let short = MeterConfig {
+        idle_timeout_ns: 2_000_000_000,
+        active_timeout_ns: 30_000_000_000,
+        statistics: true,
+        splt: 3,
+        ..Default::default()
+    };
     for paths in &sets {
         for meter in [MeterConfig::default(), short.clone()] {
             let (one, frag1) = flows(paths, 1, 257, meter.clone());

@@ -14,7 +14,9 @@ use crate::common;
 /// idle timeout, active timeout, TCP FIN (both ways + final ACK) or RST, and
 /// at the end of input; they are written as they end.
 #[derive(Parser, Debug)]
-#[command(after_help = "Examples:\n  netlens flows capture.pcap -o flows.parquet\n  netlens flows dir/ --features nfstream --splt 10 -o flows.csv\n  cat x.pcap.gz | netlens flows - --format jsonl | head")]
+#[command(
+    after_help = "Examples:\n  netlens flows capture.pcap -o flows.parquet\n  netlens flows dir/ --features nfstream --splt 10 -o flows.csv\n  cat x.pcap.gz | netlens flows - --format jsonl | head"
+)]
 pub struct Args {
     /// Capture files or directories; `-` reads stdin.
     #[arg(required = true)]
@@ -25,9 +27,15 @@ pub struct Args {
     /// Output format: csv, jsonl or parquet (default: from the output's extension, else csv).
     #[arg(long)]
     pub format: Option<String>,
-    /// Columns: presets (all; basic = basic+meta; nfstream = basic+statistics), groups (basic, meta, nfstream, splt) or column names, comma separated. See `netlens features`.
+    /// Columns: presets (all; basic = basic+meta; nfstream = basic+NFStream statistics; cic = basic+corrected CICFlowMeter set), groups (meta, app, splt) or column names, comma separated. See `netlens features`.
     #[arg(long, default_value = "basic")]
     pub features: String,
+    /// Name the cic columns by their CIC-IDS2017 CSV headers ("Flow Duration", "Tot Fwd Pkts", ...).
+    #[arg(long)]
+    pub cic_names: bool,
+    /// CICFlowMeter activity timeout separating Active/Idle periods (cic set).
+    #[arg(long, default_value = "5")]
+    pub cic_activity_timeout: String,
     /// Keep the direction, size and gap of the first N packets of each flow (adds the splt columns).
     #[arg(long, default_value_t = 0)]
     pub splt: u16,
@@ -68,23 +76,40 @@ pub fn meter_config(a: &Args, sel: &Selection) -> Result<MeterConfig> {
         tcp_termination: !a.no_tcp_termination,
         syn_ack_flip: !a.no_syn_ack_flip,
         capacity: a.max_flows.max(1),
-        accounting: Accounting::parse(&a.accounting)
-            .with_context(|| format!("unknown accounting mode '{}' (link, ip, transport, payload)", a.accounting))?,
+        accounting: Accounting::parse(&a.accounting).with_context(|| {
+            format!(
+                "unknown accounting mode '{}' (link, ip, transport, payload)",
+                a.accounting
+            )
+        })?,
         statistics: sel.needs_statistics(),
         splt: a.splt,
         attribute_fragments: true,
+        cic: sel.needs_cic(),
+        app: sel.needs_app(),
+        cic_activity_timeout_ns: common::secs_to_ns(common::parse_seconds(
+            &a.cic_activity_timeout,
+        )?),
     })
 }
 
 /// Run the command.
 pub fn run(a: Args) -> Result<()> {
     let mut spec = a.features.clone();
-    if a.splt > 0 && !spec.split(',').any(|p| p.trim() == "splt" || p.trim() == "all") {
+    if a.splt > 0
+        && !spec
+            .split(',')
+            .any(|p| p.trim() == "splt" || p.trim() == "all")
+    {
         spec.push_str(",splt");
     }
-    let sel = Selection::parse(&spec)?;
+    let sel = Selection::parse(&spec)?.with_cic_names(a.cic_names);
     let format = common::table_format(a.format.as_deref(), &a.output)?;
-    let cfg = RunConfig { meter: meter_config(&a, &sel)?, threads: a.threads.max(1), ..Default::default() };
+    let cfg = RunConfig {
+        meter: meter_config(&a, &sel)?,
+        threads: a.threads.max(1),
+        ..Default::default()
+    };
     let mut reader = common::open_inputs(&a.inputs, !a.no_merge)?;
     let out = common::open_output(&a.output)?;
     let mut writer = netlens_export::open_writer(format, out, &sel)?;
@@ -98,7 +123,9 @@ pub fn run(a: Args) -> Result<()> {
     )
     .with_context(|| format!("writing {}", a.output))?;
     pb.finish_and_clear();
-    writer.finish().with_context(|| format!("writing {}", a.output))?;
+    writer
+        .finish()
+        .with_context(|| format!("writing {}", a.output))?;
     common::print_warnings(&mut reader, a.quiet);
     if !a.quiet {
         eprintln!(
@@ -115,7 +142,10 @@ pub fn run(a: Args) -> Result<()> {
             }
         );
         for (lt, n) in &report.unsupported_linktypes {
-            eprintln!("netlens: warning: {n} packets of unsupported link type {lt} ({}) were counted but not decoded", netlens_wire::linktype::linktype_name(*lt));
+            eprintln!(
+                "netlens: warning: {n} packets of unsupported link type {lt} ({}) were counted but not decoded",
+                netlens_wire::linktype::linktype_name(*lt)
+            );
         }
     }
     Ok(())
