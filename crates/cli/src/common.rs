@@ -26,11 +26,15 @@ pub fn print_warnings(reader: &mut CaptureReader, quiet: bool) {
 /// Open `path` for writing (`-` = stdout), buffered.
 pub fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {
     if path == "-" {
-        return Ok(Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())));
+        return Ok(Box::new(BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        )));
     }
     let p = PathBuf::from(path);
     if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
     let f = File::create(&p).with_context(|| format!("cannot create {}", p.display()))?;
     Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
@@ -58,7 +62,10 @@ pub fn parse_seconds(s: &str) -> Result<f64> {
         Some((i, 'd')) => (&s[..i], 86400.0),
         _ => (s, 1.0),
     };
-    let v: f64 = num.trim().parse().with_context(|| format!("invalid duration '{s}' (e.g. 120, 90s, 2m, 1h)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid duration '{s}' (e.g. 120, 90s, 2m, 1h)"))?;
     if !v.is_finite() || v < 0.0 {
         bail!("invalid duration '{s}': must be a non-negative number");
     }
@@ -68,7 +75,11 @@ pub fn parse_seconds(s: &str) -> Result<f64> {
 /// Seconds → ns, saturating.
 pub fn secs_to_ns(s: f64) -> i64 {
     let ns = s * 1e9;
-    if ns >= i64::MAX as f64 { i64::MAX } else { ns as i64 }
+    if ns >= i64::MAX as f64 {
+        i64::MAX
+    } else {
+        ns as i64
+    }
 }
 
 /// A packet-count spinner on stderr when stderr is a terminal (hidden otherwise).
@@ -94,5 +105,9 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    if i == 0 { format!("{b} B") } else { format!("{v:.2} {}", U[i]) }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.2} {}", U[i])
+    }
 }

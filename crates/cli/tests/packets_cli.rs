@@ -16,7 +16,9 @@ fn repo() -> PathBuf {
 }
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("NETLENS_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/data"))
+    std::env::var_os("NETLENS_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data"))
 }
 
 fn sample() -> PathBuf {
@@ -24,7 +26,10 @@ fn sample() -> PathBuf {
 }
 
 fn netlens(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().unwrap_or_else(|e| panic!("cannot run netlens: {e}"))
+    Command::new(bin())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run netlens: {e}"))
 }
 
 /// Run with a time limit; `None` when it had to be killed (a hang).
@@ -54,7 +59,11 @@ fn netlens_timed(args: &[&std::ffi::OsStr], limit: Duration) -> Option<Output> {
             Ok(Some(status)) => {
                 let stdout = t_out.join().unwrap_or_default();
                 let stderr = t_err.join().unwrap_or_default();
-                return Some(Output { status, stdout, stderr });
+                return Some(Output {
+                    status,
+                    stdout,
+                    stderr,
+                });
             }
             Ok(None) if start.elapsed() > limit => {
                 let _ = child.kill();
@@ -72,7 +81,9 @@ fn text(b: &[u8]) -> String {
 }
 
 fn is_capture_magic(path: &Path) -> bool {
-    let Ok(mut f) = std::fs::File::open(path) else { return false };
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
     let mut m = [0u8; 4];
     if std::io::Read::read_exact(&mut f, &mut m).is_err() {
         return false;
@@ -90,7 +101,9 @@ fn is_capture_magic(path: &Path) -> bool {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
@@ -108,11 +121,22 @@ fn flows_runs_on_every_shared_file_without_panic_or_hang() {
     for sub in ["pcap", "pcap-expected", "labeled"] {
         walk(&data_dir().join(sub), &mut files);
     }
-    assert!(files.len() > 1500, "shared data not found under {}", data_dir().display());
+    assert!(
+        files.len() > 1500,
+        "shared data not found under {}",
+        data_dir().display()
+    );
     let (mut captures, mut rejected, mut flows_total) = (0, 0, 0usize);
     let mut failures = Vec::new();
     for f in &files {
-        let args = [f.as_os_str(), "--features".as_ref(), "all".as_ref(), "--splt".as_ref(), "5".as_ref(), "-q".as_ref()];
+        let args = [
+            f.as_os_str(),
+            "--features".as_ref(),
+            "all".as_ref(),
+            "--splt".as_ref(),
+            "5".as_ref(),
+            "-q".as_ref(),
+        ];
         let mut full: Vec<&std::ffi::OsStr> = vec!["flows".as_ref()];
         full.extend_from_slice(&args);
         let Some(out) = netlens_timed(&full, Duration::from_secs(60)) else {
@@ -127,19 +151,33 @@ fn flows_runs_on_every_shared_file_without_panic_or_hang() {
         if is_capture_magic(f) {
             captures += 1;
             if !out.status.success() {
-                failures.push(format!("{}: exit {:?}: {err}", f.display(), out.status.code()));
+                failures.push(format!(
+                    "{}: exit {:?}: {err}",
+                    f.display(),
+                    out.status.code()
+                ));
             }
             flows_total += text(&out.stdout).lines().count().saturating_sub(1);
         } else {
             rejected += 1;
             let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if out.status.success() || !err.contains(name) || err.lines().count() != 1 {
-                failures.push(format!("{}: non-capture not rejected with a one-line error naming it: {err}", f.display()));
+                failures.push(format!(
+                    "{}: non-capture not rejected with a one-line error naming it: {err}",
+                    f.display()
+                ));
             }
         }
     }
-    println!("flows over shared data: {captures} captures read ({flows_total} flows), {rejected} non-capture files rejected");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "flows over shared data: {captures} captures read ({flows_total} flows), {rejected} non-capture files rejected"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(captures > 1000);
 }
 
@@ -152,11 +190,26 @@ fn sample_flows_in_all_formats_agree() {
     let jsonl = dir.path().join("f.jsonl");
     let pq = dir.path().join("f.parquet");
     for p in [&csv, &jsonl, &pq] {
-        let out = netlens(&["flows", s, "--features", "all", "--splt", "4", "-q", "-o", p.to_str().unwrap_or_default()]);
+        let out = netlens(&[
+            "flows",
+            s,
+            "--features",
+            "all",
+            "--splt",
+            "4",
+            "-q",
+            "-o",
+            p.to_str().unwrap_or_default(),
+        ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let csv_text = std::fs::read_to_string(&csv).unwrap_or_default();
-    let header: Vec<&str> = csv_text.lines().next().unwrap_or_default().split(',').collect();
+    let header: Vec<&str> = csv_text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .collect();
     assert_eq!(header[0], "id");
     assert!(header.contains(&"bidirectional_stddev_piat_ms") && header.contains(&"splt_ps"));
     let rows = csv_text.lines().count() - 1;
@@ -166,12 +219,18 @@ fn sample_flows_in_all_formats_agree() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
         .collect();
     assert_eq!(json_lines.len(), rows);
-    assert!(rows > 1000, "sample should have thousands of flows, got {rows}");
+    assert!(
+        rows > 1000,
+        "sample should have thousands of flows, got {rows}"
+    );
     let pq_bytes = std::fs::read(&pq).unwrap_or_default();
     assert_eq!(&pq_bytes[..4], b"PAR1");
     assert_eq!(&pq_bytes[pq_bytes.len() - 4..], b"PAR1");
     // Packets add up to what stats counts.
-    let packets: u64 = json_lines.iter().filter_map(|v| v["bidirectional_packets"].as_u64()).sum();
+    let packets: u64 = json_lines
+        .iter()
+        .filter_map(|v| v["bidirectional_packets"].as_u64())
+        .sum();
     let st = netlens(&["stats", s, "--format", "json", "-q"]);
     let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap_or_default();
     assert_eq!(Some(packets), st["ip_packets"].as_u64());
@@ -200,10 +259,18 @@ fn stdin_gzip_and_truncated_inputs() {
     // truncated in the middle of a record: packets before it, a warning with the offset
     let cut = dir.path().join("cut.pcap");
     std::fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).unwrap_or_else(|e| panic!("{e}"));
-    let out = netlens(&["stats", cut.to_str().unwrap_or_default(), "--format", "json"]);
+    let out = netlens(&[
+        "stats",
+        cut.to_str().unwrap_or_default(),
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("cut.pcap") && err.contains("offset"), "warning should name file and offset: {err}");
+    assert!(
+        err.contains("cut.pcap") && err.contains("offset"),
+        "warning should name file and offset: {err}"
+    );
     let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let n = st["packets"].as_u64().unwrap_or(0);
     assert!(n > 3000 && n < 6953, "packets before the damage: {n}");
@@ -217,7 +284,10 @@ fn non_capture_is_a_clear_error() {
     let out = netlens(&["flows", p.to_str().unwrap_or_default()]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("notes.txt") && err.contains("not a capture"), "{err}");
+    assert!(
+        err.contains("notes.txt") && err.contains("not a capture"),
+        "{err}"
+    );
     let out = netlens(&["flows", "/nonexistent/x.pcap"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("/nonexistent/x.pcap"));
@@ -241,5 +311,9 @@ fn synth_is_deterministic_and_matches_the_shipped_sample() {
     let p = dir.path().join("s.pcap");
     let out = netlens(&["synth", "-o", p.to_str().unwrap_or_default(), "--seed", "1"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read(&p).ok(), std::fs::read(sample()).ok(), "the shipped sample must be `netlens synth --seed 1`");
+    assert_eq!(
+        std::fs::read(&p).ok(),
+        std::fs::read(sample()).ok(),
+        "the shipped sample must be `netlens synth --seed 1`"
+    );
 }

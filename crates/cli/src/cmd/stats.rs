@@ -123,27 +123,70 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         write_text(&mut out, &doc, &report, duration_s)?;
     }
-    out.flush().with_context(|| format!("writing {}", a.output))?;
+    out.flush()
+        .with_context(|| format!("writing {}", a.output))?;
     Ok(())
 }
 
-fn write_text(out: &mut dyn Write, doc: &serde_json::Value, r: &RunReport, duration_s: f64) -> Result<()> {
+fn write_text(
+    out: &mut dyn Write,
+    doc: &serde_json::Value,
+    r: &RunReport,
+    duration_s: f64,
+) -> Result<()> {
     let g = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
-    writeln!(out, "Packets      {:>12}   ({} on the wire)", r.packets, common::human_bytes(r.wire_bytes))?;
+    writeln!(
+        out,
+        "Packets      {:>12}   ({} on the wire)",
+        r.packets,
+        common::human_bytes(r.wire_bytes)
+    )?;
     writeln!(out, "Duration     {:>12.3} s", duration_s)?;
     if duration_s > 0.0 {
-        writeln!(out, "Mean rate    {:>12.0} pkt/s   {:.3} Mbit/s", r.packets as f64 / duration_s, r.wire_bytes as f64 * 8.0 / duration_s / 1e6)?;
+        writeln!(
+            out,
+            "Mean rate    {:>12.0} pkt/s   {:.3} Mbit/s",
+            r.packets as f64 / duration_s,
+            r.wire_bytes as f64 * 8.0 / duration_s / 1e6
+        )?;
     }
-    writeln!(out, "IP packets   {:>12}   malformed {}, non-IP {}", r.ip_packets, r.malformed(), r.skipped.get("non_ip").copied().unwrap_or(0))?;
+    writeln!(
+        out,
+        "IP packets   {:>12}   malformed {}, non-IP {}",
+        r.ip_packets,
+        r.malformed(),
+        r.skipped.get("non_ip").copied().unwrap_or(0)
+    )?;
     writeln!(out, "Flows        {:>12}", r.flows)?;
     writeln!(out, "\nLink types")?;
     for l in doc["linktypes"].as_array().into_iter().flatten() {
-        writeln!(out, "  {:<20} {:>10} packets", format!("{} ({})", l["name"].as_str().unwrap_or(""), g(l, "linktype")), g(l, "packets"))?;
+        writeln!(
+            out,
+            "  {:<20} {:>10} packets",
+            format!(
+                "{} ({})",
+                l["name"].as_str().unwrap_or(""),
+                g(l, "linktype")
+            ),
+            g(l, "packets")
+        )?;
     }
     writeln!(out, "\nProtocols")?;
     for p in doc["protocols"].as_array().into_iter().flatten() {
-        let share = if r.wire_bytes > 0 { 100.0 * g(p, "bytes") as f64 / r.wire_bytes as f64 } else { 0.0 };
-        writeln!(out, "  {:<10} {:>4} {:>10} packets {:>12} {:>6.1} %", p["name"].as_str().unwrap_or(""), g(p, "protocol"), g(p, "packets"), common::human_bytes(g(p, "bytes")), share)?;
+        let share = if r.wire_bytes > 0 {
+            100.0 * g(p, "bytes") as f64 / r.wire_bytes as f64
+        } else {
+            0.0
+        };
+        writeln!(
+            out,
+            "  {:<10} {:>4} {:>10} packets {:>12} {:>6.1} %",
+            p["name"].as_str().unwrap_or(""),
+            g(p, "protocol"),
+            g(p, "packets"),
+            common::human_bytes(g(p, "bytes")),
+            share
+        )?;
     }
     if !r.skipped.is_empty() {
         writeln!(out, "\nSkipped packets by reason")?;
@@ -153,11 +196,24 @@ fn write_text(out: &mut dyn Write, doc: &serde_json::Value, r: &RunReport, durat
     }
     writeln!(out, "\nTop talkers (by bytes sent)")?;
     for t in doc["top_talkers"].as_array().into_iter().flatten() {
-        writeln!(out, "  {:<40} {:>10} packets {:>12}", t["ip"].as_str().unwrap_or(""), g(t, "packets"), common::human_bytes(g(t, "bytes")))?;
+        writeln!(
+            out,
+            "  {:<40} {:>10} packets {:>12}",
+            t["ip"].as_str().unwrap_or(""),
+            g(t, "packets"),
+            common::human_bytes(g(t, "bytes"))
+        )?;
     }
     writeln!(out, "\nTop service ports")?;
     for t in doc["top_ports"].as_array().into_iter().flatten() {
-        writeln!(out, "  {:<4} {:>5}  {:>10} packets {:>12}", t["protocol"].as_str().unwrap_or(""), g(t, "port"), g(t, "packets"), common::human_bytes(g(t, "bytes")))?;
+        writeln!(
+            out,
+            "  {:<4} {:>5}  {:>10} packets {:>12}",
+            t["protocol"].as_str().unwrap_or(""),
+            g(t, "port"),
+            g(t, "packets"),
+            common::human_bytes(g(t, "bytes"))
+        )?;
     }
     Ok(())
 }

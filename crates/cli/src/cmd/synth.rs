@@ -41,6 +41,10 @@ pub fn run(a: Args) -> Result<()> {
     cfg.attacks = !a.no_attacks;
     cfg.labels = a.labels;
     let out = netlens_synth::generate(&cfg)?;
-    eprintln!("netlens: wrote {} and {}", out.pcap.display(), out.labels.display());
+    eprintln!(
+        "netlens: wrote {} and {}",
+        out.pcap.display(),
+        out.labels.display()
+    );
     Ok(())
 }
