@@ -21,6 +21,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Register new subcommands here (one line each) and in `run` below.
+    /// The main job: captures in, one report folder out (monitoring, alerts, forecast, flow table).
+    Analyze(cmd::analyze::Args),
     /// Meter bidirectional flows in captures and export them (CSV, JSON Lines, Parquet).
     Flows(cmd::flows::Args),
     /// Quick look at captures: packets, protocols, malformed packets, flows, top talkers.
@@ -37,11 +39,16 @@ enum Command {
     Predict(cmd::predict::Args),
     /// Forecast a time series CSV: backtest models, capacity check, chart.
     Forecast(cmd::forecast::Args),
+    /// Per-interval time series (packets, bytes, flows, hosts, protocols, apps, talkers) from captures or flow tables.
+    Series(cmd::series::Args),
+    /// Monitoring report folder: HTML page, PNG/SVG charts and report.json.
+    Report(cmd::report::Args),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // One arm per subcommand.
+        Command::Analyze(a) => cmd::analyze::run(a),
         Command::Flows(a) => cmd::flows::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Features(a) => cmd::features::run(a),
@@ -50,6 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Forecast(a) => cmd::forecast::run(a),
+        Command::Series(a) => cmd::series::run(a),
+        Command::Report(a) => cmd::report::run(a),
     }
 }
 

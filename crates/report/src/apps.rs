@@ -10,7 +10,8 @@
 //! the number of distinct applications is bounded.
 
 /// How the application of a flow or packet is determined (shown in reports).
-pub const METHOD: &str = "port-based guess (IANA well-known ports of the lower-numbered or listed endpoint)";
+pub const METHOD: &str =
+    "port-based guess (IANA well-known ports of the lower-numbered or listed endpoint)";
 
 fn by_port(protocol: u8, port: u16) -> Option<&'static str> {
     let tcp = protocol == 6;
@@ -57,12 +58,20 @@ fn by_port(protocol: u8, port: u16) -> Option<&'static str> {
 pub fn guess(protocol: u8, src_port: u16, dst_port: u16) -> &'static str {
     match protocol {
         6 | 17 => {
-            let (lo, hi) = if dst_port <= src_port { (dst_port, src_port) } else { (src_port, dst_port) };
+            let (lo, hi) = if dst_port <= src_port {
+                (dst_port, src_port)
+            } else {
+                (src_port, dst_port)
+            };
             by_port(protocol, dst_port)
                 .or_else(|| by_port(protocol, src_port))
                 .or_else(|| by_port(protocol, lo))
                 .or_else(|| by_port(protocol, hi))
-                .unwrap_or(if protocol == 6 { "other-tcp" } else { "other-udp" })
+                .unwrap_or(if protocol == 6 {
+                    "other-tcp"
+                } else {
+                    "other-udp"
+                })
         }
         1 | 58 => "icmp",
         _ => netlens_pipeline::summary::protocol_name(protocol),

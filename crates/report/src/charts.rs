@@ -92,17 +92,32 @@ fn fmt_time(t: i64, span: i64) -> String {
     } else {
         "%H:%M:%S"
     };
-    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0).map(|d| d.format(fmt).to_string()).unwrap_or_default()
+    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
+        .map(|d| d.format(fmt).to_string())
+        .unwrap_or_default()
 }
 
-fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart<'_>) -> std::result::Result<(), String>
+fn draw_line<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &LineChart<'_>,
+) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let max = c.values.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
-    let min = c.values.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+    let max = c
+        .values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let min = c
+        .values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
     if !max.is_finite() {
         return Err("nothing finite to plot".into());
     }
@@ -120,7 +135,7 @@ where
         .build_cartesian_2d(x0..x1, lo..hi)
         .map_err(e)?;
     ch.configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .x_labels(8)
         .y_labels(6)
@@ -136,11 +151,18 @@ where
     for &(a, b, _) in c.marks {
         let xa = (c.start + c.interval * a as i64) as f64;
         let xb = (c.start + c.interval * (b as i64 + 1)) as f64;
-        ch.draw_series(std::iter::once(Rectangle::new([(xa, lo), (xb, hi)], ORANGE.mix(0.15).filled())))
-            .map_err(e)?;
+        ch.draw_series(std::iter::once(Rectangle::new(
+            [(xa, lo), (xb, hi)],
+            ORANGE.mix(0.15).filled(),
+        )))
+        .map_err(e)?;
     }
     ch.draw_series(LineSeries::new(
-        c.values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, v)| (x(i), v / div)),
+        c.values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, v)| (x(i), v / div)),
         BLUE.stroke_width(2),
     ))
     .map_err(e)?
@@ -148,7 +170,9 @@ where
     .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], BLUE.stroke_width(2)));
     if !c.marks.is_empty() {
         ch.draw_series(c.marks.iter().filter_map(|&(_, _, p)| {
-            c.values.get(p).map(|v| Circle::new((x(p), v / div), 6, ORANGE.stroke_width(3)))
+            c.values
+                .get(p)
+                .map(|v| Circle::new((x(p), v / div), 6, ORANGE.stroke_width(3)))
         }))
         .map_err(e)?
         .label("anomaly (peak)")
@@ -164,13 +188,21 @@ where
     Ok(())
 }
 
-fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &BarChart<'_>) -> std::result::Result<(), String>
+fn draw_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &BarChart<'_>,
+) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let max = c.values.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let max = c
+        .values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
     if c.values.is_empty() {
         return Err("no categories".into());
     }
@@ -187,7 +219,7 @@ where
     let labels = c.labels;
     ch.configure_mesh()
         .disable_x_mesh()
-        .light_line_style(GRID)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .x_labels(n)
         .x_label_formatter(&|v| match v {
@@ -202,7 +234,13 @@ where
         .draw()
         .map_err(e)?;
     ch.draw_series(c.values.iter().enumerate().map(|(i, v)| {
-        let mut r = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), v / div)], BLUE.mix(0.85).filled());
+        let mut r = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), 0.0),
+                (SegmentValue::Exact(i + 1), v / div),
+            ],
+            BLUE.mix(0.85).filled(),
+        );
         r.set_margin(0, 0, 6, 6);
         r
     }))
@@ -217,7 +255,10 @@ fn write_both(
     png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), String>,
 ) -> Result<Vec<PathBuf>> {
     register_font();
-    let err = |m: String| Error::Chart { name: stem.to_string(), message: m };
+    let err = |m: String| Error::Chart {
+        name: stem.to_string(),
+        message: m,
+    };
     let ps = dir.join(format!("{stem}.svg"));
     let pp = dir.join(format!("{stem}.png"));
     {

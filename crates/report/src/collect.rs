@@ -113,7 +113,11 @@ impl FlowEvent {
             src_port: f.src.port,
             dst_port: f.dst.port,
             bytes: f.bytes(),
-            conn_state: if f.protocol == 6 { f.tcp.conn_state().to_string() } else { String::new() },
+            conn_state: if f.protocol == 6 {
+                f.tcp.conn_state().to_string()
+            } else {
+                String::new()
+            },
             end_reason: f.end_reason.name().to_string(),
         }
     }
@@ -182,7 +186,10 @@ impl Collector {
     /// A collector with `interval_s` seconds per row and `top_n` talkers per
     /// interval.
     pub fn new(interval_s: i64, top_n: usize) -> Result<Self> {
-        let limits = AccumulatorLimits { top_n: top_n.clamp(1, 1000), ..AccumulatorLimits::default() };
+        let limits = AccumulatorLimits {
+            top_n: top_n.clamp(1, 1000),
+            ..AccumulatorLimits::default()
+        };
         Ok(Collector {
             interval_s,
             acc: IntervalAccumulator::with_limits(interval_s, limits)?,
@@ -206,12 +213,23 @@ impl Collector {
     /// Counts one packet of `bytes` at `ts_ns` (the packet path of both
     /// captures and flow tables).
     #[allow(clippy::too_many_arguments)]
-    pub fn packet(&mut self, ts_ns: i64, bytes: u64, src: IpAddr, dst: IpAddr, protocol: u8, tcp_flags: u16) {
+    pub fn packet(
+        &mut self,
+        ts_ns: i64,
+        bytes: u64,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+        tcp_flags: u16,
+    ) {
         self.packets += 1;
         self.bytes = self.bytes.saturating_add(bytes);
         self.first_ns = Some(self.first_ns.map_or(ts_ns, |t| t.min(ts_ns)));
         self.last_ns = Some(self.last_ns.map_or(ts_ns, |t| t.max(ts_ns)));
-        let bin = PACKET_SIZE_BOUNDS.iter().position(|b| bytes <= *b).unwrap_or(PACKET_SIZE_BOUNDS.len());
+        let bin = PACKET_SIZE_BOUNDS
+            .iter()
+            .position(|b| bytes <= *b)
+            .unwrap_or(PACKET_SIZE_BOUNDS.len());
         if let Some(c) = self.packet_sizes.get_mut(bin) {
             *c += 1;
         }
@@ -238,7 +256,8 @@ impl Collector {
                 self.per_second = BTreeMap::new();
             }
         }
-        self.acc.on_packet(ts_ns, bytes, src, dst, protocol, tcp_flags);
+        self.acc
+            .on_packet(ts_ns, bytes, src, dst, protocol, tcp_flags);
     }
 
     /// Counts a batch of flows handed over by the pipeline sink.
@@ -251,15 +270,20 @@ impl Collector {
     /// Counts one flow (see module docs).
     pub fn flow(&mut self, f: &FlowEvent) {
         self.flows += 1;
-        let syn_only = f.protocol == 6 && matches!(f.conn_state.as_str(), "S0" | "REJ" | "RSTOS0" | "SH");
+        let syn_only =
+            f.protocol == 6 && matches!(f.conn_state.as_str(), "S0" | "REJ" | "RSTOS0" | "SH");
         self.acc.on_flow_start(f.first_ns, f.id, f.protocol);
-        self.acc.on_flow_end(f.last_ns.max(f.first_ns), f.id, f.protocol, syn_only);
+        self.acc
+            .on_flow_end(f.last_ns.max(f.first_ns), f.id, f.protocol, syn_only);
         let dur_ns = f.last_ns.saturating_sub(f.first_ns).max(0);
         if dur_ns == 0 {
             self.single_packet_flows += 1;
         } else {
             let s = dur_ns as f64 / 1e9;
-            let bin = DURATION_BOUNDS_S.iter().position(|b| s < *b).unwrap_or(DURATION_BOUNDS_S.len());
+            let bin = DURATION_BOUNDS_S
+                .iter()
+                .position(|b| s < *b)
+                .unwrap_or(DURATION_BOUNDS_S.len());
             if let Some(c) = self.durations.get_mut(bin) {
                 *c += 1;
             }
@@ -276,7 +300,11 @@ impl Collector {
                 self.tcp.rst_flows += 1;
             }
             if !f.conn_state.is_empty() && self.tcp.conn_states.len() < 64 {
-                *self.tcp.conn_states.entry(f.conn_state.clone()).or_insert(0) += 1;
+                *self
+                    .tcp
+                    .conn_states
+                    .entry(f.conn_state.clone())
+                    .or_insert(0) += 1;
             }
         }
         let app = apps::guess(f.protocol, f.src_port, f.dst_port);
@@ -328,15 +356,27 @@ impl Collector {
             single_packet_flows: self.single_packet_flows,
             flows: self.flows,
             tcp: self.tcp,
-            apps: self.apps.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            per_second: if self.per_second_overflow { None } else { Some(self.per_second) },
+            apps: self
+                .apps
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            per_second: if self.per_second_overflow {
+                None
+            } else {
+                Some(self.per_second)
+            },
             interval_s: self.interval_s,
         })
     }
 }
 
 impl PacketObserver for Collector {
-    fn on_packet(&mut self, pkt: &PacketRef<'_>, dissected: std::result::Result<&PacketSummary, DissectError>) {
+    fn on_packet(
+        &mut self,
+        pkt: &PacketRef<'_>,
+        dissected: std::result::Result<&PacketSummary, DissectError>,
+    ) {
         self.summary.on_packet(pkt, dissected);
         let bytes = u64::from(pkt.wire_len);
         match dissected {
@@ -366,7 +406,10 @@ pub struct RunFacts {
 impl RunFacts {
     /// From a pipeline report.
     pub fn from_run(r: &RunReport) -> Self {
-        RunFacts { malformed: r.malformed(), skipped: r.skipped.clone() }
+        RunFacts {
+            malformed: r.malformed(),
+            skipped: r.skipped.clone(),
+        }
     }
 }
 
@@ -378,7 +421,9 @@ mod tests {
     fn collect_sample(interval: i64) -> (Collected, RunReport) {
         let path = crate::tests_support::sample();
         let mut reader = netlens_capture::CaptureReader::open(
-            &[netlens_capture::Input::from_arg(path.to_str().unwrap_or_default())],
+            &[netlens_capture::Input::from_arg(
+                path.to_str().unwrap_or_default(),
+            )],
             &netlens_capture::ReadOptions { sort_by_time: true },
         )
         .expect("open sample");
@@ -409,12 +454,24 @@ mod tests {
         let (c, r) = collect_sample(60);
         assert_eq!(c.packets, r.packets);
         assert_eq!(c.bytes, r.wire_bytes);
-        assert_eq!(c.table.rows.iter().map(|x| x.packets).sum::<u64>(), r.packets);
-        assert_eq!(c.table.rows.iter().map(|x| x.bytes).sum::<u64>(), r.wire_bytes);
-        assert_eq!(c.table.rows.iter().map(|x| x.new_flows).sum::<u64>(), r.flows);
+        assert_eq!(
+            c.table.rows.iter().map(|x| x.packets).sum::<u64>(),
+            r.packets
+        );
+        assert_eq!(
+            c.table.rows.iter().map(|x| x.bytes).sum::<u64>(),
+            r.wire_bytes
+        );
+        assert_eq!(
+            c.table.rows.iter().map(|x| x.new_flows).sum::<u64>(),
+            r.flows
+        );
         assert_eq!(c.flows, r.flows);
         assert_eq!(c.packet_sizes.iter().sum::<u64>(), r.packets);
-        assert_eq!(c.durations.iter().sum::<u64>() + c.single_packet_flows, r.flows);
+        assert_eq!(
+            c.durations.iter().sum::<u64>() + c.single_packet_flows,
+            r.flows
+        );
         // Application bytes are the flow bytes: every IP byte, and they add
         // up per interval to the totals.
         let app_total: u64 = c.apps.values().map(|v| v.bytes).sum();
@@ -423,7 +480,10 @@ mod tests {
         assert_eq!(app_total, r.wire_bytes - c.non_ip.bytes);
         // The sample has a SYN flood and a port scan: unanswered SYNs exist.
         assert!(c.tcp.unanswered_syn_flows > 10, "{:?}", c.tcp);
-        assert!(c.table.rows.iter().map(|x| x.syn_only_flows).sum::<u64>() == c.tcp.unanswered_syn_flows);
+        assert!(
+            c.table.rows.iter().map(|x| x.syn_only_flows).sum::<u64>()
+                == c.tcp.unanswered_syn_flows
+        );
         let ps = c.per_second.as_ref().expect("per second");
         assert_eq!(ps.values().sum::<u64>(), r.wire_bytes);
     }
@@ -432,8 +492,22 @@ mod tests {
     fn flow_spreading_keeps_totals() {
         let mut c = Collector::new(10, 3).expect("c");
         let s = 1_000_000_000i64;
-        c.packet(0, 100, IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::LOCALHOST), 6, 0x02);
-        c.packet(35 * s, 100, IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::LOCALHOST), 6, 0x14);
+        c.packet(
+            0,
+            100,
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            6,
+            0x02,
+        );
+        c.packet(
+            35 * s,
+            100,
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            6,
+            0x14,
+        );
         let f = FlowEvent {
             id: 1,
             first_ns: 0,
@@ -448,7 +522,12 @@ mod tests {
         c.flow(&f);
         let out = c.finish().expect("finish");
         assert_eq!(out.table.apps, vec!["ssh".to_string()]);
-        let per: Vec<u64> = out.table.rows.iter().map(|r| r.app_bytes.first().copied().unwrap_or(0)).collect();
+        let per: Vec<u64> = out
+            .table
+            .rows
+            .iter()
+            .map(|r| r.app_bytes.first().copied().unwrap_or(0))
+            .collect();
         assert_eq!(per.iter().sum::<u64>(), 1001);
         assert_eq!(per.len(), 4);
         assert!(per[0] > 250 && per[3] < per[0], "{per:?}");

@@ -20,7 +20,8 @@ use crate::collect::{Collected, DURATION_BOUNDS_S, PACKET_SIZE_BOUNDS, RunFacts}
 use crate::error::{Error, Result};
 
 /// Interval ladder for the throughput series, seconds.
-pub const INTERVAL_LADDER: [i64; 12] = [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 10800, 21600, 86400];
+pub const INTERVAL_LADDER: [i64; 12] =
+    [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 10800, 21600, 86400];
 /// Most points of the auto-chosen throughput series.
 pub const MAX_POINTS: usize = 720;
 /// Fewest points for anomaly detection.
@@ -301,7 +302,11 @@ pub struct ReportData {
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
 }
 
 /// Chooses the interval: the given one, else the smallest of the ladder
@@ -320,14 +325,17 @@ pub fn choose_interval(span_s: i64, given: Option<i64>) -> i64 {
 
 /// Re-bins per-second bytes into bits/s per `interval` (epoch-aligned).
 fn rebin(per_second: &BTreeMap<i64, u64>, interval: i64) -> Result<(i64, Vec<f64>)> {
-    let (Some(first), Some(last)) = (per_second.keys().next(), per_second.keys().next_back()) else {
+    let (Some(first), Some(last)) = (per_second.keys().next(), per_second.keys().next_back())
+    else {
         return Ok((0, Vec::new()));
     };
     let k0 = first.div_euclid(interval);
     let k1 = last.div_euclid(interval);
     let n = usize::try_from(k1 - k0 + 1).unwrap_or(usize::MAX);
     if n > 2_000_000 {
-        return Err(Error::Limit(format!("{n} throughput intervals: timestamps too far apart for a {interval} s interval")));
+        return Err(Error::Limit(format!(
+            "{n} throughput intervals: timestamps too far apart for a {interval} s interval"
+        )));
     }
     let mut v = vec![0.0; n];
     for (s, b) in per_second {
@@ -354,7 +362,8 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
     let (first_s, last_s) = match (c.first_ns, c.last_ns) {
         (Some(a), Some(b)) => (a.div_euclid(1_000_000_000), b.div_euclid(1_000_000_000)),
         _ => {
-            d.notes.push("The input holds no packets: nothing to chart.".into());
+            d.notes
+                .push("The input holds no packets: nothing to chart.".into());
             d.anomalies.status = "No data.".into();
             d.forecast.status = "No data.".into();
             return Ok(d);
@@ -374,7 +383,11 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
             c.table.rows.iter().map(|r| r.bits_per_s).collect(),
         ),
     };
-    let interval = if c.per_second.is_some() { interval } else { c.interval_s };
+    let interval = if c.per_second.is_some() {
+        interval
+    } else {
+        c.interval_s
+    };
     d.totals = Totals {
         packets: c.packets,
         bytes: c.bytes,
@@ -384,10 +397,20 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
         first: Some(format_time(first_s)),
         last: Some(format_time(last_s)),
         duration_s,
-        mean_bits_per_s: if duration_s > 0.0 { c.bytes as f64 * 8.0 / duration_s } else { 0.0 },
+        mean_bits_per_s: if duration_s > 0.0 {
+            c.bytes as f64 * 8.0 / duration_s
+        } else {
+            0.0
+        },
         peak_bits_per_s: values.iter().copied().fold(0.0, f64::max),
     };
-    d.throughput = Throughput { name: "bits_per_s".into(), unit: "bit/s".into(), start, interval_s: interval, values };
+    d.throughput = Throughput {
+        name: "bits_per_s".into(),
+        unit: "bit/s".into(),
+        start,
+        interval_s: interval,
+        values,
+    };
     // Protocol mix (IP packets by inner protocol, plus non-IP).
     let mut protos: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for (p, cnt) in &c.summary.protocols {
@@ -400,21 +423,38 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
     }
     d.protocols = protos
         .into_iter()
-        .map(|(n, (p, b))| MixRow { name: n.into(), count: p, bytes: b, share_pct: pct(b, c.bytes) })
+        .map(|(n, (p, b))| MixRow {
+            name: n.into(),
+            count: p,
+            bytes: b,
+            share_pct: pct(b, c.bytes),
+        })
         .collect();
-    d.protocols.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
+    d.protocols
+        .sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
     let app_total: u64 = c.apps.values().map(|v| v.bytes).sum();
     d.applications = c
         .apps
         .iter()
-        .map(|(n, v)| MixRow { name: n.clone(), count: v.packets, bytes: v.bytes, share_pct: pct(v.bytes, app_total) })
+        .map(|(n, v)| MixRow {
+            name: n.clone(),
+            count: v.packets,
+            bytes: v.bytes,
+            share_pct: pct(v.bytes, app_total),
+        })
         .collect();
-    d.applications.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
+    d.applications
+        .sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
     d.top_talkers = c
         .summary
         .top_talkers(opts.top_n)
         .into_iter()
-        .map(|(ip, k)| TalkerRow { host: ip.to_string(), packets: k.packets, bytes: k.bytes, share_pct: pct(k.bytes, c.bytes) })
+        .map(|(ip, k)| TalkerRow {
+            host: ip.to_string(),
+            packets: k.packets,
+            bytes: k.bytes,
+            share_pct: pct(k.bytes, c.bytes),
+        })
         .collect();
     d.top_ports = c
         .summary
@@ -432,22 +472,38 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
     let mut size_labels = Vec::new();
     let mut lo = 0u64;
     for b in PACKET_SIZE_BOUNDS {
-        size_labels.push(if lo == 0 { format!("≤{b}") } else { format!("{}–{b}", lo + 1) });
+        size_labels.push(if lo == 0 {
+            format!("≤{b}")
+        } else {
+            format!("{}–{b}", lo + 1)
+        });
         lo = b;
     }
     size_labels.push(format!(">{lo}"));
-    d.packet_sizes = Some(Histogram { counts_what: "packets".into(), labels: size_labels, counts: c.packet_sizes.clone() });
+    d.packet_sizes = Some(Histogram {
+        counts_what: "packets".into(),
+        labels: size_labels,
+        counts: c.packet_sizes.clone(),
+    });
     if c.flows > 0 {
         let mut labels = vec!["1 packet".to_string()];
         let mut lo = 0.0;
         for b in DURATION_BOUNDS_S {
-            labels.push(if lo == 0.0 { format!("<{}", dur_label(b)) } else { format!("{}–{}", dur_label(lo), dur_label(b)) });
+            labels.push(if lo == 0.0 {
+                format!("<{}", dur_label(b))
+            } else {
+                format!("{}–{}", dur_label(lo), dur_label(b))
+            });
             lo = b;
         }
         labels.push(format!("≥{}", dur_label(lo)));
         let mut counts = vec![c.single_packet_flows];
         counts.extend(c.durations.iter().copied());
-        d.flow_durations = Some(Histogram { counts_what: "flows".into(), labels, counts });
+        d.flow_durations = Some(Histogram {
+            counts_what: "flows".into(),
+            labels,
+            counts,
+        });
         let t = &c.tcp;
         d.tcp = Some(TcpHealth {
             flows: t.flows,
@@ -464,7 +520,10 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
         });
     }
     if facts.malformed > 0 {
-        d.notes.push(format!("{} malformed or truncated packets were counted in the totals but not decoded.", facts.malformed));
+        d.notes.push(format!(
+            "{} malformed or truncated packets were counted in the totals but not decoded.",
+            facts.malformed
+        ));
     }
     analyse_series(&mut d, opts);
     Ok(d)
@@ -483,21 +542,34 @@ fn dur_label(s: f64) -> String {
 /// Builds a report from a series (e.g. SNMP link counters): throughput,
 /// anomalies and forecast only. `column` picks the value column (default:
 /// the first).
-pub fn build_report_from_series(s: &Series, column: Option<&str>, opts: &ReportOptions) -> Result<ReportData> {
+pub fn build_report_from_series(
+    s: &Series,
+    column: Option<&str>,
+    opts: &ReportOptions,
+) -> Result<ReportData> {
     let col = s.pick(column)?;
     if col.values.is_empty() {
         return Err(Error::Invalid("the series has no points".into()));
     }
     let n = col.values.len();
     let last = s.time(n - 1);
-    let unit = if col.name.contains("bit") || col.name.contains("bps") { "bit/s" } else { "value" };
+    let unit = if col.name.contains("bit") || col.name.contains("bps") {
+        "bit/s"
+    } else {
+        "value"
+    };
     let mut d = ReportData {
         title: opts.title.clone(),
         generator: format!("netlens {}", env!("CARGO_PKG_VERSION")),
         inputs: opts.inputs.clone(),
         ..Default::default()
     };
-    let finite: Vec<f64> = col.values.iter().copied().filter(|v| v.is_finite()).collect();
+    let finite: Vec<f64> = col
+        .values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     let mean = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
     d.totals = Totals {
         first: Some(format_time(s.start)),
@@ -507,8 +579,13 @@ pub fn build_report_from_series(s: &Series, column: Option<&str>, opts: &ReportO
         peak_bits_per_s: finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         ..Default::default()
     };
-    d.throughput =
-        Throughput { name: col.name.clone(), unit: unit.into(), start: s.start, interval_s: s.interval, values: col.values.clone() };
+    d.throughput = Throughput {
+        name: col.name.clone(),
+        unit: unit.into(),
+        start: s.start,
+        interval_s: s.interval,
+        values: col.values.clone(),
+    };
     d.notes.push(format!(
         "Input is a time series (column '{}'): protocol, application, talker and TCP sections need a capture or flow table.",
         col.name
@@ -521,7 +598,9 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
     let t = &d.throughput;
     let n = t.values.len();
     let iv = t.interval_s.max(1);
-    let season = usize::try_from(SEASON_S / iv).ok().filter(|m| *m >= 2 && SEASON_S % iv == 0);
+    let season = usize::try_from(SEASON_S / iv)
+        .ok()
+        .filter(|m| *m >= 2 && SEASON_S % iv == 0);
     // Anomalies.
     d.anomalies.threshold = opts.anomaly_threshold;
     if n < MIN_ANOMALY_POINTS {
@@ -532,7 +611,12 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
     } else {
         let window = (n / 4).clamp(8, 288);
         let seasonal = season.filter(|m| n >= 4 * m);
-        let o = AnomalyOptions { season: seasonal, window, threshold: opts.anomaly_threshold, ..AnomalyOptions::default() };
+        let o = AnomalyOptions {
+            season: seasonal,
+            window,
+            threshold: opts.anomaly_threshold,
+            ..AnomalyOptions::default()
+        };
         match anomaly::detect(&t.values, &o) {
             Ok(ev) => {
                 d.anomalies.status = format!(
@@ -540,7 +624,11 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
                     t.name,
                     units::format_duration(iv),
                     n,
-                    if seasonal.is_some() { "same time of day on the previous 3 days" } else { "median of the trailing window" },
+                    if seasonal.is_some() {
+                        "same time of day on the previous 3 days"
+                    } else {
+                        "median of the trailing window"
+                    },
                     opts.anomaly_threshold
                 );
                 d.anomalies.events = ev
@@ -579,15 +667,26 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
         );
         return;
     }
-    let horizon = opts.horizon_s.map_or(m, |h| usize::try_from(h / iv).unwrap_or(m).max(1));
-    let fo = ForecastOptions { horizon, season: SeasonChoice::Fixed(m), ..ForecastOptions::default() };
+    let horizon = opts
+        .horizon_s
+        .map_or(m, |h| usize::try_from(h / iv).unwrap_or(m).max(1));
+    let fo = ForecastOptions {
+        horizon,
+        season: SeasonChoice::Fixed(m),
+        ..ForecastOptions::default()
+    };
     match forecast::forecast(&t.values, t.start, iv, &fo) {
         Ok(r) => {
             f.available = true;
             f.model = r.model.name().into();
             f.season_points = r.season.period;
             f.start = r.start;
-            f.mase = r.backtest.iter().find(|s| s.model == r.model).map(|s| s.mase).filter(|v| v.is_finite());
+            f.mase = r
+                .backtest
+                .iter()
+                .find(|s| s.model == r.model)
+                .map(|s| s.mase)
+                .filter(|v| v.is_finite());
             f.status = format!(
                 "{} ahead with model {} (chosen by rolling-origin backtest), daily season of {m} intervals, {:.0} % interval.",
                 units::format_duration(horizon as i64 * iv),
@@ -640,12 +739,19 @@ mod tests {
         let short = Series::new(
             0,
             60,
-            vec![netlens_timeseries::series::Column { name: "v".into(), values: vec![1.0; 20] }],
+            vec![netlens_timeseries::series::Column {
+                name: "v".into(),
+                values: vec![1.0; 20],
+            }],
         )
         .expect("s");
         let d = build_report_from_series(&short, None, &ReportOptions::default()).expect("report");
         assert!(!d.forecast.available);
-        assert!(d.forecast.status.contains("too short"), "{}", d.forecast.status);
+        assert!(
+            d.forecast.status.contains("too short"),
+            "{}",
+            d.forecast.status
+        );
         assert!(d.anomalies.status.contains("Too short"));
     }
 }

@@ -38,11 +38,21 @@ pub struct FlowTableReport {
 
 /// Whether the CSV header line looks like a netlens flow table.
 pub fn is_flow_header(header: &str) -> bool {
-    let cols: Vec<&str> = header.split(',').map(|c| c.trim().trim_matches('"')).collect();
-    ["src_ip", "dst_ip", "protocol", "bidirectional_packets", "bidirectional_bytes"]
-        .iter()
-        .all(|n| cols.contains(n))
-        && (cols.contains(&"bidirectional_first_seen_ms") || cols.contains(&"bidirectional_first_seen_us"))
+    let cols: Vec<&str> = header
+        .split(',')
+        .map(|c| c.trim().trim_matches('"'))
+        .collect();
+    [
+        "src_ip",
+        "dst_ip",
+        "protocol",
+        "bidirectional_packets",
+        "bidirectional_bytes",
+    ]
+    .iter()
+    .all(|n| cols.contains(n))
+        && (cols.contains(&"bidirectional_first_seen_ms")
+            || cols.contains(&"bidirectional_first_seen_us"))
 }
 
 /// Reads a flow CSV file into `c`.
@@ -55,16 +65,28 @@ pub fn read_flow_csv(path: &Path, c: &mut Collector) -> Result<FlowTableReport> 
 pub fn read_flow_csv_from<R: Read>(input: R, c: &mut Collector) -> Result<FlowTableReport> {
     let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = rd.headers()?.clone();
-    let idx: HashMap<&str, usize> = header.iter().enumerate().map(|(i, h)| (h.trim(), i)).collect();
+    let idx: HashMap<&str, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim(), i))
+        .collect();
     if !is_flow_header(&header.iter().collect::<Vec<_>>().join(",")) {
         return Err(Error::Invalid(
             "not a netlens flow table: needs src_ip, dst_ip, protocol, bidirectional_packets, bidirectional_bytes and bidirectional_first_seen_ms/_us".into(),
         ));
     }
     let (time_col, last_col, mult) = if idx.contains_key("bidirectional_first_seen_us") {
-        ("bidirectional_first_seen_us", "bidirectional_last_seen_us", 1_000i64)
+        (
+            "bidirectional_first_seen_us",
+            "bidirectional_last_seen_us",
+            1_000i64,
+        )
     } else {
-        ("bidirectional_first_seen_ms", "bidirectional_last_seen_ms", 1_000_000i64)
+        (
+            "bidirectional_first_seen_ms",
+            "bidirectional_last_seen_ms",
+            1_000_000i64,
+        )
     };
     let mut rep = FlowTableReport::default();
     let mut spread = 0u64;
@@ -89,12 +111,17 @@ pub fn read_flow_csv_from<R: Read>(input: R, c: &mut Collector) -> Result<FlowTa
             let dst: IpAddr = get("dst_ip")?.parse().ok()?;
             let protocol = u8::try_from(num("protocol")?).ok()?;
             let first = int(time_col)?.checked_mul(mult)?;
-            let last = int(last_col).and_then(|v| v.checked_mul(mult)).unwrap_or(first).max(first);
+            let last = int(last_col)
+                .and_then(|v| v.checked_mul(mult))
+                .unwrap_or(first)
+                .max(first);
             let packets = num("bidirectional_packets")?;
             let bytes = num("bidirectional_bytes")?;
             let fwd_p = num("src2dst_packets").unwrap_or(packets).min(packets);
             let fwd_b = num("src2dst_bytes").unwrap_or(bytes).min(bytes);
-            Some((src, dst, protocol, first, last, packets, bytes, fwd_p, fwd_b))
+            Some((
+                src, dst, protocol, first, last, packets, bytes, fwd_p, fwd_b,
+            ))
         })();
         let Some((src, dst, protocol, first, last, packets, bytes, fwd_p, fwd_b)) = parsed else {
             rep.bad_rows += 1;
@@ -108,7 +135,16 @@ pub fn read_flow_csv_from<R: Read>(input: R, c: &mut Collector) -> Result<FlowTa
         }
         let port = |n: &str| num(n).and_then(|v| u16::try_from(v).ok()).unwrap_or(0);
         spread_direction(c, first, last, fwd_p, fwd_b, src, dst, protocol);
-        spread_direction(c, first, last, packets - fwd_p, bytes - fwd_b, dst, src, protocol);
+        spread_direction(
+            c,
+            first,
+            last,
+            packets - fwd_p,
+            bytes - fwd_b,
+            dst,
+            src,
+            protocol,
+        );
         c.flow(&FlowEvent {
             id: rep.rows,
             first_ns: first,
@@ -117,18 +153,34 @@ pub fn read_flow_csv_from<R: Read>(input: R, c: &mut Collector) -> Result<FlowTa
             src_port: port("src_port"),
             dst_port: port("dst_port"),
             bytes,
-            conn_state: get("tcp_conn_state").unwrap_or("").chars().take(8).collect(),
+            conn_state: get("tcp_conn_state")
+                .unwrap_or("")
+                .chars()
+                .take(8)
+                .collect(),
             end_reason: get("end_reason").unwrap_or("").chars().take(16).collect(),
         });
     }
     if rep.rows == rep.bad_rows {
-        return Err(Error::Invalid(format!("no usable flow rows ({} rows, all malformed)", rep.rows)));
+        return Err(Error::Invalid(format!(
+            "no usable flow rows ({} rows, all malformed)",
+            rep.rows
+        )));
     }
     Ok(rep)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn spread_direction(c: &mut Collector, first: i64, last: i64, packets: u64, bytes: u64, src: IpAddr, dst: IpAddr, protocol: u8) {
+fn spread_direction(
+    c: &mut Collector,
+    first: i64,
+    last: i64,
+    packets: u64,
+    bytes: u64,
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+) {
     if packets == 0 {
         return;
     }
@@ -136,7 +188,11 @@ fn spread_direction(c: &mut Collector, first: i64, last: i64, packets: u64, byte
     let rem = bytes % packets;
     let span = (last - first) as f64;
     for i in 0..packets {
-        let ts = if packets == 1 { first } else { first + (span * i as f64 / (packets - 1) as f64) as i64 };
+        let ts = if packets == 1 {
+            first
+        } else {
+            first + (span * i as f64 / (packets - 1) as f64) as i64
+        };
         let b = if i == 0 { each + rem } else { each };
         c.packet(ts, b, src, dst, protocol, 0);
     }

@@ -76,14 +76,20 @@ pub fn detect(arg: &str) -> Result<InputKind> {
         }
     }
     let head = head.get(..n).unwrap_or(&[]);
-    let magic = head.get(..4).map(|m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]));
-    let capture_magic = matches!(magic, Some(0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0x0a0d_0d0a))
-        || head.starts_with(&[0x1f, 0x8b])
+    let magic = head
+        .get(..4)
+        .map(|m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]));
+    let capture_magic = matches!(
+        magic,
+        Some(0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0x0a0d_0d0a)
+    ) || head.starts_with(&[0x1f, 0x8b])
         || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     if capture_magic || head.is_empty() {
         return Ok(InputKind::Capture);
     }
-    let text = head.iter().all(|b| *b == b'\n' || *b == b'\r' || *b == b'\t' || (0x20..0x7f).contains(b) || *b >= 0x80);
+    let text = head.iter().all(|b| {
+        *b == b'\n' || *b == b'\r' || *b == b'\t' || (0x20..0x7f).contains(b) || *b >= 0x80
+    });
     if !text {
         return Ok(InputKind::Capture);
     }
@@ -121,10 +127,18 @@ pub fn gather(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Gathered> {
     let mut c = Collector::new(interval_s, top_n)?;
-    let mut infos: Vec<InputInfo> =
-        inputs.iter().map(|i| InputInfo { name: i.clone(), kind: kind.name().into(), notes: Vec::new() }).collect();
+    let mut infos: Vec<InputInfo> = inputs
+        .iter()
+        .map(|i| InputInfo {
+            name: i.clone(),
+            kind: kind.name().into(),
+            notes: Vec::new(),
+        })
+        .collect();
     match kind {
-        InputKind::Series => Err(Error::Invalid("a series input is not collected; read it with read_series_csv".into())),
+        InputKind::Series => Err(Error::Invalid(
+            "a series input is not collected; read it with read_series_csv".into(),
+        )),
         InputKind::FlowTable => {
             for (path, info) in inputs.iter().zip(infos.iter_mut()) {
                 let rep = flowtable::read_flow_csv(Path::new(path), &mut c)?;
@@ -134,7 +148,12 @@ pub fn gather(
                 ));
                 progress(rep.rows);
             }
-            Ok(Gathered { collected: c.finish()?, facts: RunFacts::default(), inputs: infos, warnings: Vec::new() })
+            Ok(Gathered {
+                collected: c.finish()?,
+                facts: RunFacts::default(),
+                inputs: infos,
+                warnings: Vec::new(),
+            })
         }
         InputKind::Capture => {
             let list: Vec<Input> = inputs.iter().map(|s| Input::from_arg(s)).collect();
@@ -151,7 +170,9 @@ pub fn gather(
                     cfg,
                     &mut obs,
                     &mut |fs: &[Flow]| {
-                        let mut c = cell.try_borrow_mut().map_err(|_| Error::Invalid("collector busy".into()))?;
+                        let mut c = cell
+                            .try_borrow_mut()
+                            .map_err(|_| Error::Invalid("collector busy".into()))?;
                         for f in fs {
                             c.flow(&FlowEvent::from_flow(f));
                         }
@@ -161,17 +182,28 @@ pub fn gather(
                 )?
             };
             let c = cell.into_inner();
-            let warnings: Vec<String> = reader.take_warnings().into_iter().map(|w| w.to_string()).collect();
+            let warnings: Vec<String> = reader
+                .take_warnings()
+                .into_iter()
+                .map(|w| w.to_string())
+                .collect();
             for (s, info) in reader.sources().iter().zip(infos.iter_mut()) {
-                info.notes.push(format!("{} ({}), {} packets", s.name, s.format, s.packets));
+                info.notes
+                    .push(format!("{} ({}), {} packets", s.name, s.format, s.packets));
                 if s.corrupt_records > 0 {
-                    info.notes.push(format!("{} corrupt records skipped", s.corrupt_records));
+                    info.notes
+                        .push(format!("{} corrupt records skipped", s.corrupt_records));
                 }
                 if let Some(at) = s.truncated_at {
                     info.notes.push(format!("truncated at byte {at}"));
                 }
             }
-            Ok(Gathered { collected: c.finish()?, facts: RunFacts::from_run(&report), inputs: infos, warnings })
+            Ok(Gathered {
+                collected: c.finish()?,
+                facts: RunFacts::from_run(&report),
+                inputs: infos,
+                warnings,
+            })
         }
     }
 }

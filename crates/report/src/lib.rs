@@ -44,7 +44,9 @@ pub(crate) mod tests_support {
     pub fn data_dir() -> PathBuf {
         std::env::var_os("NETLENS_SHARED_DATA")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+            })
     }
 
     /// The bundled sample capture.

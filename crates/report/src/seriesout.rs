@@ -47,8 +47,14 @@ fn parquet_err<E: std::fmt::Display>(e: E) -> Error {
 }
 
 fn write_parquet<W: Write + Send>(out: W, s: &Series, talkers: Option<Vec<String>>) -> Result<()> {
-    let mut fields = vec![Field::new("timestamp", DataType::Timestamp(TimeUnit::Second, Some("UTC".into())), false)];
-    let mut cols: Vec<ArrayRef> = vec![Arc::new(TimestampSecondArray::from(s.times()).with_timezone("UTC"))];
+    let mut fields = vec![Field::new(
+        "timestamp",
+        DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+        false,
+    )];
+    let mut cols: Vec<ArrayRef> = vec![Arc::new(
+        TimestampSecondArray::from(s.times()).with_timezone("UTC"),
+    )];
     for c in &s.columns {
         fields.push(Field::new(c.name.clone(), DataType::Float64, false));
         cols.push(Arc::new(Float64Array::from(c.values.clone())));
@@ -75,7 +81,13 @@ pub fn write_table<W: Write + Send>(t: &IntervalTable, format: SeriesFormat, out
             let talkers = t
                 .rows
                 .iter()
-                .map(|r| r.top_talkers.iter().map(|x| format!("{}={}", x.host, x.bytes)).collect::<Vec<_>>().join(" "))
+                .map(|r| {
+                    r.top_talkers
+                        .iter()
+                        .map(|x| format!("{}={}", x.host, x.bytes))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .collect();
             write_parquet(out, &s, Some(talkers))?;
         }
@@ -105,10 +117,17 @@ pub fn downsample_mean(s: &Series, k: usize) -> Result<Series> {
         .iter()
         .map(|c| netlens_timeseries::series::Column {
             name: c.name.clone(),
-            values: c.values.chunks(k).map(|ch| ch.iter().sum::<f64>() / ch.len().max(1) as f64).collect(),
+            values: c
+                .values
+                .chunks(k)
+                .map(|ch| ch.iter().sum::<f64>() / ch.len().max(1) as f64)
+                .collect(),
         })
         .collect();
-    let interval = s.interval.checked_mul(k as i64).ok_or_else(|| Error::Invalid("interval too large".into()))?;
+    let interval = s
+        .interval
+        .checked_mul(k as i64)
+        .ok_or_else(|| Error::Invalid("interval too large".into()))?;
     Ok(Series::new(s.start, interval, cols)?)
 }
 
@@ -132,6 +151,9 @@ mod tests {
         let d = downsample_mean(&s, 2).expect("down");
         assert_eq!(d.len(), 2);
         assert_eq!(d.interval, 120);
-        assert_eq!(SeriesFormat::from_path("x.parquet"), Some(SeriesFormat::Parquet));
+        assert_eq!(
+            SeriesFormat::from_path("x.parquet"),
+            Some(SeriesFormat::Parquet)
+        );
     }
 }

@@ -1,9 +1,12 @@
 //! One module per subcommand: each exposes `Args` (clap) and `run(Args)`.
+pub mod analyze;
 pub mod evaluate;
-pub mod forecast;
-pub mod predict;
-pub mod train;
 pub mod features;
 pub mod flows;
+pub mod forecast;
+pub mod predict;
+pub mod report;
+pub mod series;
 pub mod stats;
 pub mod synth;
+pub mod train;

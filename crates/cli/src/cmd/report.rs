@@ -1,0 +1,145 @@
+//! `netlens report`: a self-contained monitoring report folder.
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use netlens_pipeline::RunConfig;
+use netlens_report::input::{self, InputKind};
+use netlens_report::{ReportOptions, build_report, build_report_from_series, render};
+use netlens_timeseries::units;
+
+use crate::cmd::series::input_kind;
+use crate::common;
+
+/// Write a monitoring report: index.html (inline CSS, charts referenced
+/// relatively), report.json with the same numbers, and PNG + SVG charts:
+/// throughput over time with anomalies, protocol and application mix, top
+/// talkers and ports, packet-size and flow-duration histograms, TCP health,
+/// and a forecast when the input spans at least two days.
+#[derive(Parser, Debug)]
+#[command(
+    after_help = "Examples:\n  netlens report capture.pcap -o report/\n  netlens report flows.csv -o report/\n  netlens report link.csv --column bits_in -o report/"
+)]
+pub struct Args {
+    /// Capture files or directories (`-` = stdin), netlens flow CSVs, or one series CSV.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Output folder.
+    #[arg(short, long, default_value = "report")]
+    pub output: String,
+    /// Throughput interval (default: automatic, at most 720 points).
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Value column of a series input (default: the first).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Rows of the top-talker and top-port tables.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Anomaly score threshold (robust z-score).
+    #[arg(long, default_value_t = 8.0)]
+    pub anomaly_threshold: f64,
+    /// Forecast horizon (default: one day).
+    #[arg(long)]
+    pub horizon: Option<String>,
+    /// Page title.
+    #[arg(long, default_value = "netlens traffic report")]
+    pub title: String,
+    /// No progress on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Run the command.
+pub fn run(a: Args) -> Result<()> {
+    let interval = a
+        .interval
+        .as_deref()
+        .map(units::parse_duration)
+        .transpose()
+        .with_context(|| format!("invalid interval '{}'", a.interval.as_deref().unwrap_or("")))?;
+    let horizon = a
+        .horizon
+        .as_deref()
+        .map(units::parse_duration)
+        .transpose()
+        .context("invalid horizon")?;
+    if !(a.anomaly_threshold.is_finite() && a.anomaly_threshold > 0.0) {
+        bail!("--anomaly-threshold must be a positive number");
+    }
+    let kind = input_kind(&a.inputs)?;
+    let mut opts = ReportOptions {
+        title: a.title.clone(),
+        top_n: a.top.clamp(1, 1000),
+        interval_s: interval,
+        anomaly_threshold: a.anomaly_threshold,
+        horizon_s: horizon,
+        ..ReportOptions::default()
+    };
+    let data = if kind == InputKind::Series {
+        let path = a.inputs.first().map(String::as_str).unwrap_or("-");
+        let (s, rep) =
+            netlens_timeseries::read_series_csv(std::path::Path::new(path), &Default::default())
+                .with_context(|| format!("reading series {path}"))?;
+        let s = match interval {
+            Some(i) if i != s.interval && i > s.interval && i % s.interval == 0 => {
+                netlens_report::seriesout::downsample_mean(&s, (i / s.interval) as usize)?
+            }
+            Some(i) if i != s.interval => bail!(
+                "--interval must be a multiple of the series interval ({} s)",
+                s.interval
+            ),
+            _ => s,
+        };
+        opts.inputs = vec![netlens_report::data::InputInfo {
+            name: path.into(),
+            kind: "series".into(),
+            notes: vec![format!(
+                "{} rows read, {} values filled, {} missing slots, interval {}",
+                rep.rows,
+                rep.filled,
+                rep.missing_slots,
+                units::format_duration(s.interval)
+            )],
+        }];
+        build_report_from_series(&s, a.column.as_deref(), &opts)?
+    } else {
+        let pb = common::packet_progress(a.quiet);
+        // The throughput comes from per-second counts; the interval table
+        // is only a fallback, so a coarse default keeps it small.
+        let g = input::gather(&a.inputs, kind, interval.unwrap_or(3600), 5, &RunConfig::default(), &mut |n| {
+            pb.set_message(format!(
+                "{n} {}",
+                if kind == InputKind::Capture {
+                    "packets"
+                } else {
+                    "flow rows"
+                }
+            ))
+        })?;
+        pb.finish_and_clear();
+        for w in &g.warnings {
+            if !a.quiet {
+                eprintln!("netlens: warning: {w}");
+            }
+        }
+        opts.inputs = g.inputs.clone();
+        build_report(&g.collected, &g.facts, &opts)?
+    };
+    let out = std::path::Path::new(&a.output);
+    let r =
+        render(&data, out).with_context(|| format!("writing the report to {}", out.display()))?;
+    if !a.quiet {
+        eprintln!(
+            "netlens: report written to {} ({} charts, {} anomalies, forecast: {})",
+            r.index.display(),
+            r.charts.len(),
+            data.anomalies.events.len(),
+            if data.forecast.available {
+                "yes"
+            } else {
+                "no, see the page"
+            }
+        );
+    }
+    Ok(())
+}
