@@ -21,8 +21,6 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Register new subcommands here (one line each) and in `run` below.
-    /// The main job: captures in, one report folder out (monitoring, alerts, forecast, flow table).
-    Analyze(cmd::analyze::Args),
     /// Meter bidirectional flows in captures and export them (CSV, JSON Lines, Parquet).
     Flows(cmd::flows::Args),
     /// Quick look at captures: packets, protocols, malformed packets, flows, top talkers.
@@ -48,7 +46,6 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // One arm per subcommand.
-        Command::Analyze(a) => cmd::analyze::run(a),
         Command::Flows(a) => cmd::flows::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Features(a) => cmd::features::run(a),

@@ -1,5 +1,4 @@
 //! One module per subcommand: each exposes `Args` (clap) and `run(Args)`.
-pub mod analyze;
 pub mod evaluate;
 pub mod features;
 pub mod flows;
