@@ -1,0 +1,319 @@
+"""netlens: network traffic analysis with machine learning, from Python.
+
+The heavy lifting (reading captures, dissecting packets, metering flows,
+training and applying models) runs in Rust; tables cross into Python as
+Apache Arrow data through the Arrow C data interface, without copies.
+
+>>> import netlens
+>>> f = netlens.flows("capture.pcap", features="all")
+>>> df = f.to_pandas()                       # one row per bidirectional flow
+>>> for batch in netlens.flows("huge.pcap").batches(rows=100_000):
+...     ...                                  # pyarrow.RecordBatch, metered while reading
+
+Columns, names and values are those of ``netlens flows --features ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from . import _netlens
+from ._netlens import CaptureError, ModelError, NetlensError, __version__
+from .ml import Model, NetlensClassifier, NetlensRegressor, load_model
+
+__all__ = [
+    "CaptureError",
+    "Flows",
+    "Model",
+    "ModelError",
+    "NetlensClassifier",
+    "NetlensError",
+    "NetlensRegressor",
+    "__version__",
+    "feature_columns",
+    "flows",
+    "load_model",
+    "series",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Source = Union[PathLike, Sequence[PathLike]]
+
+#: Default number of flows per record batch for ``to_arrow``/``to_pandas``.
+_COLLECT_ROWS = 65_536
+
+
+def _interfaces() -> List[str]:
+    try:
+        return [name for _, name in socket.if_nameindex()]
+    except (OSError, AttributeError):
+        return []
+
+
+def _inputs(source: Source) -> List[str]:
+    """Normalise ``source`` to a list of path strings, rejecting live interfaces."""
+    if isinstance(source, (str, bytes, os.PathLike)):
+        items = [source]
+    else:
+        items = list(source)
+    if not items:
+        raise ValueError("no capture given: pass a path or a list of paths")
+    out = []
+    for s in items:
+        p = os.fsdecode(os.fspath(s))
+        if p != "-" and not os.path.exists(p) and p in _interfaces():
+            raise NotImplementedError(
+                f"live capture from interface {p!r} is not implemented yet; "
+                "record a capture file (e.g. with tcpdump -w) and pass its path"
+            )
+        out.append(p)
+    return out
+
+
+def feature_columns(features: str = "all") -> List[str]:
+    """Names of the columns a feature spec selects, in output order."""
+    return _netlens.feature_columns(features)
+
+
+class Flows:
+    """Flows of one or more captures; nothing is read until a method asks.
+
+    Every method reads the captures again except ``to_arrow``, which keeps
+    its table (and ``to_pandas``/``to_polars``/``to_numpy`` reuse it).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        features: str = "all",
+        idle_timeout: float = 120,
+        active_timeout: float = 1800,
+        splt: int = 0,
+        accounting: str = "link",
+        tcp_termination: bool = True,
+        syn_ack_flip: bool = True,
+        max_flows: int = 4 << 20,
+        threads: int = 1,
+        merge: bool = True,
+    ) -> None:
+        self._inputs = _inputs(source)
+        self._args = (
+            self._inputs,
+            str(features),
+            float(idle_timeout),
+            float(active_timeout),
+            int(splt),
+            str(accounting),
+            bool(tcp_termination),
+            bool(syn_ack_flip),
+            int(max_flows),
+            int(threads),
+            bool(merge),
+        )
+        # Validate the options now so mistakes surface at the call site.
+        _netlens.feature_columns(self._spec())
+        self._table: Optional[pa.Table] = None
+        self._report: Optional[Dict[str, Any]] = None
+
+    def _spec(self) -> str:
+        spec, splt = self._args[1], self._args[4]
+        if splt > 0 and not any(p.strip() in ("splt", "all") for p in spec.split(",")):
+            spec += ",splt"
+        return spec
+
+    @property
+    def columns(self) -> List[str]:
+        """Column names of the flow table."""
+        return _netlens.feature_columns(self._spec())
+
+    @property
+    def report(self) -> Optional[Dict[str, Any]]:
+        """What the last complete read did (packets, flows, skip reasons, warnings)."""
+        return self._report
+
+    def batches(self, rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Yield ``pyarrow.RecordBatch``es of at most ``rows`` flows while reading.
+
+        Memory stays bounded by the flow table and a few batches, so
+        captures larger than memory can be processed. Stopping early stops
+        the reader.
+        """
+        if int(rows) < 1:
+            raise ValueError("rows must be at least 1")
+        stream = _netlens.open_flows(*self._args, int(rows))
+        try:
+            for batch in stream:
+                yield batch
+        finally:
+            stream.close_stream()
+        rep = stream.report_json()
+        if rep is not None:
+            self._report = json.loads(rep)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self.batches()
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The Arrow schema of the flow table."""
+        stream = _netlens.open_flows(*self._args, 1)
+        stream.close_stream()
+        return stream.schema
+
+    def to_arrow(self) -> pa.Table:
+        """All flows as a ``pyarrow.Table`` (cached)."""
+        if self._table is None:
+            stream = _netlens.open_flows(*self._args, _COLLECT_ROWS)
+            schema = stream.schema
+            batches = list(stream)
+            rep = stream.report_json()
+            if rep is not None:
+                self._report = json.loads(rep)
+            self._table = pa.Table.from_batches(batches, schema=schema)
+        return self._table
+
+    def to_pandas(self, **kwargs: Any) -> "pandas.DataFrame":  # noqa: F821
+        """All flows as a pandas DataFrame.
+
+        Integer columns stay integers (a column with missing values uses
+        pandas' nullable ``UInt64``/``Int64``), ``first_seen``/``last_seen``
+        are ``datetime64[us, UTC]``.
+        """
+        return _arrow_to_pandas(self.to_arrow(), **kwargs)
+
+    def to_polars(self) -> "polars.DataFrame":  # noqa: F821
+        """All flows as a polars DataFrame (needs ``pip install polars``)."""
+        try:
+            import polars as pl
+        except ImportError as e:
+            raise ImportError("to_polars needs polars: pip install polars") from e
+        return pl.from_arrow(self.to_arrow())
+
+    def to_numpy(self, columns: Optional[Sequence[str]] = None, dtype: Any = "float64") -> "numpy.ndarray":  # noqa: F821
+        """Numeric columns as a 2-D array (rows × columns; missing values → NaN).
+
+        ``columns`` defaults to every numeric column; a single name gives a 1-D array.
+        """
+        import numpy as np
+
+        t = self.to_arrow()
+        single = isinstance(columns, str)
+        if columns is None:
+            columns = [f.name for f in t.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)]
+        names = [columns] if single else list(columns)
+        for n in names:
+            if n not in t.column_names:
+                raise KeyError(f"no column {n!r}; columns: {', '.join(t.column_names)}")
+        if not single and not names:
+            return np.empty((t.num_rows, 0), dtype=dtype)
+        cols = []
+        for n in names:
+            c = t.column(n)
+            if not (pa.types.is_integer(c.type) or pa.types.is_floating(c.type) or pa.types.is_timestamp(c.type)):
+                raise TypeError(f"column {n!r} has type {c.type}, not a number")
+            if pa.types.is_timestamp(c.type):
+                c = c.cast(pa.int64())
+            cols.append(c.to_numpy(zero_copy_only=False).astype(dtype, copy=False) if c.null_count == 0
+                        else c.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(dtype, copy=False))
+        if single:
+            return cols[0]
+        return np.column_stack(cols)
+
+    def write(self, path: PathLike, format: Optional[str] = None) -> Dict[str, Any]:
+        """Write the flows as CSV, JSON Lines or Parquet exactly as ``netlens flows -o path`` does.
+
+        ``format`` defaults to the extension (``.csv``, ``.jsonl``, ``.parquet``), else CSV.
+        Returns the run report.
+        """
+        rep = _netlens.write_flows(*self._args, os.fsdecode(os.fspath(path)), format)
+        self._report = json.loads(rep)
+        return self._report
+
+    def __repr__(self) -> str:
+        return f"<netlens.Flows of {', '.join(self._inputs)} ({len(self.columns)} columns)>"
+
+
+def _arrow_to_pandas(t: pa.Table, **kwargs: Any) -> "pandas.DataFrame":  # noqa: F821
+    import pandas as pd
+
+    nullable = {
+        pa.uint64(): pd.UInt64Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+    }
+    has_null_ints = any(
+        (pa.types.is_integer(f.type)) and t.column(f.name).null_count > 0 for f in t.schema
+    )
+    if has_null_ints and "types_mapper" not in kwargs:
+        # Only integer columns with nulls get pandas' nullable dtypes; the
+        # mapper is consulted per type, so map by type and fix the rest back.
+        null_cols = {f.name for f in t.schema if pa.types.is_integer(f.type) and t.column(f.name).null_count > 0}
+        df = t.to_pandas(**kwargs)
+        for n in null_cols:
+            df[n] = t.select([n]).to_pandas(types_mapper=nullable.get)[n]
+        return df
+    return t.to_pandas(**kwargs)
+
+
+def flows(
+    source: Source,
+    features: str = "all",
+    idle_timeout: float = 120,
+    active_timeout: float = 1800,
+    splt: int = 0,
+    accounting: str = "link",
+    tcp_termination: bool = True,
+    syn_ack_flip: bool = True,
+    max_flows: int = 4 << 20,
+    threads: int = 1,
+    merge: bool = True,
+) -> Flows:
+    """Meter bidirectional flows in captures (pcap/pcapng, gzip too, or directories).
+
+    Parameters mirror ``netlens flows``: ``features`` is a comma list of
+    presets (``all``; ``basic``; ``nfstream``), groups and column names;
+    timeouts are in seconds; ``splt`` keeps the first N packets' direction,
+    size and gap; ``accounting`` is ``link``, ``ip``, ``transport`` or
+    ``payload``; ``tcp_termination=False`` mimics NFStream; ``threads`` shards
+    metering (same output for any count); ``merge=False`` reads several
+    inputs one after another instead of merging them by timestamp.
+
+    Raises ``FileNotFoundError`` for a missing path, ``netlens.CaptureError``
+    for a file that is not a capture, ``ValueError`` for bad options and
+    ``NotImplementedError`` for a network interface name (live capture).
+    """
+    return Flows(
+        source,
+        features=features,
+        idle_timeout=idle_timeout,
+        active_timeout=active_timeout,
+        splt=splt,
+        accounting=accounting,
+        tcp_termination=tcp_termination,
+        syn_ack_flip=syn_ack_flip,
+        max_flows=max_flows,
+        threads=threads,
+        merge=merge,
+    )
+
+
+def series(
+    source: Source,
+    interval: int = 60,
+    idle_timeout: float = 120,
+    active_timeout: float = 1800,
+    merge: bool = True,
+) -> pa.Table:
+    """Per-interval traffic table of captures (one row per ``interval`` seconds).
+
+    Columns: ``start`` (timestamp[us, UTC]), packets, bytes (frame lengths),
+    new/active/new-TCP/SYN-only flows, TCP SYN and SYN-ACK packets, unique
+    source/destination hosts (exact up to 4,096 per interval, then an
+    estimate: see ``hosts_exact``), TCP/UDP/ICMP/other bytes, late packets,
+    bits per second and mean packet size. Empty intervals are rows of zeros.
+    """
+    return _netlens.series(_inputs(source), int(interval), float(idle_timeout), float(active_timeout), bool(merge))

@@ -1,0 +1,385 @@
+//! Flows from captures: a streaming reader of Arrow record batches and a
+//! writer that produces exactly the CLI's files.
+//!
+//! The stream runs `netlens_pipeline::run` on a worker thread that builds
+//! record batches of at most `batch_rows` flows with the export crate's
+//! `BatchBuilder` (the registry's schema) and hands them over a channel of
+//! capacity one. Invariant: memory held by a stream is bounded by the flow
+//! table plus three batches (one being built, one queued, one being read),
+//! whatever the capture's size; dropping the stream stops the worker at its
+//! next hand-over.
+
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use netlens_capture::{CaptureReader, Input, ReadOptions};
+use netlens_export::{BatchBuilder, ExportError, Format};
+use netlens_flow::{Accounting, Flow, MeterConfig, Selection};
+use netlens_pipeline::{RunConfig, RunReport};
+use pyo3::prelude::*;
+use pyo3_arrow::{PyRecordBatch, PySchema};
+
+use crate::error::{Error, Result};
+
+/// Meter, column and input settings shared by every flow entry point.
+#[derive(Clone, Debug)]
+pub struct FlowSettings {
+    /// Columns.
+    pub selection: Selection,
+    /// Pipeline settings.
+    pub run: RunConfig,
+    /// Input paths.
+    pub inputs: Vec<String>,
+    /// Merge several inputs by timestamp.
+    pub merge: bool,
+}
+
+/// Seconds (a Python float) → ns, rejecting negative and non-finite values.
+pub fn seconds_to_ns(name: &str, s: f64) -> Result<i64> {
+    if !s.is_finite() || s < 0.0 {
+        return Err(Error::Invalid(format!(
+            "{name} must be a non-negative number of seconds, got {s}"
+        )));
+    }
+    let ns = s * 1e9;
+    Ok(if ns >= i64::MAX as f64 {
+        i64::MAX
+    } else {
+        ns as i64
+    })
+}
+
+impl FlowSettings {
+    /// Validate the Python arguments the way `netlens flows` validates its options.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        inputs: Vec<String>,
+        features: &str,
+        idle_timeout: f64,
+        active_timeout: f64,
+        splt: u16,
+        accounting: &str,
+        tcp_termination: bool,
+        syn_ack_flip: bool,
+        max_flows: usize,
+        threads: usize,
+        merge: bool,
+    ) -> Result<FlowSettings> {
+        if inputs.is_empty() {
+            return Err(Error::Invalid("no capture given".into()));
+        }
+        let mut spec = features.to_string();
+        if splt > 0
+            && !spec
+                .split(',')
+                .any(|p| p.trim() == "splt" || p.trim() == "all")
+        {
+            spec.push_str(",splt");
+        }
+        let selection = Selection::parse(&spec).map_err(|e| Error::Invalid(e.to_string()))?;
+        if selection.is_empty() {
+            return Err(Error::Invalid("no feature column selected".into()));
+        }
+        let accounting = Accounting::parse(accounting).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown accounting mode '{accounting}' (link, ip, transport, payload)"
+            ))
+        })?;
+        let meter = MeterConfig {
+            idle_timeout_ns: seconds_to_ns("idle_timeout", idle_timeout)?,
+            active_timeout_ns: seconds_to_ns("active_timeout", active_timeout)?,
+            tcp_termination,
+            syn_ack_flip,
+            capacity: max_flows.max(1),
+            accounting,
+            statistics: selection.needs_statistics(),
+            splt,
+            attribute_fragments: true,
+            cic: selection.needs_cic(),
+            app: selection.needs_app(),
+            // CICFlowMeter's activity timeout keeps the CLI's default.
+            ..MeterConfig::default()
+        };
+        Ok(FlowSettings {
+            selection,
+            run: RunConfig {
+                meter,
+                threads: threads.max(1),
+                ..Default::default()
+            },
+            inputs,
+            merge,
+        })
+    }
+
+    /// Open the inputs (errors name the offending file).
+    pub fn open(&self) -> Result<CaptureReader> {
+        let inputs: Vec<Input> = self.inputs.iter().map(|s| Input::from_arg(s)).collect();
+        Ok(CaptureReader::open(
+            &inputs,
+            &ReadOptions {
+                sort_by_time: self.merge,
+            },
+        )?)
+    }
+}
+
+/// The run's report as JSON (packets, flows, skip reasons, warnings).
+pub fn report_json(report: &RunReport, warnings: &[String]) -> String {
+    let mut v = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("malformed".into(), report.malformed().into());
+        o.insert("evicted".into(), report.meter.evicted.into());
+        o.insert("warnings".into(), warnings.to_vec().into());
+    }
+    v.to_string()
+}
+
+enum Msg {
+    Batch(RecordBatch),
+    Done(String),
+    Failed(String),
+}
+
+/// Why the worker stopped early.
+enum Stop {
+    Closed,
+    Export(ExportError),
+}
+
+fn send_batch(tx: &SyncSender<Msg>, bb: &mut BatchBuilder) -> std::result::Result<(), Stop> {
+    let b = bb.finish().map_err(Stop::Export)?;
+    tx.send(Msg::Batch(b)).map_err(|_| Stop::Closed)
+}
+
+fn worker(mut reader: CaptureReader, settings: FlowSettings, rows: usize, tx: SyncSender<Msg>) {
+    let mut bb = BatchBuilder::new(&settings.selection, rows);
+    let res = netlens_pipeline::run(
+        &mut reader,
+        &settings.run,
+        &mut [],
+        &mut |flows: &[Flow]| -> std::result::Result<(), Stop> {
+            for f in flows {
+                bb.append(f);
+                if bb.len() >= rows {
+                    send_batch(&tx, &mut bb)?;
+                }
+            }
+            Ok(())
+        },
+        &mut |_: &RunReport| {},
+    );
+    let res = res.and_then(|r| {
+        if bb.is_empty() {
+            Ok(r)
+        } else {
+            send_batch(&tx, &mut bb).map(|()| r)
+        }
+    });
+    let warnings: Vec<String> = reader
+        .take_warnings()
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    let _ = match res {
+        Ok(report) => tx.send(Msg::Done(report_json(&report, &warnings))),
+        Err(Stop::Closed) => Ok(()),
+        Err(Stop::Export(e)) => tx.send(Msg::Failed(e.to_string())),
+    };
+}
+
+/// An iterator of `pyarrow.RecordBatch`es of flows, metered while iterating.
+#[pyclass(module = "netlens._netlens")]
+pub struct FlowStream {
+    rx: Mutex<Option<Receiver<Msg>>>,
+    schema: SchemaRef,
+    report: Mutex<Option<String>>,
+}
+
+#[pymethods]
+impl FlowStream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        // Wait for the worker without holding the GIL.
+        let msg = py.detach(|| {
+            let guard = self.rx.lock().ok()?;
+            let rx = guard.as_ref()?;
+            rx.recv().ok()
+        });
+        match msg {
+            Some(Msg::Batch(b)) => Ok(Some(PyRecordBatch::new(b).into_pyarrow(py)?.unbind())),
+            Some(Msg::Done(report)) => {
+                self.close(Some(report));
+                Ok(None)
+            }
+            Some(Msg::Failed(m)) => {
+                self.close(None);
+                Err(crate::error::NetlensError::new_err(m))
+            }
+            None => {
+                self.close(None);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The Arrow schema of the batches, as a `pyarrow.Schema`.
+    #[getter]
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        PySchema::new(self.schema.clone()).into_pyarrow(py)
+    }
+
+    /// The run's report as JSON once the stream is exhausted, else None.
+    fn report_json(&self) -> Option<String> {
+        self.report.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Stop reading (the worker ends at its next hand-over).
+    fn close_stream(&self) {
+        self.close(None);
+    }
+}
+
+impl FlowStream {
+    fn close(&self, report: Option<String>) {
+        if let Ok(mut g) = self.rx.lock() {
+            *g = None;
+        }
+        if report.is_some()
+            && let Ok(mut g) = self.report.lock()
+        {
+            *g = report;
+        }
+    }
+}
+
+/// Open captures and start metering; returns a stream of record batches of
+/// at most `batch_rows` flows.
+#[pyfunction]
+#[pyo3(signature = (inputs, features, idle_timeout, active_timeout, splt, accounting, tcp_termination, syn_ack_flip, max_flows, threads, merge, batch_rows))]
+#[allow(clippy::too_many_arguments)]
+pub fn open_flows(
+    inputs: Vec<String>,
+    features: &str,
+    idle_timeout: f64,
+    active_timeout: f64,
+    splt: u16,
+    accounting: &str,
+    tcp_termination: bool,
+    syn_ack_flip: bool,
+    max_flows: usize,
+    threads: usize,
+    merge: bool,
+    batch_rows: usize,
+) -> PyResult<FlowStream> {
+    if batch_rows == 0 {
+        return Err(Error::Invalid("rows per batch must be at least 1".into()).into());
+    }
+    let s = FlowSettings::new(
+        inputs,
+        features,
+        idle_timeout,
+        active_timeout,
+        splt,
+        accounting,
+        tcp_termination,
+        syn_ack_flip,
+        max_flows,
+        threads,
+        merge,
+    )?;
+    let reader = s.open()?;
+    let schema = std::sync::Arc::new(netlens_export::arrow_schema(&s.selection));
+    let (tx, rx) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("netlens-flows".into())
+        .spawn(move || worker(reader, s, batch_rows, tx))
+        .map_err(|e| Error::Invalid(format!("cannot start the metering thread: {e}")))?;
+    Ok(FlowStream {
+        rx: Mutex::new(Some(rx)),
+        schema,
+        report: Mutex::new(None),
+    })
+}
+
+/// Meter captures and write the flows to `output` with the CLI's writers;
+/// returns the run report as JSON.
+#[pyfunction]
+#[pyo3(signature = (inputs, features, idle_timeout, active_timeout, splt, accounting, tcp_termination, syn_ack_flip, max_flows, threads, merge, output, format))]
+#[allow(clippy::too_many_arguments)]
+pub fn write_flows(
+    py: Python<'_>,
+    inputs: Vec<String>,
+    features: &str,
+    idle_timeout: f64,
+    active_timeout: f64,
+    splt: u16,
+    accounting: &str,
+    tcp_termination: bool,
+    syn_ack_flip: bool,
+    max_flows: usize,
+    threads: usize,
+    merge: bool,
+    output: String,
+    format: Option<String>,
+) -> PyResult<String> {
+    let s = FlowSettings::new(
+        inputs,
+        features,
+        idle_timeout,
+        active_timeout,
+        splt,
+        accounting,
+        tcp_termination,
+        syn_ack_flip,
+        max_flows,
+        threads,
+        merge,
+    )?;
+    let format = match format.as_deref() {
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown format '{f}' (expected csv, jsonl or parquet)"
+            ))
+        })?,
+        None => Format::from_path(std::path::Path::new(&output)).unwrap_or(Format::Csv),
+    };
+    let mut reader = s.open()?;
+    let res: Result<String> = py.detach(move || {
+        let file = std::fs::File::create(&output).map_err(|e| Error::Io {
+            path: output.clone(),
+            source: e,
+        })?;
+        let out: Box<dyn std::io::Write + Send> =
+            Box::new(std::io::BufWriter::with_capacity(1 << 16, file));
+        let mut writer = netlens_export::open_writer(format, out, &s.selection)?;
+        let report = netlens_pipeline::run(
+            &mut reader,
+            &s.run,
+            &mut [],
+            &mut |f| writer.write(f),
+            &mut |_| {},
+        )?;
+        writer.finish()?;
+        let warnings: Vec<String> = reader
+            .take_warnings()
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        Ok(report_json(&report, &warnings))
+    });
+    Ok(res?)
+}
+
+/// Names of the columns a feature spec selects, in output order.
+#[pyfunction]
+#[pyo3(signature = (features = "all"))]
+pub fn feature_columns(features: &str) -> PyResult<Vec<String>> {
+    let sel = Selection::parse(features).map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(sel.columns().map(|c| c.name.to_string()).collect())
+}
