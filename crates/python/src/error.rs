@@ -43,6 +43,9 @@ pub enum Error {
     /// The time-series engine failed.
     #[error(transparent)]
     Series(#[from] netlens_timeseries::Error),
+    /// Gathering a series failed.
+    #[error(transparent)]
+    Report(#[from] netlens_report::Error),
     /// An Arrow operation failed.
     #[error("Arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
@@ -79,7 +82,7 @@ impl From<Error> for PyErr {
             }
             Error::Ml(_) => ModelError::new_err(msg),
             Error::Invalid(_) => PyValueError::new_err(msg),
-            Error::Export(_) | Error::Series(_) | Error::Arrow(_) => NetlensError::new_err(msg),
+            Error::Export(_) | Error::Series(_) | Error::Report(_) | Error::Arrow(_) => NetlensError::new_err(msg),
         }
     }
 }

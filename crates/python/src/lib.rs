@@ -5,8 +5,8 @@
 //! - [`flows`]: open captures and stream flows as Arrow record batches with
 //!   the feature registry's schema (the same columns and values as the CLI),
 //!   or write them to CSV/JSON Lines/Parquet with the CLI's writers.
-//! - [`series`]: per-interval traffic table through the timeseries crate's
-//!   `IntervalAccumulator`, fed by the pipeline as a packet observer.
+//! - [`series`]: the per-interval traffic table of `netlens series`
+//!   (the report crate's collector over the timeseries `IntervalAccumulator`).
 //! - [`model`]: train, load, save, predict and evaluate netlens model files
 //!   (the same files as `netlens train`/`predict`) on Arrow tables.
 //! - [`convert`]: Arrow tables → the ml crate's `Table`, with the text forms

@@ -301,19 +301,18 @@ def flows(
     )
 
 
-def series(
-    source: Source,
-    interval: int = 60,
-    idle_timeout: float = 120,
-    active_timeout: float = 1800,
-    merge: bool = True,
-) -> pa.Table:
-    """Per-interval traffic table of captures (one row per ``interval`` seconds).
+def series(source: Source, interval: Union[int, float, str] = "1m", top: int = 5) -> pa.Table:
+    """Per-interval traffic table of captures, as ``netlens series -o x.parquet`` writes it.
 
-    Columns: ``start`` (timestamp[us, UTC]), packets, bytes (frame lengths),
-    new/active/new-TCP/SYN-only flows, TCP SYN and SYN-ACK packets, unique
-    source/destination hosts (exact up to 4,096 per interval, then an
-    estimate: see ``hosts_exact``), TCP/UDP/ICMP/other bytes, late packets,
-    bits per second and mean packet size. Empty intervals are rows of zeros.
+    ``source``: captures (files, directories) or netlens flow CSV tables.
+    ``interval``: seconds, or text such as ``"10s"``, ``"1m"``, ``"1h"``.
+    One row per interval (empty intervals included) with packets, bytes,
+    flows, TCP SYN counts, unique hosts, protocol bytes and the ``top``
+    talkers; see ``netlens series --help``.
     """
-    return _netlens.series(_inputs(source), int(interval), float(idle_timeout), float(active_timeout), bool(merge))
+    import pyarrow.parquet as pq
+
+    if isinstance(interval, (int, float)) and not isinstance(interval, bool):
+        interval = f"{interval:g}s"
+    data, _warnings = _netlens.series(_inputs(source), str(interval), int(top))
+    return pq.read_table(pa.BufferReader(data))

@@ -64,8 +64,8 @@ def write_flows(
 def feature_columns(features: str = "all") -> List[str]:
     """Column names a feature spec selects."""
 
-def series(inputs: List[str], interval: int, idle_timeout: float, active_timeout: float, merge: bool) -> pa.Table:
-    """Per-interval traffic table."""
+def series(inputs: List[str], interval: str = "1m", top: int = 5) -> Tuple[bytes, List[str]]:
+    """Per-interval traffic table as Parquet bytes, and reader warnings."""
 
 class Model:
     """A trained netlens model."""

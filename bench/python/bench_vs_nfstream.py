@@ -1,0 +1,67 @@
+"""Benchmark: netlens.flows(...).to_pandas() against NFStream on the same capture.
+
+    python bench/python/bench_vs_nfstream.py [capture ...] [--repeat N]
+
+For each capture it times, end to end (capture file in, pandas DataFrame
+out): netlens with NFStream-equivalent settings (features="nfstream":
+bidirectional + directional statistics, tcp_termination=False like
+NFStream) and ``NFStreamer(source, statistical_analysis=True).to_pandas()``
+when nfstream is installed. It also times the Arrow → pandas conversion
+alone (flows/s). Best of N runs; results print as a Markdown table.
+Build the package with ``maturin develop --release`` for meaningful numbers.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import netlens
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("NETLENS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def best(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("captures", nargs="*", type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-nfstream", action="store_true")
+    a = ap.parse_args()
+    caps = a.captures or [DATA / "pcap" / "ndpi" / "1kxun.pcap", REPO / "data" / "sample" / "sample.pcap"]
+    try:
+        if a.no_nfstream:
+            raise ImportError("disabled")
+        from nfstream import NFStreamer
+    except ImportError as e:
+        NFStreamer = None
+        print(f"nfstream unavailable ({e}); timing netlens only", file=sys.stderr)
+
+    print("| capture | MB | flows netlens | netlens s | flows NFStream | NFStream s | speed-up | to_pandas flows/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for cap in caps:
+        mb = cap.stat().st_size / 1e6 if cap.is_file() else sum(p.stat().st_size for p in cap.rglob("*") if p.is_file()) / 1e6
+        nl_s, df = best(lambda: netlens.flows(cap, features="nfstream", tcp_termination=False).to_pandas(), a.repeat)
+        table = netlens.flows(cap, features="nfstream", tcp_termination=False).to_arrow()
+        conv_s, _ = best(lambda: table.to_pandas(), max(a.repeat, 5))
+        rate = table.num_rows / conv_s if conv_s > 0 else float("inf")
+        if NFStreamer is not None:
+            nf_s, nf = best(lambda: NFStreamer(source=str(cap), statistical_analysis=True).to_pandas(), a.repeat)
+            nf_cols = f"{len(nf)} | {nf_s:.3f} | {nf_s / nl_s:.1f}×"
+        else:
+            nf_cols = "– | – | –"
+        print(f"| {cap.name} | {mb:.1f} | {len(df)} | {nl_s:.3f} | {nf_cols} | {rate:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Flows from Python against the CLI: same rows, same values, right dtypes, clean errors."""
+
+import csv
+import datetime as dt
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import netlens
+from conftest import SAMPLE
+
+
+def captures(data):
+    """A mix of real captures: Ethernet/VLAN/IPv6/fragments/tunnels, pcap and pcapng, and a directory."""
+    return [
+        SAMPLE,
+        data / "pcap" / "ndpi" / "1kxun.pcap",
+        data / "pcap" / "ndpi" / "4in4tunnel.pcap",
+        data / "pcap" / "chrissanders",
+        data / "pcap" / "zeek" / "cisco-fabric-path.pcap",
+    ]
+
+
+def cell_text(v, typ):
+    """A Python value in the CLI's CSV spelling (floats are compared numerically)."""
+    if v is None:
+        return ""
+    if pa.types.is_timestamp(typ):
+        return v.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if pa.types.is_list(typ):
+        return "[" + ",".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+def assert_same_as_cli_csv(table: pa.Table, path):
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    assert header == table.column_names
+    assert len(body) == table.num_rows
+    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    types = [f.type for f in table.schema]
+    for r, line in enumerate(body):
+        for c, cell in enumerate(line):
+            v, typ = cols[c][r], types[c]
+            if pa.types.is_floating(typ) and v is not None:
+                x = float(cell)
+                assert (math.isnan(x) and math.isnan(v)) or x == v, (header[c], r, cell, v)
+            elif pa.types.is_list(typ) and pa.types.is_floating(typ.value_type) and v is not None:
+                xs = [float(t) for t in cell.strip("[]").split(",") if t]
+                assert xs == v, (header[c], r, cell, v)
+            else:
+                assert cell == cell_text(v, typ), (header[c], r, cell, v)
+
+
+@pytest.mark.parametrize("i", range(5))
+def test_same_flows_as_cli(cli, data, tmp_path, i):
+    src = captures(data)[i]
+    out = tmp_path / "cli.csv"
+    cli("flows", src, "--features", "all", "--format", "csv", "-q", "-o", out)
+    table = netlens.flows(str(src), features="all").to_arrow()
+    assert table.num_rows > 0
+    assert_same_as_cli_csv(table, out)
+
+
+def test_options_reach_the_meter(cli, tmp_path):
+    args = dict(features="nfstream", idle_timeout=5, active_timeout=30, splt=4, accounting="ip", tcp_termination=False)
+    out = tmp_path / "cli.csv"
+    cli("flows", SAMPLE, "--features", "nfstream", "--idle-timeout", "5", "--active-timeout", "30", "--splt", "4",
+        "--accounting", "ip", "--no-tcp-termination", "-q", "-o", out)
+    f = netlens.flows(SAMPLE, **args)
+    t = f.to_arrow()
+    assert "splt_ps" in t.column_names
+    assert_same_as_cli_csv(t, out)
+    # Different options really give a different table.
+    assert t.num_rows != netlens.flows(SAMPLE, features="nfstream").to_arrow().num_rows
+
+
+def test_write_matches_cli_files(cli, tmp_path):
+    cli("flows", SAMPLE, "--features", "all", "-q", "-o", tmp_path / "cli.csv")
+    rep = netlens.flows(SAMPLE, features="all").write(tmp_path / "py.csv")
+    assert rep["flows"] > 0 and rep["packets"] > rep["flows"]
+    assert (tmp_path / "py.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
+    netlens.flows(SAMPLE, features="all").write(tmp_path / "py.parquet")
+    from_parquet = pq.read_table(tmp_path / "py.parquet")
+    assert from_parquet.equals(netlens.flows(SAMPLE, features="all").to_arrow())
+    netlens.flows(SAMPLE, features="basic").write(tmp_path / "py.out", format="jsonl")
+    cli("flows", SAMPLE, "-q", "--format", "jsonl", "-o", tmp_path / "cli.jsonl")
+    assert (tmp_path / "py.out").read_bytes() == (tmp_path / "cli.jsonl").read_bytes()
+
+
+def test_arrow_schema_and_pandas_dtypes():
+    f = netlens.flows(SAMPLE, features="all")
+    t = f.to_arrow()
+    assert t.schema.field("first_seen").type == pa.timestamp("us", tz="UTC")
+    assert t.schema.field("last_seen").type == pa.timestamp("us", tz="UTC")
+    assert t.column_names == netlens.feature_columns("all")
+    df = f.to_pandas()
+    assert len(df) == t.num_rows
+    assert str(df["first_seen"].dtype) == "datetime64[us, UTC]"
+    assert str(df["last_seen"].dtype) == "datetime64[us, UTC]"
+    for field in t.schema:
+        kind = df[field.name].dtype.kind
+        if pa.types.is_integer(field.type):
+            assert kind in "iu", (field.name, df[field.name].dtype)
+        elif pa.types.is_floating(field.type):
+            assert kind == "f", (field.name, df[field.name].dtype)
+    assert df["bidirectional_packets"].dtype == np.uint64
+    assert df["bidirectional_packets"].sum() == f.report["ip_packets"]
+    assert (df["last_seen"] >= df["first_seen"]).all()
+
+
+def test_batches_total_equals_one_shot():
+    f = netlens.flows(SAMPLE, features="all")
+    whole = f.to_arrow()
+    sizes = []
+    batches = []
+    for b in netlens.flows(SAMPLE, features="all").batches(rows=100):
+        assert isinstance(b, pa.RecordBatch)
+        sizes.append(b.num_rows)
+        batches.append(b)
+    assert max(sizes) <= 100 and len(sizes) >= whole.num_rows // 100
+    assert pa.Table.from_batches(batches).equals(whole)
+
+
+def test_batches_are_produced_while_reading(data):
+    """The first batch arrives before the capture is read to the end, and stopping early is clean."""
+    from netlens import _netlens
+
+    src = str(data / "pcap" / "ndpi")
+    stream = _netlens.open_flows([src], "basic", 120.0, 1800.0, 0, "link", True, True, 4 << 20, 1, True, 50)
+    first = next(stream)
+    assert first.num_rows == 50
+    assert stream.report_json() is None  # the reader has not finished
+    stream.close_stream()
+    assert list(stream) == []
+    # A generator abandoned half-way stops its reader too.
+    gen = netlens.flows(src, features="basic").batches(rows=10)
+    assert next(gen).num_rows == 10
+    gen.close()
+
+
+def test_list_of_sources_and_directory(data):
+    a = data / "pcap" / "ndpi" / "443-curl.pcap"
+    b = data / "pcap" / "ndpi" / "443-git.pcap"
+    both = netlens.flows([a, b]).to_arrow()
+    assert both.num_rows == netlens.flows(a).to_arrow().num_rows + netlens.flows(b).to_arrow().num_rows
+
+
+def test_to_numpy_and_polars():
+    f = netlens.flows(SAMPLE, features="basic")
+    x = f.to_numpy(["bidirectional_packets", "bidirectional_bytes"])
+    assert x.shape == (f.to_arrow().num_rows, 2) and x.dtype == np.float64
+    assert x[:, 0].sum() == f.report["ip_packets"]
+    one = f.to_numpy("bidirectional_bytes")
+    assert one.shape == (x.shape[0],) and (one == x[:, 1]).all()
+    with pytest.raises(KeyError):
+        f.to_numpy(["nope"])
+    with pytest.raises(TypeError):
+        f.to_numpy(["src_ip"])
+    pl = pytest.importorskip("polars")
+    df = f.to_polars()
+    assert df.height == x.shape[0]
+    assert df.schema["first_seen"] == pl.Datetime("us", "UTC")
+
+
+def test_errors_arrive_as_exceptions(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no-such.pcap"):
+        netlens.flows(tmp_path / "no-such.pcap").to_arrow()
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("this is not a capture\n" * 10)
+    with pytest.raises(netlens.CaptureError, match="not a capture"):
+        netlens.flows(bogus).to_arrow()
+    with pytest.raises(netlens.NetlensError):
+        netlens.flows(bogus).to_arrow()
+    with pytest.raises(ValueError, match="unknown feature"):
+        netlens.flows(SAMPLE, features="bogus_column")
+    with pytest.raises(ValueError, match="accounting"):
+        netlens.flows(SAMPLE, accounting="bits").to_arrow()
+    with pytest.raises(ValueError, match="idle_timeout"):
+        netlens.flows(SAMPLE, idle_timeout=-1).to_arrow()
+    with pytest.raises(ValueError):
+        netlens.flows([])
+    truncated = tmp_path / "cut.pcap"
+    truncated.write_bytes(SAMPLE.read_bytes()[:5000])
+    f = netlens.flows(truncated)
+    assert f.to_arrow().num_rows > 0  # damage is a warning, not an error
+    assert any("cut.pcap" in w for w in f.report["warnings"])
+
+
+def test_interface_is_not_implemented():
+    import socket
+
+    names = [n for _, n in socket.if_nameindex()]
+    if not names:
+        pytest.skip("no network interface visible")
+    with pytest.raises(NotImplementedError, match="live capture"):
+        netlens.flows(names[0])
+
+
+def test_series_same_as_cli(cli, tmp_path):
+    f = netlens.flows(SAMPLE, features="basic")
+    f.to_arrow()
+    s = netlens.series(SAMPLE, interval=60)
+    cli("series", SAMPLE, "--interval", "1m", "-q", "-o", tmp_path / "s.parquet")
+    assert s.equals(pq.read_table(tmp_path / "s.parquet"))
+    assert s.schema.field("timestamp").type == pa.timestamp("s", tz="UTC")
+    assert sum(s.column("packets").to_pylist()) == f.report["packets"]
+    assert sum(s.column("bytes").to_pylist()) == f.report["wire_bytes"]
+    starts = s.column("timestamp").cast(pa.int64()).to_pylist()
+    assert all(b - a == 60 for a, b in zip(starts, starts[1:]))
+    assert netlens.series(SAMPLE, interval="10s").num_rows > s.num_rows
+    with pytest.raises(ValueError):
+        netlens.series(SAMPLE, interval="0s")
+    with pytest.raises(FileNotFoundError):
+        netlens.series(tmp_path / "missing.pcap")

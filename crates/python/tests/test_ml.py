@@ -1,0 +1,153 @@
+"""netlens models from Python: CLI ↔ Python model files, sklearn conventions, errors."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import netlens
+from conftest import REPO, SAMPLE, SAMPLE_LABELS
+
+FEATURES = ["bidirectional_*", "src2dst_*", "dst2src_*", "protocol", "dst_port"]
+
+
+def label_index():
+    labels = {}
+    with open(SAMPLE_LABELS, newline="") as fh:
+        for r in csv.DictReader(fh):
+            k = (r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"], r["protocol"], r["first_seen_ms"])
+            labels[k] = r["label"]
+    return labels
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory, cli):
+    """The sample's flows as the CLI's CSV with a label column, and as pandas with the same labels."""
+    d = tmp_path_factory.mktemp("ml")
+    raw = d / "flows.csv"
+    cli("flows", SAMPLE, "--features", "nfstream", "-q", "-o", raw)
+    idx = label_index()
+    out = d / "labelled.csv"
+    with open(raw, newline="") as fi, open(out, "w", newline="") as fo:
+        r, w = csv.reader(fi), csv.writer(fo, lineterminator="\n")
+        header = next(r)
+        w.writerow(header + ["label"])
+        pos = {n: header.index(n) for n in ("src_ip", "src_port", "dst_ip", "dst_port", "protocol", "first_seen")}
+        for row in r:
+            ms = str(int(pd.Timestamp(row[pos["first_seen"]]).value // 1_000_000))
+            k = tuple(row[pos[n]] for n in ("src_ip", "src_port", "dst_ip", "dst_port", "protocol")) + (ms,)
+            w.writerow(row + [idx.get(k, "benign")])
+    df = netlens.flows(SAMPLE, features="nfstream").to_pandas()
+    ms = (df["first_seen"].astype("int64") // 1000).astype(str)
+    df["label"] = [
+        idx.get((a, str(b), c, str(e), str(p), m), "benign")
+        for a, b, c, e, p, m in zip(df.src_ip, df.src_port, df.dst_ip, df.dst_port, df.protocol, ms)
+    ]
+    assert (df["label"] == "attack").sum() > 10 and (df["label"] == "benign").sum() > 10
+    return d, out, df
+
+
+def cli_predictions(cli, model, table, out):
+    cli("predict", table, "--model", model, "-o", out)
+    p = pd.read_csv(out)
+    return p["prediction"].astype(str).to_numpy(), p["score"].to_numpy()
+
+
+def test_python_model_runs_in_cli(cli, labelled):
+    d, csv_path, df = labelled
+    m = netlens.Model.train(df, "rf", label="label", benign=["benign"], features=FEATURES, n_trees=20, seed=1)
+    assert m.classes == ["benign", "attack"]
+    path = d / "py.nlm"
+    m.save(path)
+    pred, score = cli_predictions(cli, path, csv_path, d / "pred_py.csv")
+    assert list(pred) == list(m.predict(df))
+    np.testing.assert_allclose(score, m.predict_scores(df), rtol=1e-12)
+    ev = m.evaluate(df)
+    assert ev["metrics"]["accuracy"] > 0.9
+
+
+def test_cli_model_runs_in_python(cli, labelled):
+    d, csv_path, df = labelled
+    path = d / "cli.nlm"
+    cli("train", csv_path, "--model", "gbt", "--label", "label", "--benign", "benign",
+        "--features", ",".join(FEATURES), "--iterations", "20", "--test-split", "0", "-o", path, "--format", "json")
+    m = netlens.Model.load(path)
+    assert m.kind == "gbt" and m.label == "label"
+    pred, score = cli_predictions(cli, path, csv_path, d / "pred_cli.csv")
+    assert list(pred) == list(m.predict(df))
+    np.testing.assert_allclose(score, m.predict_scores(df), rtol=1e-9)
+    # Also as a fitted sklearn-style estimator.
+    est = netlens.load_model(path)
+    assert list(est.classes_) == ["benign", "attack"]
+    proba = est.predict_proba(df)
+    assert proba.shape == (len(df), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(proba[:, 1], score, rtol=1e-9)
+
+
+def test_same_training_in_cli_and_python(cli, labelled):
+    d, csv_path, df = labelled
+    path = d / "cli_rf.nlm"
+    cli("train", csv_path, "--model", "rf", "--label", "label", "--benign", "benign", "--trees", "10",
+        "--features", ",".join(FEATURES), "--test-split", "0", "-o", path, "--format", "json")
+    py = netlens.Model.train(df, "rf", label="label", benign=["benign"], features=FEATURES, n_trees=10)
+    assert py.feature_names == netlens.Model.load(path).feature_names
+    assert list(py.predict(df)) == list(netlens.Model.load(path).predict(df))
+
+
+def test_sklearn_conventions(labelled):
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    _, _, df = labelled
+    cols = [c for c in df.columns if c.startswith("bidirectional_")]
+    X, y = df[cols], (df["label"] == "attack").astype(int).to_numpy()
+    est = netlens.NetlensClassifier(model="tree", max_depth=6)
+    assert est.get_params()["max_depth"] == 6
+    est.set_params(max_depth=4)
+    assert clone(est).get_params()["max_depth"] == 4
+    est.fit(X, y)
+    assert list(est.classes_) == [0, 1] and est.predict(X).dtype.kind in "iu"
+    assert est.score(X, y) > 0.9
+    scores = cross_val_score(netlens.NetlensClassifier(n_trees=10, random_state=0), X.to_numpy(), y, cv=3)
+    assert len(scores) == 3 and scores.min() > 0.8
+    pipe = make_pipeline(StandardScaler(), netlens.NetlensClassifier(model="logreg")).fit(X.to_numpy(), y)
+    assert pipe.score(X.to_numpy(), y) > 0.8
+    reg = netlens.NetlensRegressor(model="ridge", alpha=1e-6)
+    a = np.random.default_rng(0).normal(size=(200, 3))
+    target = a @ np.array([1.0, -2.0, 0.5]) + 3.0
+    assert reg.fit(a, target).score(a, target) > 0.999
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        netlens.NetlensClassifier().predict(X)
+
+
+def test_model_errors(tmp_path, labelled):
+    _, _, df = labelled
+    with pytest.raises(FileNotFoundError):
+        netlens.Model.load(tmp_path / "missing.nlm")
+    junk = tmp_path / "junk.nlm"
+    junk.write_bytes(b"NLMODEL\x01" + b"\x00" * 40)
+    with pytest.raises(netlens.ModelError):
+        netlens.Model.load(junk)
+    with pytest.raises(netlens.ModelError, match="not a netlens model"):
+        netlens.Model.from_bytes(b"hello")
+    with pytest.raises(netlens.ModelError, match="no_such_column"):
+        netlens.Model.train(df, "rf", label="no_such_column")
+    with pytest.raises(ValueError, match="unknown model"):
+        netlens.Model.train(df, "svm", label="label")
+    m = netlens.Model.train(df, "tree", label="label", features=["bidirectional_packets"])
+    with pytest.raises(netlens.ModelError):
+        m.predict(df.drop(columns=["bidirectional_packets"]))
+    assert netlens.Model.from_bytes(m.to_bytes()).predict(df).tolist() == m.predict(df).tolist()
+
+
+def test_example_script_runs():
+    p = subprocess.run([sys.executable, str(REPO / "examples" / "sklearn_interop.py")], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "netlens RF" in p.stdout and "identical predictions = True" in p.stdout
