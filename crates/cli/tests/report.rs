@@ -21,21 +21,36 @@ fn netlens() -> Command {
 
 fn run_ok(cmd: &mut Command) -> String {
     let o = cmd.output().expect("run netlens");
-    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// `netlens stats --format json` totals (packets, bytes).
 fn stats(path: &Path) -> (u64, u64) {
-    let out = run_ok(netlens().arg("stats").arg(path).args(["--format", "json", "-q"]));
+    let out = run_ok(
+        netlens()
+            .arg("stats")
+            .arg(path)
+            .args(["--format", "json", "-q"]),
+    );
     let v: serde_json::Value = serde_json::from_str(&out).expect("stats json");
-    (v["packets"].as_u64().expect("packets"), v["bytes"].as_u64().expect("bytes"))
+    (
+        v["packets"].as_u64().expect("packets"),
+        v["bytes"].as_u64().expect("bytes"),
+    )
 }
 
 /// Packets and wire bytes per epoch-aligned interval, counted directly.
 fn direct_counts(path: &Path, interval_s: i64) -> BTreeMap<i64, (u64, u64)> {
     let mut r = netlens_capture::CaptureReader::open(
-        &[netlens_capture::Input::from_arg(path.to_str().expect("utf8 path"))],
+        &[netlens_capture::Input::from_arg(
+            path.to_str().expect("utf8 path"),
+        )],
         &netlens_capture::ReadOptions { sort_by_time: true },
     )
     .expect("open capture");
@@ -54,13 +69,21 @@ fn series_rows(csv_text: &str) -> Vec<(i64, u64, u64)> {
     // No cell of these columns contains a comma or a quote.
     let mut lines = csv_text.lines();
     let h: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let col = |n: &str| h.iter().position(|x| *x == n).unwrap_or_else(|| panic!("column {n}"));
+    let col = |n: &str| {
+        h.iter()
+            .position(|x| *x == n)
+            .unwrap_or_else(|| panic!("column {n}"))
+    };
     let (t, p, b) = (col("timestamp"), col("packets"), col("bytes"));
     lines
         .map(|l| {
             let r: Vec<&str> = l.split(',').collect();
             let ts = chrono_parse(r[t]);
-            (ts, r[p].parse::<f64>().expect("p") as u64, r[b].parse::<f64>().expect("b") as u64)
+            (
+                ts,
+                r[p].parse::<f64>().expect("p") as u64,
+                r[b].parse::<f64>().expect("b") as u64,
+            )
         })
         .collect()
 }
@@ -81,15 +104,30 @@ fn chrono_parse(s: &str) -> i64 {
 }
 
 fn check_series_against_capture(path: &Path, interval: &str, interval_s: i64) {
-    let out = run_ok(netlens().arg("series").arg(path).args(["--interval", interval, "-q"]));
+    let out = run_ok(
+        netlens()
+            .arg("series")
+            .arg(path)
+            .args(["--interval", interval, "-q"]),
+    );
     let rows = series_rows(&out);
     let (sp, sb) = stats(path);
-    assert_eq!(rows.iter().map(|r| r.1).sum::<u64>(), sp, "packets vs stats");
+    assert_eq!(
+        rows.iter().map(|r| r.1).sum::<u64>(),
+        sp,
+        "packets vs stats"
+    );
     assert_eq!(rows.iter().map(|r| r.2).sum::<u64>(), sb, "bytes vs stats");
     let direct = direct_counts(path, interval_s);
-    let nonempty: BTreeMap<i64, (u64, u64)> =
-        rows.iter().filter(|r| r.1 > 0).map(|r| (r.0, (r.1, r.2))).collect();
-    assert_eq!(nonempty, direct, "per-interval counts differ from a direct count");
+    let nonempty: BTreeMap<i64, (u64, u64)> = rows
+        .iter()
+        .filter(|r| r.1 > 0)
+        .map(|r| (r.0, (r.1, r.2)))
+        .collect();
+    assert_eq!(
+        nonempty, direct,
+        "per-interval counts differ from a direct count"
+    );
     assert!(rows.windows(2).all(|w| w[1].0 - w[0].0 == interval_s));
 }
 
@@ -97,16 +135,48 @@ fn check_series_against_capture(path: &Path, interval: &str, interval_s: i64) {
 fn series_on_sample_matches_stats_and_direct_count() {
     check_series_against_capture(&sample(), "1m", 60);
     // Columns the issue asks for are present, with flows and SYN-only counts.
-    let out = run_ok(netlens().arg("series").arg(sample()).args(["--interval", "1m", "-q"]));
+    let out = run_ok(
+        netlens()
+            .arg("series")
+            .arg(sample())
+            .args(["--interval", "1m", "-q"]),
+    );
     let header = out.lines().next().expect("header");
-    for c in ["bits_per_s", "mean_packet_size", "new_flows", "active_flows", "new_tcp_flows", "syn_only_flows", "src_hosts", "dst_hosts", "tcp_bytes", "udp_bytes", "top_talkers"] {
+    for c in [
+        "bits_per_s",
+        "mean_packet_size",
+        "new_flows",
+        "active_flows",
+        "new_tcp_flows",
+        "syn_only_flows",
+        "src_hosts",
+        "dst_hosts",
+        "tcp_bytes",
+        "udp_bytes",
+        "top_talkers",
+    ] {
         assert!(header.split(',').any(|h| h == c), "missing {c}: {header}");
     }
     assert!(header.contains("app:dns"), "{header}");
-    let i = header.split(',').position(|x| x == "syn_only_flows").expect("col");
-    let syn_only: f64 =
-        out.lines().skip(1).map(|l| l.split(',').nth(i).expect("cell").parse::<f64>().expect("f")).sum();
-    assert!(syn_only > 10.0, "the sample's SYN flood/port scan gives unanswered SYNs: {syn_only}");
+    let i = header
+        .split(',')
+        .position(|x| x == "syn_only_flows")
+        .expect("col");
+    let syn_only: f64 = out
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .nth(i)
+                .expect("cell")
+                .parse::<f64>()
+                .expect("f")
+        })
+        .sum();
+    assert!(
+        syn_only > 10.0,
+        "the sample's SYN flood/port scan gives unanswered SYNs: {syn_only}"
+    );
 }
 
 #[test]
@@ -114,32 +184,71 @@ fn series_on_real_captures_matches_direct_count() {
     let d = data_dir();
     check_series_against_capture(&d.join("pcap/ndpi/netflix.pcap"), "10s", 10);
     // Non-IP frames (ARP poisoning) are counted too.
-    check_series_against_capture(&d.join("labeled/attack-pcap/chrissanders/arppoison.pcapng"), "5s", 5);
+    check_series_against_capture(
+        &d.join("labeled/attack-pcap/chrissanders/arppoison.pcapng"),
+        "5s",
+        5,
+    );
 }
 
 #[test]
 fn series_formats_and_flow_table_input() {
     let dir = tempfile::tempdir().expect("tmp");
     let pq = dir.path().join("s.parquet");
-    run_ok(netlens().arg("series").arg(sample()).args(["--interval", "30s", "-q", "-o"]).arg(&pq));
+    run_ok(
+        netlens()
+            .arg("series")
+            .arg(sample())
+            .args(["--interval", "30s", "-q", "-o"])
+            .arg(&pq),
+    );
     let bytes = std::fs::read(&pq).expect("parquet");
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
-    let json = run_ok(netlens().arg("series").arg(sample()).args(["--interval", "1m", "--format", "json", "-q"]));
+    let json = run_ok(netlens().arg("series").arg(sample()).args([
+        "--interval",
+        "1m",
+        "--format",
+        "json",
+        "-q",
+    ]));
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["rows"].as_array().map(|r| r.len()), Some(10));
     // Flow table in: totals equal the capture's.
     let flows = dir.path().join("f.csv");
-    run_ok(netlens().arg("flows").arg(sample()).args(["-q", "-o"]).arg(&flows));
-    let out = run_ok(netlens().arg("series").arg(&flows).args(["--interval", "1m", "-q"]));
+    run_ok(
+        netlens()
+            .arg("flows")
+            .arg(sample())
+            .args(["-q", "-o"])
+            .arg(&flows),
+    );
+    let out = run_ok(
+        netlens()
+            .arg("series")
+            .arg(&flows)
+            .args(["--interval", "1m", "-q"]),
+    );
     let rows = series_rows(&out);
-    let cap = series_rows(&run_ok(netlens().arg("series").arg(sample()).args(["--interval", "1m", "-q"])));
+    let cap = series_rows(&run_ok(netlens().arg("series").arg(sample()).args([
+        "--interval",
+        "1m",
+        "-q",
+    ])));
     let ip_bytes: u64 = rows.iter().map(|r| r.2).sum();
     let (_, all_bytes) = stats(&sample());
-    assert!(ip_bytes <= all_bytes && ip_bytes * 100 >= all_bytes * 99, "{ip_bytes} vs {all_bytes}");
+    assert!(
+        ip_bytes <= all_bytes && ip_bytes * 100 >= all_bytes * 99,
+        "{ip_bytes} vs {all_bytes}"
+    );
     assert_eq!(rows.len(), cap.len());
     // A series CSV is re-binned by mean.
     let s = d_series();
-    let out = run_ok(netlens().arg("series").arg(&s).args(["--interval", "1d", "-q"]));
+    let out = run_ok(
+        netlens()
+            .arg("series")
+            .arg(&s)
+            .args(["--interval", "1d", "-q"]),
+    );
     assert!(out.lines().count() > 30, "{out}");
 }
 
@@ -151,24 +260,55 @@ fn d_series() -> PathBuf {
 fn report_on_sample_has_page_charts_and_json() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("rep");
-    run_ok(netlens().arg("report").arg(sample()).arg("-q").arg("-o").arg(&out));
-    for f in ["index.html", "report.json", "throughput.svg", "throughput.png", "protocols.png", "applications.svg", "packet_sizes.png", "flow_durations.svg"] {
+    run_ok(
+        netlens()
+            .arg("report")
+            .arg(sample())
+            .arg("-q")
+            .arg("-o")
+            .arg(&out),
+    );
+    for f in [
+        "index.html",
+        "report.json",
+        "throughput.svg",
+        "throughput.png",
+        "protocols.png",
+        "applications.svg",
+        "packet_sizes.png",
+        "flow_durations.svg",
+    ] {
         let p = out.join(f);
-        assert!(p.metadata().map(|m| m.len() > 200).unwrap_or(false), "{f} missing or empty");
+        assert!(
+            p.metadata().map(|m| m.len() > 200).unwrap_or(false),
+            "{f} missing or empty"
+        );
     }
     let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json")).expect("parse");
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json"))
+            .expect("parse");
     let (p, b) = stats(&sample());
     assert_eq!(v["totals"]["packets"].as_u64(), Some(p));
     assert_eq!(v["totals"]["bytes"].as_u64(), Some(b));
-    let tp: f64 = v["throughput"]["values"].as_array().expect("values").iter().filter_map(|x| x.as_f64()).sum();
+    let tp: f64 = v["throughput"]["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter_map(|x| x.as_f64())
+        .sum();
     let iv = v["throughput"]["interval_s"].as_f64().expect("iv");
-    assert!((tp * iv / 8.0 - b as f64).abs() < 1.0, "throughput integrates to the bytes");
+    assert!(
+        (tp * iv / 8.0 - b as f64).abs() < 1.0,
+        "throughput integrates to the bytes"
+    );
     assert!(v["tcp"]["unanswered_syn_flows"].as_u64().unwrap_or(0) > 10);
     assert_eq!(v["forecast"]["available"].as_bool(), Some(false));
     assert!(v["alerts"].as_array().is_some_and(|a| a.is_empty()));
     let html = std::fs::read_to_string(out.join("index.html")).expect("html");
-    assert!(html.contains("too short to forecast"), "forecast section must say so");
+    assert!(
+        html.contains("too short to forecast"),
+        "forecast section must say so"
+    );
     assert!(html.contains("<img src=\"throughput.svg\""));
     let talker = v["top_talkers"][0]["host"].as_str().expect("talker");
     assert!(html.contains(talker));
@@ -178,10 +318,18 @@ fn report_on_sample_has_page_charts_and_json() {
 fn report_on_series_forecasts() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("rep");
-    run_ok(netlens().arg("report").arg(d_series()).arg("-q").arg("-o").arg(&out));
+    run_ok(
+        netlens()
+            .arg("report")
+            .arg(d_series())
+            .arg("-q")
+            .arg("-o")
+            .arg(&out),
+    );
     assert!(out.join("forecast.svg").exists() && out.join("forecast.png").exists());
     let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json")).expect("parse");
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json"))
+            .expect("parse");
     assert_eq!(v["forecast"]["available"].as_bool(), Some(true));
     assert_eq!(v["forecast"]["point"].as_array().map(|a| a.len()), Some(24));
 }
@@ -199,7 +347,13 @@ fn bad_and_hostile_input() {
     // Text that is neither a flow table nor a series.
     let txt = dir.path().join("notes.csv");
     std::fs::write(&txt, "hello,world\nfoo,bar\n").expect("write");
-    let o = netlens().arg("report").arg(&txt).arg("-o").arg(dir.path().join("r1")).output().expect("run");
+    let o = netlens()
+        .arg("report")
+        .arg(&txt)
+        .arg("-o")
+        .arg(dir.path().join("r1"))
+        .output()
+        .expect("run");
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("error"));
     // An empty capture: series refuses clearly, report says so.
@@ -212,14 +366,37 @@ fn bad_and_hostile_input() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no packets"));
     let r = dir.path().join("r2");
-    run_ok(netlens().arg("report").arg(&empty).arg("-q").arg("-o").arg(&r));
+    run_ok(
+        netlens()
+            .arg("report")
+            .arg(&empty)
+            .arg("-q")
+            .arg("-o")
+            .arg(&r),
+    );
     let html = std::fs::read_to_string(r.join("index.html")).expect("html");
     assert!(html.contains("no packets"));
     // Timestamps 4 years apart (real capture): the series refuses with a
     // clear limit error at 1 s, the report still renders.
     let sites = data_dir().join("pcap/ndpi/sites.pcapng");
-    let o = netlens().arg("series").arg(&sites).args(["--interval", "1s"]).output().expect("run");
+    let o = netlens()
+        .arg("series")
+        .arg(&sites)
+        .args(["--interval", "1s"])
+        .output()
+        .expect("run");
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("interval"), "{}", String::from_utf8_lossy(&o.stderr));
-    run_ok(netlens().arg("report").arg(&sites).arg("-q").arg("-o").arg(dir.path().join("r3")));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("interval"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    run_ok(
+        netlens()
+            .arg("report")
+            .arg(&sites)
+            .arg("-q")
+            .arg("-o")
+            .arg(dir.path().join("r3")),
+    );
 }

@@ -106,16 +106,23 @@ pub fn run(a: Args) -> Result<()> {
         let pb = common::packet_progress(a.quiet);
         // The throughput comes from per-second counts; the interval table
         // is only a fallback, so a coarse default keeps it small.
-        let g = input::gather(&a.inputs, kind, interval.unwrap_or(3600), 5, &RunConfig::default(), &mut |n| {
-            pb.set_message(format!(
-                "{n} {}",
-                if kind == InputKind::Capture {
-                    "packets"
-                } else {
-                    "flow rows"
-                }
-            ))
-        })?;
+        let g = input::gather(
+            &a.inputs,
+            kind,
+            interval.unwrap_or(3600),
+            5,
+            &RunConfig::default(),
+            &mut |n| {
+                pb.set_message(format!(
+                    "{n} {}",
+                    if kind == InputKind::Capture {
+                        "packets"
+                    } else {
+                        "flow rows"
+                    }
+                ))
+            },
+        )?;
         pb.finish_and_clear();
         for w in &g.warnings {
             if !a.quiet {
