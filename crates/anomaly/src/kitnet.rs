@@ -1,0 +1,528 @@
+//! KitNET: an ensemble of small autoencoders with an output autoencoder,
+//! trained online (Kitsune's anomaly detector).
+//!
+//! Phases, by packets seen:
+//! 1. feature-mapping grace (`fm_grace` vectors): accumulate the sums needed
+//!    for the correlation matrix of the features; at its end the features
+//!    are clustered (single linkage on the distance 1 − |correlation|, via
+//!    `kodama`) and the dendrogram is cut into groups of at most `max_group`
+//!    features, one autoencoder per group.
+//! 2. training grace (`ad_grace` vectors): each vector trains every
+//!    ensemble member by one SGD step; the vector of their RMSEs trains the
+//!    output autoencoder.
+//! 3. execution: the score of a vector is the output autoencoder's RMSE.
+//!
+//! Each autoencoder has one sigmoid hidden layer of ⌈0.75·inputs⌉ units,
+//! tied weights, a sigmoid output, inputs scaled to [0, 1] by the min/max
+//! seen in training, and is trained on the squared reconstruction error.
+//!
+//! Invariants: the shapes are fixed once the mapper has run; non-finite
+//! inputs are replaced by 0 before they reach any weight, so weights stay
+//! finite.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// One denoising-free autoencoder with tied weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Autoencoder {
+    n_in: usize,
+    n_hidden: usize,
+    /// Row-major `n_in × n_hidden`.
+    w: Vec<f64>,
+    hbias: Vec<f64>,
+    vbias: Vec<f64>,
+    lr: f64,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    // Scratch buffers (not model state).
+    #[serde(skip)]
+    x: Vec<f64>,
+    #[serde(skip)]
+    y: Vec<f64>,
+    #[serde(skip)]
+    z: Vec<f64>,
+    #[serde(skip)]
+    lh: Vec<f64>,
+}
+
+#[inline]
+fn sigmoid(v: f64) -> f64 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+impl Autoencoder {
+    /// A new autoencoder for `n_in` inputs.
+    pub fn new(n_in: usize, hidden_ratio: f64, lr: f64, rng: &mut StdRng) -> Autoencoder {
+        let n_in = n_in.max(1);
+        let n_hidden = ((n_in as f64 * hidden_ratio).ceil() as usize).max(1);
+        let a = 1.0 / n_in as f64;
+        let w = (0..n_in * n_hidden)
+            .map(|_| rng.random_range(-a..a))
+            .collect();
+        Autoencoder {
+            n_in,
+            n_hidden,
+            w,
+            hbias: vec![0.0; n_hidden],
+            vbias: vec![0.0; n_in],
+            lr,
+            min: vec![f64::INFINITY; n_in],
+            max: vec![f64::NEG_INFINITY; n_in],
+            x: vec![0.0; n_in],
+            y: vec![0.0; n_hidden],
+            z: vec![0.0; n_in],
+            lh: vec![0.0; n_hidden],
+        }
+    }
+
+    fn ensure_scratch(&mut self) {
+        if self.x.len() != self.n_in {
+            self.x = vec![0.0; self.n_in];
+            self.z = vec![0.0; self.n_in];
+        }
+        if self.y.len() != self.n_hidden {
+            self.y = vec![0.0; self.n_hidden];
+            self.lh = vec![0.0; self.n_hidden];
+        }
+    }
+
+    fn normalise(&mut self, input: impl Iterator<Item = f64>, learn: bool) {
+        for (i, v) in input.take(self.n_in).enumerate() {
+            let v = if v.is_finite() { v } else { 0.0 };
+            let (Some(lo), Some(hi), Some(x)) =
+                (self.min.get_mut(i), self.max.get_mut(i), self.x.get_mut(i))
+            else {
+                continue;
+            };
+            if learn {
+                *lo = lo.min(v);
+                *hi = hi.max(v);
+            }
+            let span = *hi - *lo;
+            *x = if span > 0.0 && span.is_finite() {
+                (v - *lo) / span
+            } else {
+                0.0
+            };
+        }
+    }
+
+    fn forward(&mut self) -> f64 {
+        let (n_in, n_h) = (self.n_in, self.n_hidden);
+        for (j, y) in self.y.iter_mut().enumerate() {
+            let mut s = self.hbias.get(j).copied().unwrap_or(0.0);
+            for (i, x) in self.x.iter().enumerate() {
+                s += x * self.w.get(i * n_h + j).copied().unwrap_or(0.0);
+            }
+            *y = sigmoid(s);
+        }
+        let mut err = 0.0;
+        for i in 0..n_in {
+            let row = self.w.get(i * n_h..(i + 1) * n_h).unwrap_or(&[]);
+            let s: f64 = row.iter().zip(&self.y).map(|(w, y)| w * y).sum::<f64>()
+                + self.vbias.get(i).copied().unwrap_or(0.0);
+            let z = sigmoid(s);
+            if let Some(zi) = self.z.get_mut(i) {
+                *zi = z;
+            }
+            let d = self.x.get(i).copied().unwrap_or(0.0) - z;
+            err += d * d;
+        }
+        (err / n_in as f64).sqrt()
+    }
+
+    /// One SGD step on `input`; returns the RMSE before the step.
+    pub fn train(&mut self, input: impl Iterator<Item = f64>) -> f64 {
+        self.ensure_scratch();
+        self.normalise(input, true);
+        let rmse = self.forward();
+        let n_h = self.n_hidden;
+        // Output error (x − z) and hidden error Wᵀ·(x − z) ⊙ y(1 − y).
+        for (j, lh) in self.lh.iter_mut().enumerate() {
+            let mut s = 0.0;
+            for i in 0..self.n_in {
+                let e =
+                    self.x.get(i).copied().unwrap_or(0.0) - self.z.get(i).copied().unwrap_or(0.0);
+                s += e * self.w.get(i * n_h + j).copied().unwrap_or(0.0);
+            }
+            let y = self.y.get(j).copied().unwrap_or(0.0);
+            *lh = s * y * (1.0 - y);
+        }
+        for i in 0..self.n_in {
+            let xi = self.x.get(i).copied().unwrap_or(0.0);
+            let ei = xi - self.z.get(i).copied().unwrap_or(0.0);
+            let Some(row) = self.w.get_mut(i * n_h..(i + 1) * n_h) else {
+                continue;
+            };
+            for ((w, lh), y) in row.iter_mut().zip(&self.lh).zip(&self.y) {
+                *w += self.lr * (xi * lh + ei * y);
+            }
+            if let Some(vb) = self.vbias.get_mut(i) {
+                *vb += self.lr * ei;
+            }
+        }
+        for (hb, lh) in self.hbias.iter_mut().zip(&self.lh) {
+            *hb += self.lr * lh;
+        }
+        rmse
+    }
+
+    /// RMSE of reconstructing `input` (no learning).
+    pub fn execute(&mut self, input: impl Iterator<Item = f64>) -> f64 {
+        self.ensure_scratch();
+        self.normalise(input, false);
+        self.forward()
+    }
+
+    /// Squared reconstruction error of each input of the last call.
+    pub fn input_errors(&self) -> impl Iterator<Item = f64> + '_ {
+        self.x.iter().zip(&self.z).map(|(x, z)| (x - z) * (x - z))
+    }
+
+    /// Number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.n_in
+    }
+}
+
+/// Accumulates the sums of a correlation matrix over the grace vectors.
+#[derive(Clone, Debug)]
+struct CorrAccum {
+    n: usize,
+    count: f64,
+    sum: Vec<f64>,
+    /// Upper-triangular sums of products, row-major full `n × n` for simplicity.
+    prod: Vec<f64>,
+}
+
+impl CorrAccum {
+    fn new(n: usize) -> CorrAccum {
+        CorrAccum {
+            n,
+            count: 0.0,
+            sum: vec![0.0; n],
+            prod: vec![0.0; n * n],
+        }
+    }
+
+    fn add(&mut self, x: &[f64]) {
+        self.count += 1.0;
+        for (i, &xi) in x.iter().enumerate().take(self.n) {
+            let xi = if xi.is_finite() { xi } else { 0.0 };
+            if let Some(s) = self.sum.get_mut(i) {
+                *s += xi;
+            }
+            let Some(row) = self.prod.get_mut(i * self.n..(i + 1) * self.n) else {
+                continue;
+            };
+            for (p, &xj) in row.iter_mut().zip(x).skip(i) {
+                let xj = if xj.is_finite() { xj } else { 0.0 };
+                *p += xi * xj;
+            }
+        }
+    }
+
+    /// Condensed distance matrix 1 − |corr| (kodama's layout).
+    fn distances(&self) -> Vec<f64> {
+        let n = self.n;
+        let c = self.count.max(1.0);
+        let mean: Vec<f64> = self.sum.iter().map(|s| s / c).collect();
+        let cov = |i: usize, j: usize| {
+            let (a, b) = if i <= j { (i, j) } else { (j, i) };
+            self.prod.get(a * n + b).copied().unwrap_or(0.0) / c
+                - mean.get(a).copied().unwrap_or(0.0) * mean.get(b).copied().unwrap_or(0.0)
+        };
+        let mut d = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+        for i in 0..n {
+            for j in i + 1..n {
+                let den = (cov(i, i).max(0.0) * cov(j, j).max(0.0)).sqrt();
+                let r = if den > 0.0 {
+                    (cov(i, j) / den).clamp(-1.0, 1.0)
+                } else {
+                    0.0
+                };
+                let v = 1.0 - r.abs();
+                d.push(if v.is_finite() { v } else { 1.0 });
+            }
+        }
+        d
+    }
+}
+
+/// Cuts a single-linkage dendrogram over `n` features into groups of at
+/// most `max_group` features (Kitsune's rule: split a cluster into its two
+/// children until each fits).
+pub fn cluster_features(dist: &mut [f64], n: usize, max_group: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if n == 1 {
+        return vec![vec![0]];
+    }
+    let dend = kodama::linkage(dist, n, kodama::Method::Single);
+    // Node ids: 0..n leaves, n + k the k-th merge step.
+    let steps = dend.steps();
+    let size = |id: usize| {
+        if id < n {
+            1
+        } else {
+            steps.get(id - n).map_or(1, |s| s.size)
+        }
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![n + steps.len() - 1];
+    while let Some(id) = stack.pop() {
+        if size(id) <= max_group.max(1) {
+            // Collect the leaves under `id`.
+            let mut leaves = Vec::new();
+            let mut st = vec![id];
+            while let Some(x) = st.pop() {
+                if x < n {
+                    leaves.push(x);
+                } else if let Some(s) = steps.get(x - n) {
+                    st.push(s.cluster1);
+                    st.push(s.cluster2);
+                }
+            }
+            leaves.sort_unstable();
+            out.push(leaves);
+        } else if let Some(s) = steps.get(id - n) {
+            stack.push(s.cluster2);
+            stack.push(s.cluster1);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Settings of a [`KitNet`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KitNetConfig {
+    /// Vectors used to learn the feature map.
+    pub fm_grace: u64,
+    /// Vectors used to train the autoencoders after the map is learnt.
+    pub ad_grace: u64,
+    /// Largest feature group (autoencoder input size).
+    pub max_group: usize,
+    /// SGD learning rate.
+    pub learning_rate: f64,
+    /// Hidden units per input.
+    pub hidden_ratio: f64,
+    /// Seed of the weight initialisation.
+    pub seed: u64,
+}
+
+impl Default for KitNetConfig {
+    fn default() -> Self {
+        KitNetConfig {
+            fm_grace: 5_000,
+            ad_grace: 50_000,
+            max_group: 10,
+            learning_rate: 0.1,
+            hidden_ratio: 0.75,
+            seed: 0,
+        }
+    }
+}
+
+/// What [`KitNet::process`] did with a vector.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Step {
+    /// Used for learning the feature map or training; during autoencoder
+    /// training, the output autoencoder's RMSE before its update.
+    Training(Option<f64>),
+    /// Scored; the RMSE of the output autoencoder.
+    Score(f64),
+}
+
+/// The online detector.
+#[derive(Clone, Debug)]
+pub struct KitNet {
+    cfg: KitNetConfig,
+    n: usize,
+    seen: u64,
+    corr: Option<CorrAccum>,
+    groups: Vec<Vec<usize>>,
+    ensemble: Vec<Autoencoder>,
+    output: Option<Autoencoder>,
+    rmse: Vec<f64>,
+}
+
+impl KitNet {
+    /// A detector for vectors of `n` features.
+    pub fn new(n: usize, cfg: KitNetConfig) -> KitNet {
+        KitNet {
+            corr: Some(CorrAccum::new(n)),
+            cfg,
+            n,
+            seen: 0,
+            groups: Vec::new(),
+            ensemble: Vec::new(),
+            output: None,
+            rmse: Vec::new(),
+        }
+    }
+
+    /// True once the training grace is over.
+    pub fn trained(&self) -> bool {
+        self.seen >= self.cfg.fm_grace + self.cfg.ad_grace
+    }
+
+    /// The feature groups (empty before the map is learnt).
+    pub fn groups(&self) -> &[Vec<usize>] {
+        &self.groups
+    }
+
+    fn build(&mut self) {
+        let mut d = self.corr.take().map(|c| c.distances()).unwrap_or_default();
+        self.groups = cluster_features(&mut d, self.n, self.cfg.max_group);
+        let mut rng = StdRng::seed_from_u64(self.cfg.seed);
+        self.ensemble = self
+            .groups
+            .iter()
+            .map(|g| {
+                Autoencoder::new(
+                    g.len(),
+                    self.cfg.hidden_ratio,
+                    self.cfg.learning_rate,
+                    &mut rng,
+                )
+            })
+            .collect();
+        self.output = Some(Autoencoder::new(
+            self.groups.len(),
+            self.cfg.hidden_ratio,
+            self.cfg.learning_rate,
+            &mut rng,
+        ));
+        self.rmse = vec![0.0; self.groups.len()];
+    }
+
+    /// Learn from or score one feature vector (`x.len()` should be `n`).
+    pub fn process(&mut self, x: &[f64]) -> Step {
+        self.seen = self.seen.saturating_add(1);
+        if self.seen <= self.cfg.fm_grace {
+            if let Some(c) = self.corr.as_mut() {
+                c.add(x);
+            }
+            if self.seen == self.cfg.fm_grace {
+                self.build();
+            }
+            return Step::Training(None);
+        }
+        if self.output.is_none() {
+            // fm_grace == 0: map from no data (every feature uncorrelated).
+            self.build();
+        }
+        let train = !self.trained() || self.seen == self.cfg.fm_grace + self.cfg.ad_grace;
+        for ((ae, g), r) in self
+            .ensemble
+            .iter_mut()
+            .zip(&self.groups)
+            .zip(self.rmse.iter_mut())
+        {
+            let it = g.iter().map(|&i| x.get(i).copied().unwrap_or(0.0));
+            *r = if train { ae.train(it) } else { ae.execute(it) };
+        }
+        let Some(out) = self.output.as_mut() else {
+            return Step::Training(None);
+        };
+        if train {
+            Step::Training(Some(out.train(self.rmse.iter().copied())))
+        } else {
+            Step::Score(out.execute(self.rmse.iter().copied()))
+        }
+    }
+
+    /// After a [`Step::Score`]: the features ranked by squared
+    /// reconstruction error within their group, largest first, as
+    /// `(feature index, error)`; at most `k`.
+    pub fn top_features(&self, k: usize) -> Vec<(usize, f64)> {
+        let mut all: Vec<(usize, f64)> = Vec::new();
+        for (ae, g) in self.ensemble.iter().zip(&self.groups) {
+            all.extend(g.iter().copied().zip(ae.input_errors()));
+        }
+        all.sort_by(|a, b| b.1.total_cmp(&a.1));
+        all.truncate(k);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clustering_groups_correlated_features() {
+        // Features 0,1,2 move together; 3,4 move together, opposite phase.
+        let mut acc = CorrAccum::new(5);
+        for i in 0..200 {
+            let a = (i as f64 * 0.1).sin();
+            let b = (i as f64 * 0.37).cos();
+            acc.add(&[a, 2.0 * a + 1.0, -a, b, 3.0 * b]);
+        }
+        let mut d = acc.distances();
+        let g = cluster_features(&mut d, 5, 3);
+        assert_eq!(g, vec![vec![0, 1, 2], vec![3, 4]]);
+        let mut d = acc.distances();
+        let g = cluster_features(&mut d, 5, 1);
+        assert_eq!(g.len(), 5);
+    }
+
+    #[test]
+    fn autoencoder_learns_and_flags_outliers() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut ae = Autoencoder::new(4, 0.75, 0.1, &mut rng);
+        let mut r = StdRng::seed_from_u64(2);
+        let mut first = 0.0;
+        let mut last = 0.0;
+        for i in 0..20_000 {
+            let t: f64 = r.random_range(0.0..1.0);
+            let v = [t, t, 1.0 - t, 0.5];
+            let e = ae.train(v.iter().copied());
+            if i < 100 {
+                first += e;
+            }
+            if i >= 19_900 {
+                last += e;
+            }
+        }
+        assert!(
+            last < first,
+            "training did not reduce the error: {first} → {last}"
+        );
+        let normal = ae.execute([0.3, 0.3, 0.7, 0.5].into_iter());
+        let odd = ae.execute([0.9, 0.1, 0.9, 0.5].into_iter());
+        assert!(odd > 2.0 * normal, "{odd} vs {normal}");
+    }
+
+    #[test]
+    fn kitnet_phases_and_finite_scores() {
+        let cfg = KitNetConfig {
+            fm_grace: 100,
+            ad_grace: 1000,
+            ..KitNetConfig::default()
+        };
+        let mut k = KitNet::new(6, cfg);
+        let mut r = StdRng::seed_from_u64(3);
+        for _ in 0..1100 {
+            let t: f64 = r.random_range(0.0..1.0);
+            assert!(matches!(
+                k.process(&[t, t, t, 1.0 - t, f64::NAN, 2.0]),
+                Step::Training(_)
+            ));
+        }
+        assert!(k.trained());
+        let Step::Score(normal) = k.process(&[0.5, 0.5, 0.5, 0.5, 0.0, 2.0]) else {
+            panic!("not scored")
+        };
+        let Step::Score(odd) = k.process(&[0.9, 0.1, 0.5, 0.9, 0.0, 2.0]) else {
+            panic!("not scored")
+        };
+        assert!(normal.is_finite() && odd.is_finite());
+        assert!(odd > normal, "{odd} vs {normal}");
+        assert!(!k.top_features(3).is_empty());
+    }
+}
