@@ -67,8 +67,6 @@ pub struct DirCounters {
     pub first_ns: i64,
     /// Timestamp of the last packet (ns since the epoch), 0 when none.
     pub last_ns: i64,
-    /// OR of all TCP flags seen.
-    pub tcp_flags: u16,
 }
 
 impl DirCounters {

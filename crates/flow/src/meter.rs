@@ -14,6 +14,8 @@
 //!   flow, and every flow is eventually returned by [`FlowMeter::drain`]
 //!   (after [`FlowMeter::finish`] at the latest).
 
+use std::hash::BuildHasher as _;
+
 use hashbrown::HashMap;
 use netlens_wire::{PacketSummary, tcp_flags};
 
@@ -155,7 +157,6 @@ struct Slot {
     flow: Flow,
     /// Payload inspector; its result moves into `flow.app` when the flow ends.
     app: Option<Box<netlens_appmeta::AppState>>,
-    key: FlowKey,
     prev: u32,
     next: u32,
 }
@@ -228,7 +229,10 @@ impl FragTable {
 /// The flow table.
 pub struct FlowMeter {
     cfg: MeterConfig,
-    map: HashMap<FlowKey, u32>,
+    /// Index of active flows: slot numbers, hashed by the flow key (the key
+    /// itself is derived from the slot, so the index costs ~5 bytes a flow).
+    map: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
     head: u32,
@@ -245,7 +249,8 @@ impl FlowMeter {
     pub fn new(cfg: MeterConfig) -> FlowMeter {
         FlowMeter {
             cfg,
-            map: HashMap::new(),
+            map: hashbrown::HashTable::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -325,7 +330,13 @@ impl FlowMeter {
         );
         self.stats.packets += 1;
 
-        let mut idx = self.map.get(&key).copied();
+        let hash = self.hasher.hash_one(key);
+        let mut idx = {
+            let slots = &self.slots;
+            self.map
+                .find(hash, |&i| slot_key(slots, i) == Some(key))
+                .copied()
+        };
         if let Some(i) = idx {
             let (first, last) = match self.slot(i) {
                 Some(s) => (s.flow.first_ns, s.flow.last_ns),
@@ -344,7 +355,7 @@ impl FlowMeter {
                 self.touch(i);
                 i
             }
-            None => self.create(key, a, ts, index, pkt),
+            None => self.create(key, hash, a, ts, index, pkt),
         };
         let cfg_acc = self.cfg.accounting;
         let splt_cap = usize::from(self.cfg.splt);
@@ -431,6 +442,7 @@ impl FlowMeter {
     fn create(
         &mut self,
         key: FlowKey,
+        hash: u64,
         a: Endpoint,
         ts: i64,
         index: u64,
@@ -494,10 +506,10 @@ impl FlowMeter {
                 dst.port,
             ))
         });
+        debug_assert!(flow_key(&flow) == key);
         let slot = Slot {
             flow,
             app,
-            key,
             prev: self.tail,
             next: NIL,
         };
@@ -521,7 +533,12 @@ impl FlowMeter {
             self.head = i;
         }
         self.tail = i;
-        self.map.insert(key, i);
+        {
+            let (slots, hasher) = (&self.slots, &self.hasher);
+            self.map.insert_unique(hash, i, |&j| {
+                slot_key(slots, j).map_or(0, |k| hasher.hash_one(k))
+            });
+        }
         self.stats.flows_created += 1;
         self.stats.peak_active = self.stats.peak_active.max(self.map.len() as u64);
         i
@@ -574,13 +591,36 @@ impl FlowMeter {
             return;
         };
         self.free.push(i);
-        self.map.remove(&slot.key);
+        let key = flow_key(&slot.flow);
+        let hash = self.hasher.hash_one(key);
+        if let Ok(e) = self.map.find_entry(hash, |&j| j == i) {
+            e.remove();
+        }
         let mut flow = slot.flow;
         flow.app = slot.app.map(|a| Box::new(a.into_meta()));
         flow.end_reason = reason;
         self.stats.flows_ended[reason_index(reason)] += 1;
         self.expired.push(flow);
     }
+}
+
+/// The index key of a flow (both directions map to it).
+fn flow_key(f: &Flow) -> FlowKey {
+    FlowKey::new(
+        f.src,
+        f.dst,
+        f.protocol,
+        f.ip_version,
+        f.vlan_id,
+        f.tunnel_id,
+    )
+}
+
+fn slot_key(slots: &[Option<Slot>], i: u32) -> Option<FlowKey> {
+    slots
+        .get(i as usize)
+        .and_then(Option::as_ref)
+        .map(|s| flow_key(&s.flow))
 }
 
 #[inline]
@@ -608,7 +648,6 @@ fn update_flow(
     let is_tcp = pkt.protocol == 6;
     if is_tcp {
         let f = pkt.tcp.flags;
-        dir.tcp_flags |= f;
         let t = &mut flow.tcp;
         let syn = f & tcp_flags::SYN != 0;
         let ack = f & tcp_flags::ACK != 0;
