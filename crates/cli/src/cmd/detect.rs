@@ -1,0 +1,161 @@
+//! `netlens detect`: captures in, one JSON alert per flow a model classifies as an attack.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+use netlens_detect::{DetectError, Detector, FeatureSet};
+use netlens_pipeline::{RunConfig, RunReport};
+
+use crate::common;
+
+/// Summary format on stderr.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SummaryFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// Detect attacks in captures with a trained flow model.
+///
+/// Runs capture → flows → features → model and writes one JSON line per
+/// flow classified as an attack, flushed as soon as the flow is decided.
+/// Without `--model`, the bundled detector (models/detector.nlm) is used.
+#[derive(Parser, Debug)]
+#[command(
+    after_help = "Examples:\n  netlens detect capture.pcap -o alerts.jsonl\n  netlens detect --model my.nlm --early 8 dir/ --format json"
+)]
+pub struct Args {
+    /// Capture files or directories; `-` reads stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Model file from `netlens train-detector` (default: the bundled detector; env NETLENS_DETECTOR_MODEL overrides).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Alerts output, JSON Lines (`-` = stdout).
+    #[arg(short, long, default_value = "-")]
+    pub output: String,
+    /// Summary format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: SummaryFormat,
+    /// Classify flows on their first N packets (needs a model from `train-detector --early N`).
+    #[arg(long)]
+    pub early: Option<u16>,
+    /// Idle timeout: a flow with no packet for this long ends (seconds, or 90s/2m/1h).
+    #[arg(long, default_value = "120")]
+    pub idle_timeout: String,
+    /// Flow-metering threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Read several inputs one after another instead of merging them by timestamp.
+    #[arg(long)]
+    pub no_merge: bool,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Where the bundled detector is looked for.
+pub fn bundled_model() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("NETLENS_DETECTOR_MODEL") {
+        return Some(PathBuf::from(p));
+    }
+    let mut cands = Vec::new();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        cands.push(dir.join("models/detector.nlm"));
+        cands.push(dir.join("../share/netlens/detector.nlm"));
+    }
+    cands.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/detector.nlm"));
+    cands.into_iter().find(|p| p.is_file())
+}
+
+/// Run the command.
+pub fn run(a: Args) -> Result<()> {
+    let model_path = match &a.model {
+        Some(m) => m.clone(),
+        None => bundled_model().context(
+            "no --model given and the bundled detector (models/detector.nlm) was not found; set NETLENS_DETECTOR_MODEL",
+        )?,
+    };
+    if a.early == Some(0) {
+        bail!("--early needs N ≥ 1 packets");
+    }
+    // No --early: the model's own feature set (full-flow, or early when trained so).
+    let det = Detector::load(&model_path, a.early.map(FeatureSet::early))
+        .with_context(|| format!("loading detector {}", model_path.display()))?;
+    let mut meter = det.feature_set().meter_config();
+    meter.idle_timeout_ns = common::secs_to_ns(common::parse_seconds(&a.idle_timeout)?);
+    let cfg = RunConfig {
+        meter,
+        threads: a.threads.max(1),
+        ..Default::default()
+    };
+    let mut reader = common::open_inputs(&a.inputs, !a.no_merge)?;
+    let mut out = common::open_output(&a.output)?;
+    let mut per_label: BTreeMap<String, u64> = BTreeMap::new();
+    let mut alerts = 0u64;
+    let start = std::time::Instant::now();
+    let pb = common::packet_progress(a.quiet);
+    let report = netlens_pipeline::run::<anyhow::Error>(
+        &mut reader,
+        &cfg,
+        &mut [],
+        &mut |flows| {
+            let found = det
+                .alerts(flows)
+                .map_err(|e: DetectError| anyhow::Error::new(e))?;
+            for al in &found {
+                serde_json::to_writer(&mut out, al)?;
+                out.write_all(b"\n")?;
+                *per_label.entry(al.label.clone()).or_insert(0) += 1;
+            }
+            alerts += found.len() as u64;
+            // Streaming: alerts already decided survive a crash or Ctrl-C.
+            out.flush()?;
+            Ok(())
+        },
+        &mut |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows)),
+    )
+    .with_context(|| format!("writing {}", a.output))?;
+    pb.finish_and_clear();
+    out.flush()?;
+    common::print_warnings(&mut reader, a.quiet);
+    let secs = start.elapsed().as_secs_f64();
+    if !a.quiet {
+        match a.format {
+            SummaryFormat::Json => {
+                let s = serde_json::json!({
+                    "detector": det.detector_name(),
+                    "early_packets": det.feature_set().early,
+                    "packets": report.packets,
+                    "flows": report.flows,
+                    "alerts": alerts,
+                    "alerts_by_label": per_label,
+                    "seconds": secs,
+                });
+                eprintln!("{s}");
+            }
+            SummaryFormat::Text => {
+                eprintln!(
+                    "netlens: {} packets, {} flows, {} alerts ({}) in {:.2} s",
+                    report.packets,
+                    report.flows,
+                    alerts,
+                    det.detector_name(),
+                    secs
+                );
+                for (l, n) in &per_label {
+                    eprintln!("netlens:   {l}: {n}");
+                }
+            }
+        }
+    }
+    Ok(())
+}

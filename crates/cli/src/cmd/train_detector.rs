@@ -1,0 +1,166 @@
+//! `netlens train-detector`: labelled captures in, a ready detector model out.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use netlens_detect::FeatureSet;
+use netlens_detect::labels::FlowLabels;
+use netlens_detect::training::{CaptureLabels, DetectorSpec, LabelledCapture, train_detector};
+
+/// Train a flow detector (random forest) from labelled captures in one step.
+///
+/// Labels come from a labels CSV next to each capture (`CAPTURE:LABELS.csv`,
+/// 5-tuple + label + attack_type, matched in either direction), or from a
+/// whole-capture label (`--attack-capture FILE[:type]`, `--benign-capture FILE`).
+/// Whole-capture labels also mark the benign background inside attack
+/// captures as attack; see docs/labelling.md.
+#[derive(Parser, Debug)]
+#[command(
+    after_help = "Examples:\n  netlens train-detector data/sample/sample.pcap:data/sample/sample.labels.csv -o detector.nlm\n  netlens train-detector --attack-capture scan.pcap:portscan --benign-capture office.pcap -o d.nlm"
+)]
+pub struct Args {
+    /// Captures with a labels CSV: `CAPTURE:LABELS.csv`.
+    pub labelled: Vec<String>,
+    /// A capture whose every flow is an attack: `FILE[:type]` (type defaults to `attack`).
+    #[arg(long)]
+    pub attack_capture: Vec<String>,
+    /// A capture whose every flow is benign.
+    #[arg(long)]
+    pub benign_capture: Vec<PathBuf>,
+    /// Label for flows of labelled captures that the labels CSV does not list (default: skip them).
+    #[arg(long)]
+    pub unlabelled_as: Option<String>,
+    /// Early detection: train on the first N packets of each flow only.
+    #[arg(long, default_value_t = 0)]
+    pub early: u16,
+    /// Trees in the forest.
+    #[arg(long, default_value_t = 50)]
+    pub trees: usize,
+    /// Maximum tree depth.
+    #[arg(long, default_value_t = 24)]
+    pub max_depth: usize,
+    /// Flows kept per class and capture (seeded random sample).
+    #[arg(long, default_value_t = 5000)]
+    pub max_per_class: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Output model file; a `.json` note of what it was trained on is written beside it.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Split `FILE:type`; a suffix containing '/' or '.' is part of the path.
+fn split_suffix(s: &str) -> (&str, Option<&str>) {
+    match s.rsplit_once(':') {
+        Some((f, t)) if !f.is_empty() && !t.is_empty() && !t.contains(['/', '.']) => (f, Some(t)),
+        _ => (s, None),
+    }
+}
+
+/// Run the command.
+pub fn run(a: Args) -> Result<()> {
+    let mut caps = Vec::new();
+    for l in &a.labelled {
+        let (cap, labels) = match l.rsplit_once(':') {
+            Some((c, csv)) if csv.ends_with(".csv") => (c, csv),
+            _ => bail!(
+                "'{l}': expected CAPTURE:LABELS.csv (or use --attack-capture / --benign-capture)"
+            ),
+        };
+        let fl = FlowLabels::from_csv(std::path::Path::new(labels))?;
+        if fl.bad_rows > 0 && !a.quiet {
+            eprintln!(
+                "netlens: warning: {labels}: {} unreadable rows skipped",
+                fl.bad_rows
+            );
+        }
+        caps.push(LabelledCapture {
+            path: PathBuf::from(cap),
+            labels: CaptureLabels::Csv(fl, a.unlabelled_as.clone()),
+        });
+    }
+    for s in &a.attack_capture {
+        let (f, t) = split_suffix(s);
+        let t = t.unwrap_or("attack");
+        if t == "benign" {
+            bail!("'{s}': an attack capture cannot have type 'benign' (use --benign-capture)");
+        }
+        caps.push(LabelledCapture {
+            path: PathBuf::from(f),
+            labels: CaptureLabels::Whole(t.to_string()),
+        });
+    }
+    for b in &a.benign_capture {
+        caps.push(LabelledCapture {
+            path: b.clone(),
+            labels: CaptureLabels::Whole("benign".into()),
+        });
+    }
+    if caps.is_empty() {
+        bail!("no training captures given");
+    }
+    let spec = DetectorSpec {
+        set: if a.early > 0 {
+            FeatureSet::early(a.early)
+        } else {
+            FeatureSet::full()
+        },
+        trees: a.trees,
+        max_depth: Some(a.max_depth.max(1)),
+        seed: a.seed,
+        max_per_class: a.max_per_class,
+    };
+    let start = std::time::Instant::now();
+    let (model, summaries) = train_detector(&caps, &spec)?;
+    model
+        .save(&a.output)
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    let note = serde_json::json!({
+        "model": a.output.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "kind": "random_forest",
+        "classes": model.classes,
+        "early_packets": a.early,
+        "features": model.pipeline.feature_names,
+        "trees": a.trees,
+        "max_depth": a.max_depth,
+        "max_per_class": a.max_per_class,
+        "seed": a.seed,
+        "train_rows": model.meta.train_rows,
+        "captures": summaries,
+    });
+    let mut note_path = a.output.clone().into_os_string();
+    note_path.push(".json");
+    std::fs::write(&note_path, serde_json::to_string_pretty(&note)? + "\n")
+        .with_context(|| format!("writing {}", PathBuf::from(&note_path).display()))?;
+    if !a.quiet {
+        for s in &summaries {
+            let kept: Vec<String> = s.kept.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            eprintln!(
+                "netlens: {}: {} flows, kept {}{}",
+                s.path.display(),
+                s.flows,
+                kept.join(" "),
+                if s.unlabelled > 0 {
+                    format!(", {} unlabelled skipped", s.unlabelled)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        eprintln!(
+            "netlens: trained a {}-tree forest on {} flows, {} features, classes {:?} in {:.1} s -> {}",
+            a.trees,
+            model.meta.train_rows,
+            model.pipeline.feature_names.len(),
+            model.classes,
+            start.elapsed().as_secs_f64(),
+            a.output.display()
+        );
+    }
+    Ok(())
+}

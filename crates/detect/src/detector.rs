@@ -1,0 +1,244 @@
+//! A saved model used as a flow detector.
+//!
+//! Invariants: a [`Detector`] is only built when every input column the
+//! model's preprocessing reads is a column of the [`FeatureSet`] the run
+//! produces (so prediction never fails on a missing column mid-stream), the
+//! model is a classifier, and it has a `benign` class (score = 1 − P(benign)).
+
+use std::path::Path;
+
+use netlens_export::time::rfc3339_us;
+use netlens_flow::Flow;
+use netlens_ml::model::{Estimator, Output, TrainedModel};
+use netlens_ml::table::ColumnData;
+
+use crate::alert::{Alert, TopFeature};
+use crate::error::{DetectError, Result};
+use crate::features::{FeatureSet, flows_to_table};
+
+/// Features listed per alert.
+pub const TOP_FEATURES: usize = 5;
+
+/// A model ready to classify flows.
+#[derive(Debug)]
+pub struct Detector {
+    model: TrainedModel,
+    name: String,
+    set: FeatureSet,
+    benign: usize,
+    top: Vec<String>,
+}
+
+/// Smallest N such that a model reading `splt_*_k` columns needs `--early N`.
+pub fn early_packets_needed(model: &TrainedModel) -> Option<u16> {
+    let mut need: Option<u16> = None;
+    for c in model.pipeline.required_columns() {
+        if c == "early_packets" {
+            need = need.or(Some(1));
+        }
+        for p in ["splt_direction_", "splt_ps_", "splt_piat_ms_"] {
+            if let Some(k) = c.strip_prefix(p).and_then(|k| k.parse::<u16>().ok()) {
+                let n = k.saturating_add(1);
+                need = Some(need.map_or(n, |m| m.max(n)));
+            }
+        }
+    }
+    need
+}
+
+impl Detector {
+    /// Load a model file and check it against the features of `set`
+    /// (`set = None`: full-flow features, or early features when the model
+    /// was trained on them).
+    pub fn load(path: &Path, set: Option<FeatureSet>) -> Result<Detector> {
+        let model = TrainedModel::load(path)?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Detector::new(model, name, set)
+    }
+
+    /// Check `model` against `set` (see [`Detector::load`]).
+    pub fn new(model: TrainedModel, name: String, set: Option<FeatureSet>) -> Result<Detector> {
+        let unusable = |msg: &str| DetectError::UnusableModel {
+            model: name.clone(),
+            msg: msg.to_string(),
+        };
+        if !model.kind.supervised() || model.kind.regression() {
+            return Err(unusable("it is not a supervised classifier"));
+        }
+        let benign = model
+            .classes
+            .iter()
+            .position(|c| c == "benign")
+            .ok_or_else(|| unusable("it has no 'benign' class"))?;
+        let needed = early_packets_needed(&model);
+        let set = set.unwrap_or(match needed {
+            Some(n) => FeatureSet::early(n),
+            None => FeatureSet::full(),
+        });
+        let have = set.feature_names();
+        let missing: Vec<&str> = model
+            .pipeline
+            .required_columns()
+            .into_iter()
+            .filter(|c| !have.iter().any(|h| h == c))
+            .collect();
+        if !missing.is_empty() {
+            let shown: Vec<&str> = missing.iter().take(8).copied().collect();
+            let more = if missing.len() > shown.len() {
+                format!(" and {} more", missing.len() - shown.len())
+            } else {
+                String::new()
+            };
+            let hint = match (needed, set.early) {
+                (Some(n), 0) => format!(" (the model was trained on early-flow features: use --early {n})"),
+                (Some(n), e) if n > e => format!(" (the model needs the first {n} packets: use --early {n})"),
+                (None, e) if e > 0 => " (the model was trained on full-flow features: drop --early)".to_string(),
+                _ => " (was it trained on a table with other columns, e.g. with netlens train on a CSV?)".to_string(),
+            };
+            return Err(DetectError::MissingFeatures {
+                model: name,
+                missing: format!("{}{more}", shown.join(", ")),
+                hint,
+            });
+        }
+        let top = match &model.estimator {
+            Estimator::Forest(f) => {
+                let mut idx: Vec<(usize, f64)> =
+                    f.importances.iter().copied().enumerate().collect();
+                idx.sort_by(|a, b| b.1.total_cmp(&a.1));
+                idx.into_iter()
+                    .filter(|(_, v)| *v > 0.0)
+                    .filter_map(|(i, _)| model.pipeline.feature_names.get(i).cloned())
+                    .filter(|n| have.iter().any(|h| h == n))
+                    .take(TOP_FEATURES)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok(Detector {
+            model,
+            name,
+            set,
+            benign,
+            top,
+        })
+    }
+
+    /// The feature set this detector reads (meter the run with its `meter_config`).
+    pub fn feature_set(&self) -> FeatureSet {
+        self.set
+    }
+
+    /// The `detector` field of its alerts.
+    pub fn detector_name(&self) -> String {
+        format!("model:{}", self.name)
+    }
+
+    /// The underlying model.
+    pub fn model(&self) -> &TrainedModel {
+        &self.model
+    }
+
+    /// Predicted class and attack score (1 − P(benign)) of each flow.
+    pub fn classify(&self, flows: &[Flow]) -> Result<Vec<(String, f64)>> {
+        if flows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let table = flows_to_table(flows, self.set);
+        let x = self.model.features(&table)?;
+        let k = self.model.classes.len().max(1);
+        let Output::Proba(p) = self.model.output(&x)? else {
+            return Err(DetectError::UnusableModel {
+                model: self.name.clone(),
+                msg: "it does not output class probabilities".into(),
+            });
+        };
+        let threshold = self.model.threshold.filter(|_| k == 2);
+        Ok(p.chunks(k)
+            .map(|row| {
+                let pb = row.get(self.benign).copied().unwrap_or(1.0);
+                let score = (1.0 - pb).clamp(0.0, 1.0);
+                let attack = match threshold {
+                    Some(t) => score >= t,
+                    None => {
+                        // Argmax over classes (first wins ties, like the model's own predict).
+                        let mut best = 0;
+                        for (i, v) in row.iter().enumerate() {
+                            if row.get(best).is_some_and(|b| v > b) {
+                                best = i;
+                            }
+                        }
+                        best != self.benign
+                    }
+                };
+                let label = if !attack {
+                    "benign".to_string()
+                } else {
+                    // The most probable non-benign class.
+                    let mut best: Option<(usize, f64)> = None;
+                    for (i, v) in row.iter().enumerate() {
+                        if i != self.benign && best.is_none_or(|(_, b)| *v > b) {
+                            best = Some((i, *v));
+                        }
+                    }
+                    best.and_then(|(i, _)| self.model.classes.get(i).cloned())
+                        .unwrap_or_else(|| "attack".into())
+                };
+                (label, score)
+            })
+            .collect())
+    }
+
+    /// Alerts for the flows classified as attacks (in input order).
+    pub fn alerts(&self, flows: &[Flow]) -> Result<Vec<Alert>> {
+        let classes = self.classify(flows)?;
+        let mut table = None;
+        let mut out = Vec::new();
+        for (i, (f, (label, score))) in flows.iter().zip(classes).enumerate() {
+            if label == "benign" {
+                continue;
+            }
+            let t = table.get_or_insert_with(|| flows_to_table(flows, self.set));
+            let top_features = self
+                .top
+                .iter()
+                .map(|n| TopFeature {
+                    name: n.clone(),
+                    value: t.column(n).ok().and_then(|c| match &c.data {
+                        ColumnData::Num(v) => v.get(i).copied().filter(|x| x.is_finite()),
+                        ColumnData::Str(_) => None,
+                    }),
+                })
+                .collect();
+            let (src_ip, dst_ip) = match (
+                &t.column("src_ip").map(|c| &c.data),
+                &t.column("dst_ip").map(|c| &c.data),
+            ) {
+                (Ok(ColumnData::Str(s)), Ok(ColumnData::Str(d))) => (
+                    s.get(i).cloned().unwrap_or_default(),
+                    d.get(i).cloned().unwrap_or_default(),
+                ),
+                _ => (String::new(), String::new()),
+            };
+            out.push(Alert {
+                detector: self.detector_name(),
+                ts_start: rfc3339_us(f.first_ns.div_euclid(1000)),
+                ts_end: rfc3339_us(f.last_ns.div_euclid(1000)),
+                src_ip,
+                src_port: f.src.port,
+                dst_ip,
+                dst_port: f.dst.port,
+                protocol: f.protocol,
+                vlan_id: f.vlan_id,
+                label,
+                score,
+                flow_id: f.id,
+                top_features,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,28 @@
+//! netlens-detect: supervised attack detection on flows.
+//!
+//! * [`rules`]: label flow tables by reproducible rules (time windows,
+//!   addresses/CIDR prefixes, ports, protocol; first match wins).
+//! * [`labels`]: labels for captures (a 5-tuple labels CSV or a
+//!   whole-capture label) matched to metered flows in either direction.
+//! * [`features`]: the numeric per-flow feature set a detector is trained
+//!   on (identifiers and timestamps excluded), full-flow or early-flow.
+//! * [`detector`]: a loaded model checked against the features a run
+//!   produces, classifying batches of flows into [`alert::Alert`]s.
+//!
+//! Invariant: training and detection build their feature tables with the
+//! same function ([`features::flows_to_table`]), so a model never sees a
+//! column computed differently from the way it was trained.
+#![deny(missing_docs)]
+
+pub mod alert;
+pub mod detector;
+pub mod error;
+pub mod features;
+pub mod labels;
+pub mod rules;
+pub mod training;
+
+pub use alert::Alert;
+pub use detector::Detector;
+pub use error::{DetectError, Result};
+pub use features::{FeatureSet, flows_to_table};
