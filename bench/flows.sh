@@ -8,12 +8,12 @@
 # Figures are ratios measured in one run; the machine is shared, so compare
 # ratios, not absolute numbers between runs.
 #
-# Usage: bench/flows.sh [MIN_PACKETS (default 10000000)] [SNAPLEN (default 128)]
+# Usage: bench/flows.sh [MIN_PACKETS (default 10000000)] [SNAPLEN (default 192)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${NETLENS_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
 min_packets="${1:-10000000}"
-snaplen="${2:-128}"
+snaplen="${2:-192}"
 out=bench/out
 mkdir -p "$out"
 big="$out/replay-${min_packets}-${snaplen}.pcap"

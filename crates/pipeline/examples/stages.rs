@@ -115,6 +115,24 @@ fn measure(path: &str, threads: Vec<usize>) -> Result<(), String> {
             rep.meter.peak_active
         );
     }
+    // (c) in process: meter and write the basic columns to Parquet (in memory).
+    let (t, c) = (Instant::now(), cpu_s());
+    let mut r = open(path)?;
+    let sel = netlens_flow::Selection::parse("basic").map_err(|e| e.to_string())?;
+    let mut w = netlens_export::open_writer(netlens_export::Format::Parquet, Box::new(std::io::sink()), &sel)
+        .map_err(|e| e.to_string())?;
+    let rep = run::<netlens_export::ExportError>(&mut r, &RunConfig::default(), &mut [], &mut |f| w.write(f), &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())?;
+    let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_s() - c;
+    println!(
+        "read+dissect+meter+parquet,1,{},{secs:.3},{cpu:.2},{:.0},{:.0}   # {} flows",
+        rep.packets,
+        rep.packets as f64 / secs,
+        rep.packets as f64 / cpu.max(0.01),
+        rep.flows
+    );
     per_flow_memory();
     Ok(())
 }
