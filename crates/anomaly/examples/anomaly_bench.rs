@@ -52,7 +52,10 @@ fn main() {
     let d = Path::new(&dir);
     let p = |r: &str| d.join(r);
     let train = vec![p("pcap/nfstream/skype.pcap"), p("pcap/nfstream/pps.pcap")];
-    let holdout = vec![p("pcap/nfstream/instagram.pcap")];
+    let holdout = vec![
+        p("pcap/nfstream/instagram.pcap"),
+        p("pcap/ndpi/alexa-app.pcapng"),
+    ];
     let attacks = [
         "labeled/attack-pcap/stopddos/pkt.TCP.synflood.spoofed.pcap",
         "labeled/attack-pcap/lucid-cicddos2019/CIC-DDoS-2019-SynFlood.pcap",
@@ -67,16 +70,16 @@ fn main() {
         let m = train_iforest(&train, IforestConfig::default())?;
         let train_s = t.elapsed().as_secs_f64();
         let benign_if = iforest_scores(&m, &holdout)?;
-        let mut det = Kitsune::new(KitsuneConfig::with_train_packets(5_800));
+        let mut det = Kitsune::new(KitsuneConfig::with_train_packets(5_600));
         kitsune_scores(&mut det, &train)?;
         let benign_k = kitsune_scores(&mut det.clone(), &holdout)?;
         let th = det.threshold().unwrap_or(f64::INFINITY);
         println!("## Score separation (trained on benign only)\n");
         println!(
-            "Training: skype.pcap + pps.pcap (NFStream samples). Benign hold-out: instagram.pcap \
+            "Training: nfstream/skype.pcap + nfstream/pps.pcap. Benign hold-out: nfstream/instagram.pcap + ndpi/alexa-app.pcapng \
              ({} flows, {} packets scored). iforest: 200 trees × 256 rows, {} training flows, \
              threshold q0.995 = {:.4} (fit in {train_s:.2}s). Kitsune: trained on the first 5800 IP \
-             packets, threshold q0.999 of training scores = {th:.5}.\n",
+             packets (5626 in the training captures), threshold q0.999 of training scores = {th:.5}.\n",
             benign_if.len(),
             benign_k.len(),
             m.train_flows.1,

@@ -42,6 +42,9 @@ mod source;
 mod stats;
 mod writer;
 
+#[cfg(feature = "live")]
+pub mod live;
+
 pub use error::{CaptureError, Warning, WarningKind};
 pub use reader::{CaptureReader, Input, PacketRef, ReadOptions};
 pub use source::MAX_CAPLEN;
