@@ -18,11 +18,10 @@ fn data(rel: &str) -> String {
 }
 
 fn netlens(args: &[&str]) -> Output {
-    let o = Command::new(bin())
+    Command::new(bin())
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run netlens: {e}"));
-    o
+        .unwrap_or_else(|e| panic!("cannot run netlens: {e}"))
 }
 
 fn alerts(path: &Path) -> Vec<serde_json::Value> {
