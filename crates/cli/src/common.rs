@@ -111,3 +111,18 @@ pub fn human_bytes(b: u64) -> String {
         format!("{v:.2} {}", U[i])
     }
 }
+
+/// Resolve a flow feature group name (`basic`, `meta`, `nfstream`, `app`,
+/// `splt`, `cic`) to its column names, for `--features` in the ML commands.
+pub fn feature_groups(name: &str) -> Option<Vec<String>> {
+    let g = netlens_flow::Group::ALL
+        .into_iter()
+        .find(|g| g.name() == name)?;
+    Some(
+        netlens_flow::COLUMNS
+            .iter()
+            .filter(|c| c.group == g)
+            .map(|c| c.name.to_string())
+            .collect(),
+    )
+}

@@ -21,8 +21,18 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Register new subcommands here (one line each) and in `run` below.
+    /// The main job: captures in, one report folder out (monitoring, alerts, forecast, flow table).
+    Analyze(cmd::analyze::Args),
     /// Meter bidirectional flows in captures and export them (CSV, JSON Lines, Parquet).
     Flows(cmd::flows::Args),
+    /// Unsupervised anomaly detection: isolation forest on flows, Kitsune-style online packet detector.
+    Anomaly(cmd::anomaly::Args),
+    /// Label the flows of a flow table by rules (time windows, CIDR prefixes, ports, protocol).
+    Label(cmd::label::Args),
+    /// Train a flow detector (random forest) from labelled captures in one step.
+    TrainDetector(cmd::train_detector::Args),
+    /// Detect attacks in captures with a trained flow model; alerts as JSON Lines.
+    Detect(cmd::detect::Args),
     /// Quick look at captures: packets, protocols, malformed packets, flows, top talkers.
     Stats(cmd::stats::Args),
     /// List the flow features (columns) netlens can export.
@@ -46,7 +56,12 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // One arm per subcommand.
+        Command::Analyze(a) => cmd::analyze::run(a),
         Command::Flows(a) => cmd::flows::run(a),
+        Command::Anomaly(a) => cmd::anomaly::run(a),
+        Command::Label(a) => cmd::label::run(a),
+        Command::TrainDetector(a) => cmd::train_detector::run(a),
+        Command::Detect(a) => cmd::detect::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Features(a) => cmd::features::run(a),
         Command::Synth(a) => cmd::synth::run(a),

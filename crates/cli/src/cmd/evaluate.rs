@@ -58,7 +58,13 @@ pub fn run(args: Args) -> Result<()> {
     }
     let spec = args.spec.spec(args.algorithm);
     let pb = spinner(&format!("{k}-fold cross-validation"));
-    let folds = model::cross_validate(&table, &spec, k, args.spec.seed, &|_: &str| None)?;
+    let folds = model::cross_validate(
+        &table,
+        &spec,
+        k,
+        args.spec.seed,
+        &crate::common::feature_groups,
+    )?;
     pb.finish_and_clear();
     let headline: Vec<f64> = folds
         .iter()

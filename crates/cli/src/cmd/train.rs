@@ -429,7 +429,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let table = args.table.load(&args.tables)?;
     let spec = args.spec.spec(args.model);
-    let groups = |_: &str| None;
+    let groups = crate::common::feature_groups;
     let pb = spinner(&format!(
         "training {:?} on {} rows",
         spec.kind, table.n_rows

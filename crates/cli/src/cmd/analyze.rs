@@ -1,0 +1,420 @@
+//! `netlens analyze`: the main job. Captures in; one report folder out with
+//! monitoring (traffic summary and charts), security (alerts) and planning
+//! (forecast and capacity), plus the flow table for further work.
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use netlens_flow::{Flow, Selection};
+use netlens_pipeline::{PacketObserver, RunConfig};
+use netlens_report::collect::{FlowEvent, RunFacts};
+use netlens_report::data::InputInfo;
+use netlens_report::{Collector, ReportOptions, build_report, render};
+
+use crate::common;
+
+/// Analyse captures end to end and write a report folder: traffic summary
+/// and charts, alerts, a forecast with capacity dates when the capture is
+/// long enough, and the flow table as Parquet and CSV. With no input it
+/// analyses the sample capture that ships with netlens.
+#[derive(Parser, Debug)]
+#[command(
+    after_help = "Examples:\n  netlens analyze\n  netlens analyze capture.pcap -o report/\n  netlens analyze day1.pcap.gz day2.pcap.gz --threads 2"
+)]
+pub struct Args {
+    /// Capture files or directories (`-` = stdin); default: the bundled sample.
+    pub inputs: Vec<String>,
+    /// Output folder.
+    #[arg(short, long, default_value = "netlens-report")]
+    pub output: String,
+    /// Flow-metering threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Throughput interval of the report (default: automatic).
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Detector model (default: the bundled models/detector.nlm).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Skip attack detection.
+    #[arg(long)]
+    pub no_detect: bool,
+    /// Page title.
+    #[arg(long, default_value = "netlens analysis")]
+    pub title: String,
+    /// No progress or summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The sample capture: `data/sample/sample.pcap` under the current
+/// directory, else in the source tree the binary was built from.
+fn sample_path() -> Option<PathBuf> {
+    let here = PathBuf::from("data/sample/sample.pcap");
+    if here.is_file() {
+        return Some(here);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/sample.pcap");
+    built.is_file().then_some(built)
+}
+
+struct Shared<'a>(&'a RefCell<Collector>);
+
+impl PacketObserver for Shared<'_> {
+    fn on_packet(
+        &mut self,
+        pkt: &netlens_capture::PacketRef<'_>,
+        dissected: Result<&netlens_wire::PacketSummary, netlens_wire::DissectError>,
+    ) {
+        if let Ok(mut c) = self.0.try_borrow_mut() {
+            c.on_packet(pkt, dissected);
+        }
+    }
+}
+
+/// Run the command.
+pub fn run(a: Args) -> Result<()> {
+    let started = Instant::now();
+    let inputs: Vec<String> = if a.inputs.is_empty() {
+        let s = sample_path().context(
+            "no input given and the bundled sample data/sample/sample.pcap was not found (run from the repository, or name a capture)",
+        )?;
+        vec![s.to_string_lossy().into_owned()]
+    } else {
+        a.inputs.clone()
+    };
+    let interval = a
+        .interval
+        .as_deref()
+        .map(netlens_timeseries::units::parse_duration)
+        .transpose()
+        .context("invalid --interval")?;
+    let out = PathBuf::from(&a.output);
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let say = |msg: &str| {
+        if !a.quiet {
+            eprintln!("netlens: {msg}");
+        }
+    };
+
+    // The detector (security): the bundled model unless told otherwise.
+    let detector = if a.no_detect {
+        None
+    } else {
+        match a.model.clone().or_else(crate::cmd::detect::bundled_model) {
+            Some(p) => Some(
+                netlens_detect::Detector::load(&p, Some(netlens_detect::FeatureSet::full()))
+                    .with_context(|| format!("loading detector {}", p.display()))?,
+            ),
+            None => {
+                say(
+                    "warning: no detector model found (models/detector.nlm); skipping attack detection",
+                );
+                None
+            }
+        }
+    };
+    let alerts_path = out.join("alerts.jsonl");
+    let mut alerts_out = common::open_output(alerts_path.to_str().unwrap_or("alerts.jsonl"))?;
+    let mut alerts: Vec<netlens_detect::Alert> = Vec::new();
+    let mut alert_count = 0u64;
+
+    // Stage 1: one pass over the captures.
+    let sel = Selection::parse("all")?;
+    let meter = netlens_flow::MeterConfig {
+        statistics: true,
+        app: true,
+        cic: true,
+        splt: 0,
+        ..Default::default()
+    };
+    let cfg = RunConfig {
+        meter,
+        threads: a.threads.max(1),
+        ..Default::default()
+    };
+    let mut reader = common::open_inputs(&inputs, true)?;
+    let pq_path = out.join("flows.parquet");
+    let csv_path = out.join("flows.csv");
+    let mut pq = netlens_export::open_writer(
+        netlens_export::Format::Parquet,
+        common::open_output(pq_path.to_str().unwrap_or("flows.parquet"))?,
+        &sel,
+    )?;
+    let mut csv = netlens_export::open_writer(
+        netlens_export::Format::Csv,
+        common::open_output(csv_path.to_str().unwrap_or("flows.csv"))?,
+        &sel,
+    )?;
+    let collector = RefCell::new(Collector::new(60, 5)?);
+    let pb = common::packet_progress(a.quiet);
+    pb.set_message("stage 1/3: reading, decoding and metering flows");
+    let run_report = {
+        let mut shared = Shared(&collector);
+        let mut obs: [&mut dyn PacketObserver; 1] = [&mut shared];
+        netlens_pipeline::run::<anyhow::Error>(
+            &mut reader,
+            &cfg,
+            &mut obs,
+            &mut |fs: &[Flow]| {
+                if let Ok(mut c) = collector.try_borrow_mut() {
+                    for f in fs {
+                        c.flow(&FlowEvent::from_flow(f));
+                    }
+                }
+                pq.write(fs)?;
+                csv.write(fs)?;
+                if let Some(det) = &detector {
+                    for al in det.alerts(fs)? {
+                        serde_json::to_writer(&mut alerts_out, &al)?;
+                        alerts_out.write_all(b"\n")?;
+                        alert_count += 1;
+                        // The report lists the strongest alerts; the file has them all.
+                        if alerts.len() < 5_000 {
+                            alerts.push(al);
+                        }
+                    }
+                    alerts_out.flush()?;
+                }
+                Ok(())
+            },
+            &mut |r| {
+                pb.set_message(format!(
+                    "stage 1/3: {} packets, {} flows",
+                    r.packets, r.flows
+                ))
+            },
+        )?
+    };
+    pq.finish()?;
+    csv.finish()?;
+    alerts_out.flush()?;
+    pb.finish_and_clear();
+    let warnings: Vec<String> = reader
+        .take_warnings()
+        .into_iter()
+        .map(|w| w.to_string())
+        .collect();
+    for w in &warnings {
+        say(&format!("warning: {w}"));
+    }
+    if run_report.packets == 0 {
+        say("warning: the input holds no packets; the report says so");
+    }
+
+    // Stage 2: the report (monitoring + anomalies + forecast).
+    say("stage 2/3: building the report");
+    let collected = collector.into_inner().finish()?;
+    let facts = RunFacts::from_run(&run_report);
+    let infos: Vec<InputInfo> = reader
+        .sources()
+        .iter()
+        .map(|s| InputInfo {
+            name: s.name.clone(),
+            kind: "capture".into(),
+            notes: vec![format!("{}, {} packets", s.format, s.packets)],
+        })
+        .collect();
+    let opts = ReportOptions {
+        title: a.title.clone(),
+        inputs: infos,
+        interval_s: interval,
+        ..ReportOptions::default()
+    };
+    let mut data = build_report(&collected, &facts, &opts)?;
+    for w in &warnings {
+        data.notes.push(format!("Input warning: {w}"));
+    }
+    alerts.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.flow_id.cmp(&y.flow_id)));
+    let mut by_label: std::collections::BTreeMap<String, u64> = Default::default();
+    for al in &alerts {
+        *by_label.entry(al.label.clone()).or_insert(0) += 1;
+    }
+    // The report groups alerts by (class, destination): a port scan or a
+    // spoofed flood is one line with its flow and source counts.
+    let mut groups: Vec<((String, String), Vec<&netlens_detect::Alert>)> = Vec::new();
+    for al in &alerts {
+        let k = (al.label.clone(), al.dst_ip.clone());
+        if let Some(i) = groups.iter().position(|(g, _)| *g == k) {
+            if let Some((_, v)) = groups.get_mut(i) {
+                v.push(al);
+            }
+        } else if groups.len() < 200 {
+            groups.push((k, vec![al]));
+        }
+    }
+    data.alerts = groups
+        .iter()
+        .map(|((label, dst), v)| {
+            let mut srcs: Vec<&str> = v.iter().map(|al| al.src_ip.as_str()).collect();
+            srcs.sort_unstable();
+            srcs.dedup();
+            let src = if srcs.len() == 1 {
+                srcs[0].to_string()
+            } else {
+                format!("{} sources", srcs.len())
+            };
+            let first = v.iter().map(|al| al.ts_start.as_str()).min().unwrap_or("");
+            let max_score = v.iter().map(|al| al.score).fold(0.0, f64::max);
+            let mut ports: Vec<u16> = v.iter().map(|al| al.dst_port).collect();
+            ports.sort_unstable();
+            ports.dedup();
+            let port_text = if ports.len() <= 5 {
+                ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                format!(
+                    "{} distinct ports ({}–{})",
+                    ports.len(),
+                    ports.first().unwrap_or(&0),
+                    ports.last().unwrap_or(&0)
+                )
+            };
+            let top = v
+                .first()
+                .map(|al| {
+                    al.top_features
+                        .iter()
+                        .take(2)
+                        .map(|t| t.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            netlens_report::AlertRow {
+                time: first.to_string(),
+                severity: if max_score >= 0.9 {
+                    "critical"
+                } else {
+                    "warning"
+                }
+                .into(),
+                kind: label.clone(),
+                subject: format!("{src} → {dst}"),
+                detail: format!(
+                    "{} flow{}, destination port{} {port_text}; max score {max_score:.2}{}",
+                    v.len(),
+                    if v.len() == 1 { "" } else { "s" },
+                    if ports.len() == 1 { "" } else { "s" },
+                    if top.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; top features: {top}")
+                    }
+                ),
+            }
+        })
+        .collect();
+    match &detector {
+        Some(det) => data.notes.push(format!(
+            "Security: {} flows flagged by {} ({}); all alerts are in {}{}.",
+            alert_count,
+            det.detector_name(),
+            if by_label.is_empty() {
+                "none".to_string()
+            } else {
+                by_label
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            alerts_path.display(),
+            if alerts.len() < alert_count as usize {
+                "; the table summarises the first 5,000"
+            } else {
+                ""
+            }
+        )),
+        None => data
+            .notes
+            .push("Security: attack detection was skipped.".into()),
+    }
+    data.notes.push(format!(
+        "Flow table: {} ({} flows, all feature groups) and {}.",
+        pq_path.display(),
+        run_report.flows,
+        csv_path.display()
+    ));
+
+    // Stage 3: write it.
+    say("stage 3/3: rendering charts and the HTML page");
+    let rendered =
+        render(&data, &out).with_context(|| format!("writing the report to {}", out.display()))?;
+    if !a.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        let span = match (run_report.first_ts_ns, run_report.last_ts_ns) {
+            (Some(f), Some(l)) => (l - f) as f64 / 1e9,
+            _ => 0.0,
+        };
+        let bold = |s: &str| {
+            if std::io::stderr().is_terminal() {
+                format!("\x1b[1m{s}\x1b[0m")
+            } else {
+                s.to_string()
+            }
+        };
+        eprintln!();
+        eprintln!("{}", bold("netlens analysis"));
+        eprintln!(
+            "  input       {} ({} packets, {}, {:.0} s of traffic)",
+            inputs.join(", "),
+            run_report.packets,
+            common::human_bytes(run_report.wire_bytes),
+            span
+        );
+        eprintln!(
+            "  flows       {} ({} malformed packets skipped, {} non-IP)",
+            run_report.flows,
+            run_report.malformed(),
+            run_report.skipped.get("non_ip").copied().unwrap_or(0)
+        );
+        eprintln!(
+            "  anomalies   {} in the throughput series",
+            data.anomalies.events.len()
+        );
+        eprintln!(
+            "  alerts      {}{}",
+            alert_count,
+            if by_label.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    by_label
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        eprintln!(
+            "  forecast    {}",
+            if data.forecast.available {
+                "yes (see the report)".to_string()
+            } else {
+                "no: the capture is too short to forecast (needs at least two days)".to_string()
+            }
+        );
+        eprintln!(
+            "  written     {} (report), {}, {}, {}",
+            rendered.index.display(),
+            pq_path.display(),
+            csv_path.display(),
+            alerts_path.display()
+        );
+        eprintln!("  took        {secs:.1} s");
+    }
+    if run_report.packets == 0 && run_report.flows == 0 && rendered.charts.is_empty() {
+        bail!("nothing to analyse in {}", inputs.join(", "));
+    }
+    Ok(())
+}
