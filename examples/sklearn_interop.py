@@ -31,7 +31,7 @@ labels_csv = Path(sys.argv[2]) if len(sys.argv) > 2 else repo / "data" / "sample
 
 # %% Flows with NFStream-style statistics, straight into pandas
 t0 = time.perf_counter()
-flows = netlens.flows(pcap, features="nfstream").to_pandas()
+flows = netlens.flows(pcap, features="nfstream,first_seen").to_pandas()
 print(f"{len(flows)} flows × {flows.shape[1]} columns from {pcap.name} in {time.perf_counter() - t0:.2f} s")
 
 # %% Attach the ground-truth labels (keyed by 5-tuple and first-packet time)

@@ -135,8 +135,11 @@ fn push_text(arr: &dyn Array, out: &mut Vec<String>) -> Result<()> {
             }));
         }
         DataType::Timestamp(unit, _) => {
-            let a = arr.as_primitive::<Int64Type>();
             let unit = unit.clone();
+            let ints = arrow_cast::cast(arr, &DataType::Int64)?;
+            let a = ints
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| Error::Invalid("timestamp column did not cast to int64".into()))?;
             out.extend((0..n).map(|i| {
                 if a.is_null(i) {
                     String::new()
@@ -151,10 +154,10 @@ fn push_text(arr: &dyn Array, out: &mut Vec<String>) -> Result<()> {
                     out.push(String::new());
                     continue;
                 }
-                let inner = if let Some(l) = arr.as_list_opt::<i32>() {
-                    l.value(i)
-                } else {
-                    arr.as_list::<i64>().value(i)
+                let inner = match (arr.as_list_opt::<i32>(), arr.as_list_opt::<i64>()) {
+                    (Some(l), _) => l.value(i),
+                    (None, Some(l)) => l.value(i),
+                    (None, None) => return Err(Error::Invalid(format!("unsupported list type {}", arr.data_type()))),
                 };
                 let mut s = String::from("[");
                 if is_numeric(inner.data_type()) {

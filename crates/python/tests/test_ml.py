@@ -28,7 +28,7 @@ def labelled(tmp_path_factory, cli):
     """The sample's flows as the CLI's CSV with a label column, and as pandas with the same labels."""
     d = tmp_path_factory.mktemp("ml")
     raw = d / "flows.csv"
-    cli("flows", SAMPLE, "--features", "nfstream", "-q", "-o", raw)
+    cli("flows", SAMPLE, "--features", "nfstream,first_seen", "-q", "-o", raw)
     idx = label_index()
     out = d / "labelled.csv"
     with open(raw, newline="") as fi, open(out, "w", newline="") as fo:
@@ -40,7 +40,7 @@ def labelled(tmp_path_factory, cli):
             ms = str(int(pd.Timestamp(row[pos["first_seen"]]).value // 1_000_000))
             k = tuple(row[pos[n]] for n in ("src_ip", "src_port", "dst_ip", "dst_port", "protocol")) + (ms,)
             w.writerow(row + [idx.get(k, "benign")])
-    df = netlens.flows(SAMPLE, features="nfstream").to_pandas()
+    df = netlens.flows(SAMPLE, features="nfstream,first_seen").to_pandas()
     ms = (df["first_seen"].astype("int64") // 1000).astype(str)
     df["label"] = [
         idx.get((a, str(b), c, str(e), str(p), m), "benign")
@@ -136,7 +136,7 @@ def test_model_errors(tmp_path, labelled):
     with pytest.raises(netlens.ModelError):
         netlens.Model.load(junk)
     with pytest.raises(netlens.ModelError, match="not a netlens model"):
-        netlens.Model.from_bytes(b"hello")
+        netlens.Model.from_bytes(b"hello, world")
     with pytest.raises(netlens.ModelError, match="no_such_column"):
         netlens.Model.train(df, "rf", label="no_such_column")
     with pytest.raises(ValueError, match="unknown model"):
