@@ -432,13 +432,11 @@ label = "late"
 dst_port = ["8000-8100"]
 "#;
 
-    fn table(rows: &[(&str, u16, &str, u16, u8, i64)]) -> Table {
-        let s = |f: &dyn Fn(&(&str, u16, &str, u16, u8, i64)) -> String| {
-            ColumnData::Str(rows.iter().map(f).collect())
-        };
-        let n = |f: &dyn Fn(&(&str, u16, &str, u16, u8, i64)) -> f64| {
-            ColumnData::Num(rows.iter().map(f).collect())
-        };
+    type Row<'a> = (&'a str, u16, &'a str, u16, u8, i64);
+
+    fn table(rows: &[Row<'_>]) -> Table {
+        let s = |f: &dyn Fn(&Row<'_>) -> String| ColumnData::Str(rows.iter().map(f).collect());
+        let n = |f: &dyn Fn(&Row<'_>) -> f64| ColumnData::Num(rows.iter().map(f).collect());
         Table {
             columns: vec![
                 Column {
