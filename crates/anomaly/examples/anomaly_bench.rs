@@ -78,7 +78,7 @@ fn main() {
         println!(
             "Training: nfstream/skype.pcap + nfstream/pps.pcap. Benign hold-out: nfstream/instagram.pcap + ndpi/alexa-app.pcapng \
              ({} flows, {} packets scored). iforest: 200 trees × 256 rows, {} training flows, \
-             threshold q0.995 = {:.4} (fit in {train_s:.2}s). Kitsune: trained on the first 5800 IP \
+             threshold q0.995 = {:.4} (fit in {train_s:.2}s). Kitsune: trained on the first 5600 IP \
              packets (5626 in the training captures), threshold q0.999 of training scores = {th:.5}.\n",
             benign_if.len(),
             benign_k.len(),
