@@ -245,7 +245,8 @@ impl ParquetWriter {
         if opts.dictionary {
             for f in batch.schema().fields() {
                 if matches!(f.data_type(), DataType::Utf8) {
-                    props = props.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+                    props = props
+                        .set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
                 }
             }
         }

@@ -119,10 +119,20 @@ fn measure(path: &str, threads: Vec<usize>) -> Result<(), String> {
     let (t, c) = (Instant::now(), cpu_s());
     let mut r = open(path)?;
     let sel = netlens_flow::Selection::parse("basic").map_err(|e| e.to_string())?;
-    let mut w = netlens_export::open_writer(netlens_export::Format::Parquet, Box::new(std::io::sink()), &sel)
-        .map_err(|e| e.to_string())?;
-    let rep = run::<netlens_export::ExportError>(&mut r, &RunConfig::default(), &mut [], &mut |f| w.write(f), &mut |_| {})
-        .map_err(|e| e.to_string())?;
+    let mut w = netlens_export::open_writer(
+        netlens_export::Format::Parquet,
+        Box::new(std::io::sink()),
+        &sel,
+    )
+    .map_err(|e| e.to_string())?;
+    let rep = run::<netlens_export::ExportError>(
+        &mut r,
+        &RunConfig::default(),
+        &mut [],
+        &mut |f| w.write(f),
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
     w.finish().map_err(|e| e.to_string())?;
     let secs = t.elapsed().as_secs_f64();
     let cpu = cpu_s() - c;
