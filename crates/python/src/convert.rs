@@ -135,7 +135,7 @@ fn push_text(arr: &dyn Array, out: &mut Vec<String>) -> Result<()> {
             }));
         }
         DataType::Timestamp(unit, _) => {
-            let unit = unit.clone();
+            let unit = *unit;
             let ints = arrow_cast::cast(arr, &DataType::Int64)?;
             let a = ints
                 .as_primitive_opt::<Int64Type>()
@@ -157,7 +157,12 @@ fn push_text(arr: &dyn Array, out: &mut Vec<String>) -> Result<()> {
                 let inner = match (arr.as_list_opt::<i32>(), arr.as_list_opt::<i64>()) {
                     (Some(l), _) => l.value(i),
                     (None, Some(l)) => l.value(i),
-                    (None, None) => return Err(Error::Invalid(format!("unsupported list type {}", arr.data_type()))),
+                    (None, None) => {
+                        return Err(Error::Invalid(format!(
+                            "unsupported list type {}",
+                            arr.data_type()
+                        )));
+                    }
                 };
                 let mut s = String::from("[");
                 if is_numeric(inner.data_type()) {

@@ -82,7 +82,9 @@ impl From<Error> for PyErr {
             }
             Error::Ml(_) => ModelError::new_err(msg),
             Error::Invalid(_) => PyValueError::new_err(msg),
-            Error::Export(_) | Error::Series(_) | Error::Report(_) | Error::Arrow(_) => NetlensError::new_err(msg),
+            Error::Export(_) | Error::Series(_) | Error::Report(_) | Error::Arrow(_) => {
+                NetlensError::new_err(msg)
+            }
         }
     }
 }

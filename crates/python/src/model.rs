@@ -138,9 +138,10 @@ impl Model {
                 "onehot" => Encoding::OneHot,
                 "ordinal" => Encoding::Ordinal,
                 o => {
-                    return Err(
-                        Error::Invalid(format!("unknown encoding '{o}' (onehot, ordinal)")).into(),
-                    );
+                    return Err(Error::Invalid(format!(
+                        "unknown encoding '{o}' (onehot, ordinal)"
+                    ))
+                    .into());
                 }
             },
             ip: match ip {

@@ -25,21 +25,37 @@ fn gather_parquet(inputs: &[String], interval: &str, top: usize) -> Result<(Vec<
         if !std::path::Path::new(i).exists() {
             return Err(Error::Io {
                 path: i.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file or directory",
+                ),
             });
         }
         kinds.push(input::detect(i)?);
     }
     let kind = kinds.first().copied().unwrap_or(InputKind::Capture);
     if kinds.iter().any(|k| *k != kind) {
-        return Err(Error::Invalid("inputs mix captures, flow tables and series; give one kind at a time".into()));
+        return Err(Error::Invalid(
+            "inputs mix captures, flow tables and series; give one kind at a time".into(),
+        ));
     }
     if kind == InputKind::Series {
-        return Err(Error::Invalid("this input is already a series; read it with pandas or pyarrow".into()));
+        return Err(Error::Invalid(
+            "this input is already a series; read it with pandas or pyarrow".into(),
+        ));
     }
-    let g = input::gather(inputs, kind, interval_s, top, &RunConfig::default(), &mut |_| {})?;
+    let g = input::gather(
+        inputs,
+        kind,
+        interval_s,
+        top,
+        &RunConfig::default(),
+        &mut |_| {},
+    )?;
     if g.collected.packets == 0 {
-        return Err(Error::Invalid("no packets in the input: nothing to put in a series".into()));
+        return Err(Error::Invalid(
+            "no packets in the input: nothing to put in a series".into(),
+        ));
     }
     let mut buf = Vec::new();
     seriesout::write_table(&g.collected.table, SeriesFormat::Parquet, &mut buf)?;
