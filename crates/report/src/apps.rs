@@ -1,10 +1,9 @@
 //! Port-based application guess for the per-application byte mix.
 //!
-//! Why our own table: the flow crate has no application/service field yet
-//! (nDPI-style detection lives in a separate crate that is not wired into
-//! flows), and a guess from IANA well-known ports is a dozen lines. It is a
-//! *guess*: traffic on non-standard ports lands in `other-tcp`/`other-udp`,
-//! and a service on a well-known port of another is misnamed.
+//! The port table is `netlens_appmeta::ports` (the same guess the flow
+//! table's `application_name` falls back to). It is a *guess*: traffic on
+//! non-standard ports lands in `other-tcp`/`other-udp`, and a service on a
+//! well-known port of another is misnamed.
 //!
 //! Invariant: the returned name is one of a fixed set of `&'static str`, so
 //! the number of distinct applications is bounded.
@@ -13,45 +12,9 @@
 pub const METHOD: &str =
     "port-based guess (IANA well-known ports of the lower-numbered or listed endpoint)";
 
+/// The one port table of the project lives in the app-metadata crate.
 fn by_port(protocol: u8, port: u16) -> Option<&'static str> {
-    let tcp = protocol == 6;
-    let udp = protocol == 17;
-    Some(match port {
-        20 | 21 if tcp => "ftp",
-        22 if tcp => "ssh",
-        23 if tcp => "telnet",
-        25 | 465 | 587 if tcp => "smtp",
-        53 => "dns",
-        5353 if udp => "mdns",
-        67 | 68 if udp => "dhcp",
-        80 | 8000 | 8080 if tcp => "http",
-        88 => "kerberos",
-        110 | 995 if tcp => "pop3",
-        123 if udp => "ntp",
-        137..=139 => "netbios",
-        143 | 993 if tcp => "imap",
-        161 | 162 if udp => "snmp",
-        179 if tcp => "bgp",
-        389 | 636 => "ldap",
-        443 | 8443 if tcp => "tls",
-        443 if udp => "quic",
-        445 if tcp => "smb",
-        500 | 4500 if udp => "ipsec",
-        514 if udp => "syslog",
-        853 => "dns-over-tls",
-        1194 => "openvpn",
-        1433 if tcp => "mssql",
-        1900 if udp => "ssdp",
-        3306 if tcp => "mysql",
-        3389 => "rdp",
-        3478 | 19302 if udp => "stun",
-        5060 | 5061 => "sip",
-        5222 if tcp => "xmpp",
-        5432 if tcp => "postgresql",
-        6379 if tcp => "redis",
-        51820 if udp => "wireguard",
-        _ => return None,
-    })
+    netlens_appmeta::ports::guess(protocol, port)
 }
 
 /// The application name for a flow/packet of `protocol` between two ports.
