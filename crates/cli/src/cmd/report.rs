@@ -2,13 +2,11 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use netlens_pipeline::RunConfig;
-use netlens_report::input::{self, InputKind};
+use netlens_report::input::InputKind;
 use netlens_report::{ReportOptions, build_report, build_report_from_series, render};
 use netlens_timeseries::units;
 
 use crate::cmd::series::input_kind;
-use crate::common;
 
 /// Write a monitoring report: index.html (inline CSS, charts referenced
 /// relatively), report.json with the same numbers, and PNG + SVG charts:
@@ -103,32 +101,15 @@ pub fn run(a: Args) -> Result<()> {
         }];
         build_report_from_series(&s, a.column.as_deref(), &opts)?
     } else {
-        let pb = common::packet_progress(a.quiet);
         // The throughput comes from per-second counts; the interval table
         // is only a fallback, so a coarse default keeps it small.
-        let g = input::gather(
+        let g = crate::cmd::series::gather_with_progress(
             &a.inputs,
             kind,
             interval.unwrap_or(3600),
             5,
-            &RunConfig::default(),
-            &mut |n| {
-                pb.set_message(format!(
-                    "{n} {}",
-                    if kind == InputKind::Capture {
-                        "packets"
-                    } else {
-                        "flow rows"
-                    }
-                ))
-            },
+            a.quiet,
         )?;
-        pb.finish_and_clear();
-        for w in &g.warnings {
-            if !a.quiet {
-                eprintln!("netlens: warning: {w}");
-            }
-        }
         opts.inputs = g.inputs.clone();
         build_report(&g.collected, &g.facts, &opts)?
     };

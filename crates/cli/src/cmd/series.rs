@@ -112,30 +112,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         return Ok(());
     }
-    let pb = common::packet_progress(a.quiet);
-    let g = input::gather(
-        &a.inputs,
-        kind,
-        interval,
-        a.top,
-        &RunConfig::default(),
-        &mut |n| {
-            pb.set_message(format!(
-                "{n} {}",
-                if kind == InputKind::Capture {
-                    "packets"
-                } else {
-                    "flow rows"
-                }
-            ))
-        },
-    )?;
-    pb.finish_and_clear();
-    for w in &g.warnings {
-        if !a.quiet {
-            eprintln!("netlens: warning: {w}");
-        }
-    }
+    let g = gather_with_progress(&a.inputs, kind, interval, a.top, a.quiet)?;
     let c = &g.collected;
     if c.packets == 0 {
         bail!("no packets in the input: nothing to put in a series");
@@ -154,4 +131,36 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Collect captures or flow tables with a progress spinner, printing reader
+/// warnings to stderr (shared by `series` and `report`).
+pub fn gather_with_progress(
+    inputs: &[String],
+    kind: InputKind,
+    interval_s: i64,
+    top: usize,
+    quiet: bool,
+) -> Result<input::Gathered> {
+    let pb = common::packet_progress(quiet);
+    let unit = if kind == InputKind::Capture {
+        "packets"
+    } else {
+        "flow rows"
+    };
+    let g = input::gather(
+        inputs,
+        kind,
+        interval_s,
+        top,
+        &RunConfig::default(),
+        &mut |n| pb.set_message(format!("{n} {unit}")),
+    )?;
+    pb.finish_and_clear();
+    if !quiet {
+        for w in &g.warnings {
+            eprintln!("netlens: warning: {w}");
+        }
+    }
+    Ok(g)
 }
