@@ -27,6 +27,10 @@ pub enum EndReason {
     EndOfInput,
     /// Removed to make room when the flow table was full.
     Evicted,
+    /// Not an end: a copy of a flow still in the table, taken when it
+    /// reached `MeterConfig::early_emit` packets. The same flow is exported
+    /// again (with its real end reason) when it ends.
+    Early,
 }
 
 impl EndReason {
@@ -39,17 +43,18 @@ impl EndReason {
             EndReason::Rst => "rst",
             EndReason::EndOfInput => "end_of_input",
             EndReason::Evicted => "evicted",
+            EndReason::Early => "early",
         }
     }
 
     /// NFStream's `expiration_id`: 0 idle (NFStream also reports 0 for flows
-    /// flushed at the end of input), 1 active, -1 custom (TCP termination and
-    /// eviction, which NFStream does not have).
+    /// flushed at the end of input), 1 active, -1 custom (TCP termination,
+    /// eviction and early snapshots, which NFStream does not have).
     pub fn expiration_id(self) -> i8 {
         match self {
             EndReason::Idle | EndReason::EndOfInput => 0,
             EndReason::Active => 1,
-            EndReason::Fin | EndReason::Rst | EndReason::Evicted => -1,
+            EndReason::Fin | EndReason::Rst | EndReason::Evicted | EndReason::Early => -1,
         }
     }
 }
@@ -242,7 +247,8 @@ pub struct Flow {
     pub fwd: DirCounters,
     /// dst→src counters.
     pub bwd: DirCounters,
-    /// Why the flow ended (meaningful once exported).
+    /// Why the flow ended (meaningful once exported); [`EndReason::Early`]
+    /// marks an early snapshot of a flow that is still active.
     pub end_reason: EndReason,
     /// TCP tracking (all false for other protocols).
     pub tcp: TcpTrack,

@@ -13,6 +13,13 @@
 //! - Every packet handed to [`FlowMeter::process`] is counted in exactly one
 //!   flow, and every flow is eventually returned by [`FlowMeter::drain`]
 //!   (after [`FlowMeter::finish`] at the latest).
+//! - With [`MeterConfig::early_emit`] = N > 0, a flow that reaches N packets
+//!   and is still active after its Nth packet also puts one copy of itself,
+//!   marked [`EndReason::Early`], into the output at that moment; the flow
+//!   itself stays in the table and is returned again when it ends. A
+//!   snapshot therefore always precedes its flow's final record in the
+//!   drained order. Snapshots are not counted in `flows_ended`. With N = 0
+//!   (the default) no snapshot is ever produced.
 
 use std::hash::BuildHasher as _;
 
@@ -92,6 +99,12 @@ pub struct MeterConfig {
     pub app: bool,
     /// CICFlowMeter's activity timeout for Active/Idle periods, ns (default 5 s).
     pub cic_activity_timeout_ns: i64,
+    /// Early snapshots: when a flow reaches this many packets (and its Nth
+    /// packet did not end it), a copy of it marked [`EndReason::Early`] is
+    /// output at once, for classifying long flows before they end (0 = off,
+    /// the default). Usually equal to `splt`. The snapshot carries no
+    /// application metadata (that is extracted when the flow ends).
+    pub early_emit: u16,
 }
 
 impl Default for MeterConfig {
@@ -109,6 +122,7 @@ impl Default for MeterConfig {
             cic: false,
             app: false,
             cic_activity_timeout_ns: crate::cic::DEFAULT_ACTIVITY_TIMEOUT_NS,
+            early_emit: 0,
         }
     }
 }
@@ -133,23 +147,30 @@ pub struct MeterStats {
     pub fragments_unattributed: u64,
     /// Packets whose timestamp was older than the latest seen (clamped).
     pub out_of_order: u64,
+    /// Early snapshots output ([`MeterConfig::early_emit`]).
+    pub early_snapshots: u64,
 }
 
 impl MeterStats {
-    /// Flows that ended for `reason`.
+    /// Flows that ended for `reason` (early snapshots for [`EndReason::Early`]).
     pub fn ended(&self, reason: EndReason) -> u64 {
-        self.flows_ended[reason_index(reason)]
+        match reason_index(reason) {
+            Some(i) => self.flows_ended.get(i).copied().unwrap_or(0),
+            None => self.early_snapshots,
+        }
     }
 }
 
-fn reason_index(r: EndReason) -> usize {
+/// Index into `flows_ended`; `None` for snapshots, which are not an end.
+fn reason_index(r: EndReason) -> Option<usize> {
     match r {
-        EndReason::Idle => 0,
-        EndReason::Active => 1,
-        EndReason::Fin => 2,
-        EndReason::Rst => 3,
-        EndReason::EndOfInput => 4,
-        EndReason::Evicted => 5,
+        EndReason::Idle => Some(0),
+        EndReason::Active => Some(1),
+        EndReason::Fin => Some(2),
+        EndReason::Rst => Some(3),
+        EndReason::EndOfInput => Some(4),
+        EndReason::Evicted => Some(5),
+        EndReason::Early => None,
     }
 }
 
@@ -360,6 +381,7 @@ impl FlowMeter {
         let cfg_acc = self.cfg.accounting;
         let splt_cap = usize::from(self.cfg.splt);
         let term = self.cfg.tcp_termination;
+        let early_emit = self.cfg.early_emit;
         let Some(slot) = self.slots.get_mut(i as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -377,6 +399,8 @@ impl FlowMeter {
         {
             app.on_payload(fwd, payload);
         }
+        // One compare per packet when the option is off.
+        let snapshot = early_emit != 0 && flow.packets() == u64::from(early_emit);
         if term && pkt.protocol == 6 {
             let f = pkt.tcp.flags;
             let done = if f & tcp_flags::RST != 0 {
@@ -391,9 +415,25 @@ impl FlowMeter {
                 None
             };
             if let Some(reason) = done {
+                // The final record says everything a snapshot would.
                 self.remove(i, reason);
+                return;
             }
         }
+        if snapshot {
+            self.snapshot(i);
+        }
+    }
+
+    /// Output a copy of the active flow in slot `i`, marked early.
+    #[cold]
+    fn snapshot(&mut self, i: u32) {
+        let Some(slot) = self.slot(i) else { return };
+        let mut copy = slot.flow.clone();
+        copy.end_reason = EndReason::Early;
+        copy.app = None;
+        self.stats.early_snapshots += 1;
+        self.expired.push(copy);
     }
 
     /// Let time pass without a packet (e.g. a live capture's timer): expire
@@ -414,7 +454,8 @@ impl FlowMeter {
         self.frags.clear();
     }
 
-    /// Move the flows expired so far into `out` (in expiry order).
+    /// Move the flows expired so far, and early snapshots, into `out` (in
+    /// expiry order).
     pub fn drain(&mut self, out: &mut Vec<Flow>) {
         out.append(&mut self.expired);
     }
@@ -599,7 +640,9 @@ impl FlowMeter {
         let mut flow = slot.flow;
         flow.app = slot.app.map(|a| Box::new(a.into_meta()));
         flow.end_reason = reason;
-        self.stats.flows_ended[reason_index(reason)] += 1;
+        if let Some(n) = reason_index(reason).and_then(|r| self.stats.flows_ended.get_mut(r)) {
+            *n += 1;
+        }
         self.expired.push(flow);
     }
 }
@@ -977,5 +1020,93 @@ mod tests {
         assert_eq!(s.bidir.flags[4], 7); // ACKs
         assert_eq!(s.splt.direction, vec![0, 1, 0]);
         assert_eq!(s.splt.ps, vec![54, 54, 54]);
+    }
+
+    #[test]
+    fn early_snapshot_at_exactly_n_packets_matches_the_final_flow() {
+        let cfg = MeterConfig {
+            splt: 4,
+            early_emit: 4,
+            ..Default::default()
+        };
+        let mut m = FlowMeter::new(cfg);
+        // A 8-packet TCP session and a 2-packet UDP flow (ends below N).
+        let mut pkts = handshake_and_close();
+        pkts.insert(1, (S / 200, udp(3, 53, 4, 5353)));
+        pkts.push((S, udp(4, 5353, 3, 53)));
+        let mut seen = Vec::new();
+        for (i, (t, p)) in pkts.iter().enumerate() {
+            m.process(*t, 60 + p.l4_payload_len, i as u64, p);
+            let mut out = Vec::new();
+            m.drain(&mut out);
+            seen.extend(out.into_iter().map(|f| (i, f)));
+        }
+        m.finish();
+        let mut out = Vec::new();
+        m.drain(&mut out);
+        seen.extend(out.into_iter().map(|f| (pkts.len(), f)));
+        let snaps: Vec<_> = seen
+            .iter()
+            .filter(|(_, f)| f.end_reason == EndReason::Early)
+            .collect();
+        assert_eq!(snaps.len(), 1, "only the TCP flow reaches 4 packets");
+        let (at, snap) = snaps[0];
+        // Output right after the 4th TCP packet (input index 4: the UDP packet is index 1).
+        assert_eq!(*at, 4);
+        assert_eq!(snap.packets(), 4);
+        assert_eq!(snap.last_ns, 3 * S / 100);
+        let finals: Vec<_> = seen
+            .iter()
+            .filter(|(_, f)| f.protocol == 6 && f.end_reason != EndReason::Early)
+            .collect();
+        assert_eq!(finals.len(), 1);
+        let (fat, fin) = finals[0];
+        assert!(fat > at, "the snapshot precedes the final record");
+        assert_eq!(fin.end_reason, EndReason::Fin);
+        assert_eq!(fin.packets(), 8);
+        assert_eq!(fin.first_packet_index, snap.first_packet_index);
+        let (ss, fs) = match (snap.stats.as_deref(), fin.stats.as_deref()) {
+            (Some(a), Some(b)) => (a, b),
+            _ => panic!("splt missing"),
+        };
+        assert_eq!(ss.splt, fs.splt, "identical first-N sequences");
+        assert_eq!(ss.splt.ps, vec![60, 60, 60, 160]);
+        assert_eq!(m.stats().early_snapshots, 1);
+        assert_eq!(m.stats().ended(EndReason::Early), 1);
+        assert_eq!(m.stats().flows_ended.iter().sum::<u64>(), 2);
+        // UDP: ended below N, one record only.
+        assert_eq!(seen.iter().filter(|(_, f)| f.protocol == 17).count(), 1);
+    }
+
+    #[test]
+    fn no_snapshot_when_off_or_when_the_nth_packet_ends_the_flow() {
+        let mut m = FlowMeter::new(MeterConfig {
+            splt: 4,
+            ..Default::default()
+        });
+        let flows = run(&mut m, &handshake_and_close());
+        assert_eq!(flows.len(), 1);
+        assert_eq!(m.stats().early_snapshots, 0);
+        // The 8th packet (final ACK) ends the flow: the final record suffices.
+        let mut m = FlowMeter::new(MeterConfig {
+            splt: 8,
+            early_emit: 8,
+            ..Default::default()
+        });
+        let flows = run(&mut m, &handshake_and_close());
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].end_reason, EndReason::Fin);
+        // A long UDP flow gives one snapshot, not one per later packet.
+        let mut m = FlowMeter::new(MeterConfig {
+            splt: 3,
+            early_emit: 3,
+            ..Default::default()
+        });
+        let pkts: Vec<_> = (0..50).map(|i| (i * S / 10, udp(1, 1000, 2, 53))).collect();
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 2);
+        assert_eq!(flows[0].end_reason, EndReason::Early);
+        assert_eq!(flows[0].packets(), 3);
+        assert_eq!(flows[1].packets(), 50);
     }
 }
