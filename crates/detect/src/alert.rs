@@ -19,7 +19,8 @@ pub struct Alert {
     pub detector: String,
     /// Flow start, RFC 3339 with microseconds (UTC).
     pub ts_start: String,
-    /// Flow end, RFC 3339 with microseconds (UTC).
+    /// Flow end, RFC 3339 with microseconds (UTC); for an early alert, the
+    /// time of the packet the decision was made on (the flow goes on).
     pub ts_end: String,
     /// Source address.
     pub src_ip: String,
@@ -37,8 +38,17 @@ pub struct Alert {
     pub label: String,
     /// Attack probability in [0, 1] (1 − P(benign) for classifiers).
     pub score: f64,
-    /// Flow id within the run (export order).
+    /// Flow id within the run (export order; an early snapshot and the
+    /// flow's final record have different ids, so identify a flow by its
+    /// addresses, ports, protocol and `ts_start`).
     pub flow_id: u64,
+    /// Decided on an early snapshot of a flow still in progress (its first
+    /// N packets, `--early N`) rather than when the flow ended.
+    #[serde(default)]
+    pub early: bool,
+    /// Packets of the flow the decision was made on (≤ N for early alerts).
+    #[serde(default)]
+    pub packets: u64,
     /// The model's most important features with this flow's values (empty if unknown).
     pub top_features: Vec<TopFeature>,
 }

@@ -5,16 +5,17 @@
 //! produces (so prediction never fails on a missing column mid-stream), the
 //! model is a classifier, and it has a `benign` class (score = 1 − P(benign)).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use netlens_export::time::rfc3339_us;
-use netlens_flow::Flow;
+use netlens_flow::{EndReason, Flow, FlowKey};
 use netlens_ml::model::{Estimator, Output, TrainedModel};
 use netlens_ml::table::ColumnData;
 
 use crate::alert::{Alert, TopFeature};
 use crate::error::{DetectError, Result};
-use crate::features::{FeatureSet, flows_to_table};
+use crate::features::{FeatureSet, refs_to_table};
 
 /// Features listed per alert.
 pub const TOP_FEATURES: usize = 5;
@@ -27,6 +28,66 @@ pub struct Detector {
     set: FeatureSet,
     benign: usize,
     top: Vec<String>,
+}
+
+/// The flows of a stream already decided on an early snapshot, so that
+/// their final record is not classified again ([`Detector::alerts_once`]).
+///
+/// Invariant: holds one entry per flow whose snapshot was seen and whose
+/// final record was not yet, so its size is bounded by the meter's table
+/// capacity. A flow is identified by its key and the input index of its
+/// first packet (unique in a run).
+#[derive(Debug, Default)]
+pub struct EarlyDecisions {
+    open: HashSet<(u64, FlowKey)>,
+    /// Early snapshots classified.
+    pub snapshots: u64,
+    /// Final records skipped because their snapshot was classified.
+    pub finals_skipped: u64,
+    /// Final records classified (flows that ended before N packets, or runs without snapshots).
+    pub finals_classified: u64,
+}
+
+impl EarlyDecisions {
+    /// Flows in progress with a decision (waiting for their final record).
+    pub fn open(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The flows of `batch` to classify, in batch order: every snapshot, and
+    /// the final records of flows without one.
+    pub fn select<'a>(&mut self, batch: &'a [Flow]) -> Vec<&'a Flow> {
+        let id = |f: &Flow| {
+            (
+                f.first_packet_index,
+                FlowKey::new(
+                    f.src,
+                    f.dst,
+                    f.protocol,
+                    f.ip_version,
+                    f.vlan_id,
+                    f.tunnel_id,
+                ),
+            )
+        };
+        // Snapshots first, so a final record in the same batch finds its snapshot.
+        for f in batch.iter().filter(|f| f.end_reason == EndReason::Early) {
+            self.open.insert(id(f));
+            self.snapshots += 1;
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for f in batch {
+            if f.end_reason == EndReason::Early {
+                out.push(f);
+            } else if self.open.remove(&id(f)) {
+                self.finals_skipped += 1;
+            } else {
+                self.finals_classified += 1;
+                out.push(f);
+            }
+        }
+        out
+    }
 }
 
 /// Smallest N such that a model reading `splt_*_k` columns needs `--early N`.
@@ -144,10 +205,15 @@ impl Detector {
 
     /// Predicted class and attack score (1 − P(benign)) of each flow.
     pub fn classify(&self, flows: &[Flow]) -> Result<Vec<(String, f64)>> {
+        let refs: Vec<&Flow> = flows.iter().collect();
+        self.classify_refs(&refs)
+    }
+
+    fn classify_refs(&self, flows: &[&Flow]) -> Result<Vec<(String, f64)>> {
         if flows.is_empty() {
             return Ok(Vec::new());
         }
-        let table = flows_to_table(flows, self.set);
+        let table = refs_to_table(flows, self.set);
         let x = self.model.features(&table)?;
         let k = self.model.classes.len().max(1);
         let Output::Proba(p) = self.model.output(&x)? else {
@@ -192,16 +258,35 @@ impl Detector {
             .collect())
     }
 
-    /// Alerts for the flows classified as attacks (in input order).
+    /// Alerts for the flows classified as attacks (in input order). Every
+    /// flow is classified, early snapshots included; a stream with
+    /// snapshots should use [`Detector::alerts_once`].
     pub fn alerts(&self, flows: &[Flow]) -> Result<Vec<Alert>> {
-        let classes = self.classify(flows)?;
+        let refs: Vec<&Flow> = flows.iter().collect();
+        self.alerts_refs(&refs)
+    }
+
+    /// Alerts for one batch of a stream, at most one decision per flow:
+    /// an early snapshot ([`EndReason::Early`]) is classified, and the same
+    /// flow's final record is then skipped (it has the same early features,
+    /// hence the same verdict); flows that ended before reaching N packets
+    /// are classified on their final record. Batches must be passed in
+    /// order with the same `seen` (the meter outputs a snapshot before its
+    /// final record; within a batch, order does not matter).
+    pub fn alerts_once(&self, flows: &[Flow], seen: &mut EarlyDecisions) -> Result<Vec<Alert>> {
+        let picked = seen.select(flows);
+        self.alerts_refs(&picked)
+    }
+
+    fn alerts_refs(&self, flows: &[&Flow]) -> Result<Vec<Alert>> {
+        let classes = self.classify_refs(flows)?;
         let mut table = None;
         let mut out = Vec::new();
         for (i, (f, (label, score))) in flows.iter().zip(classes).enumerate() {
             if label == "benign" {
                 continue;
             }
-            let t = table.get_or_insert_with(|| flows_to_table(flows, self.set));
+            let t = table.get_or_insert_with(|| refs_to_table(flows, self.set));
             let top_features = self
                 .top
                 .iter()
@@ -236,6 +321,8 @@ impl Detector {
                 label,
                 score,
                 flow_id: f.id,
+                early: f.end_reason == EndReason::Early,
+                packets: f.packets(),
                 top_features,
             });
         }

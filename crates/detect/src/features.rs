@@ -140,6 +140,12 @@ fn reg(name: &str) -> Option<&'static Column> {
 
 /// Build the feature table of `flows` (plus the [`ID_COLUMNS`]).
 pub fn flows_to_table(flows: &[Flow], set: FeatureSet) -> Table {
+    let refs: Vec<&Flow> = flows.iter().collect();
+    refs_to_table(&refs, set)
+}
+
+/// [`flows_to_table`] over borrowed flows (a selection of a batch).
+pub fn refs_to_table(flows: &[&Flow], set: FeatureSet) -> Table {
     let n = flows.len();
     let mut columns: Vec<TColumn> = Vec::new();
     if set.early == 0 {
@@ -154,7 +160,7 @@ pub fn flows_to_table(flows: &[Flow], set: FeatureSet) -> Table {
         let proto = |f: &Flow| f64::from(f.protocol);
         columns.push(TColumn {
             name: "protocol".into(),
-            data: ColumnData::Num(flows.iter().map(proto).collect()),
+            data: ColumnData::Num(flows.iter().map(|f| proto(f)).collect()),
         });
         columns.push(TColumn {
             name: "dst_port".into(),

@@ -7,7 +7,9 @@
 //! * [`features`]: the numeric per-flow feature set a detector is trained
 //!   on (identifiers and timestamps excluded), full-flow or early-flow.
 //! * [`detector`]: a loaded model checked against the features a run
-//!   produces, classifying batches of flows into [`alert::Alert`]s.
+//!   produces, classifying batches of flows into [`alert::Alert`]s; with
+//!   early snapshots from the meter (`MeterConfig::early_emit`), one
+//!   decision per flow at its Nth packet ([`detector::EarlyDecisions`]).
 //!
 //! Invariant: training and detection build their feature tables with the
 //! same function ([`features::flows_to_table`]), so a model never sees a
@@ -23,6 +25,6 @@ pub mod rules;
 pub mod training;
 
 pub use alert::Alert;
-pub use detector::Detector;
+pub use detector::{Detector, EarlyDecisions};
 pub use error::{DetectError, Result};
 pub use features::{FeatureSet, flows_to_table};

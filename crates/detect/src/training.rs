@@ -97,6 +97,10 @@ pub fn capture_table(
         &mut [],
         &mut |flows| {
             for f in flows {
+                if f.end_reason == netlens_flow::EndReason::Early {
+                    // A snapshot duplicates a flow's final record: train on each flow once.
+                    continue;
+                }
                 let class = match &cap.labels {
                     CaptureLabels::Whole(c) => Some(c.as_str()),
                     CaptureLabels::Csv(l, default) => l.class_of(f).or(default.as_deref()),
