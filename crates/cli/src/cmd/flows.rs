@@ -90,6 +90,7 @@ pub fn meter_config(a: &Args, sel: &Selection) -> Result<MeterConfig> {
         cic_activity_timeout_ns: common::secs_to_ns(common::parse_seconds(
             &a.cic_activity_timeout,
         )?),
+        early_emit: 0,
     })
 }
 
