@@ -29,15 +29,22 @@ fn analyze_without_arguments_reports_on_the_bundled_sample() {
         err.contains("6953 packets"),
         "summary should give the packet count: {err}"
     );
+    // Ten minutes: no daily season, so a short-term trend forecast, checked
+    // against the assumed 1 Gbit/s link.
     assert!(
-        err.contains("too short to forecast"),
-        "a 10-minute capture cannot be forecast: {err}"
+        err.contains("short-term trend") && err.contains("80 % of 1 Gbit/s"),
+        "a 10-minute capture gets a short-term forecast and a capacity line: {err}"
     );
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out_dir.join("report.json")).unwrap_or_default(),
     )
     .unwrap_or_default();
     assert_eq!(json["totals"]["packets"].as_u64(), Some(6953), "{json}");
+    let f = &json["forecast"];
+    assert_eq!(f["available"].as_bool(), Some(true), "{f}");
+    assert_eq!(f["capacity"]["assumed"].as_bool(), Some(true), "{f}");
+    assert_eq!(f["capacity"]["capacity_bps"].as_f64(), Some(1e9), "{f}");
+    assert!(out_dir.join("forecast.png").is_file());
     let csv = std::fs::read_to_string(out_dir.join("flows.csv")).unwrap_or_default();
     let header = csv.lines().next().unwrap_or_default();
     assert!(
@@ -85,4 +92,33 @@ fn analyze_rejects_a_non_capture_and_handles_an_empty_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no packets"), "{err}");
     assert!(rep.join("flows.csv").is_file());
+}
+
+#[test]
+fn analyze_says_when_a_capture_is_too_short_to_forecast() {
+    // A few seconds of traffic: fewer throughput intervals than any forecast needs.
+    let data = std::env::var_os("NETLENS_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data"));
+    let cap = data.join("pcap/ndpi/dns_doh.pcap");
+    if !cap.is_file() {
+        panic!("test capture missing: {}", cap.display());
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let rep = dir.path().join("r");
+    let out = Command::new(bin())
+        .args([
+            "analyze",
+            cap.to_str().unwrap_or_default(),
+            "--capacity",
+            "10Mbit/s",
+            "-o",
+            rep.to_str().unwrap_or_default(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("too short to forecast"), "{err}");
+    assert!(rep.join("index.html").is_file());
 }

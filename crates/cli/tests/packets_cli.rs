@@ -42,8 +42,11 @@ fn netlens_timed(args: &[&std::ffi::OsStr], limit: Duration) -> Option<Output> {
         .unwrap_or_else(|e| panic!("cannot run netlens: {e}"));
     let start = Instant::now();
     // Drain pipes on threads so a large output cannot block the child.
-    let mut so = child.stdout.take()?;
-    let mut se = child.stderr.take()?;
+    let (Some(mut so), Some(mut se)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
     let t_out = std::thread::spawn(move || {
         let mut v = Vec::new();
         let _ = std::io::Read::read_to_end(&mut so, &mut v);

@@ -302,12 +302,16 @@ fn report_on_sample_has_page_charts_and_json() {
         "throughput integrates to the bytes"
     );
     assert!(v["tcp"]["unanswered_syn_flows"].as_u64().unwrap_or(0) > 10);
-    assert_eq!(v["forecast"]["available"].as_bool(), Some(false));
+    // Ten minutes: a short-term forecast without season, and no capacity
+    // check unless --capacity is given.
+    assert_eq!(v["forecast"]["available"].as_bool(), Some(true));
+    assert_eq!(v["forecast"]["season_points"], serde_json::Value::Null);
+    assert!(v["forecast"]["capacity"].is_null());
     assert!(v["alerts"].as_array().is_some_and(|a| a.is_empty()));
     let html = std::fs::read_to_string(out.join("index.html")).expect("html");
     assert!(
-        html.contains("too short to forecast"),
-        "forecast section must say so"
+        html.contains("short-term and without season"),
+        "forecast section must say what kind of forecast it is"
     );
     assert!(html.contains("<img src=\"throughput.svg\""));
     let talker = v["top_talkers"][0]["host"].as_str().expect("talker");

@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 
 use netlens_pipeline::summary::protocol_name;
 use netlens_timeseries::anomaly::{self, AnomalyOptions};
+use netlens_timeseries::capacity::{ValueUnit, check_capacity};
 use netlens_timeseries::forecast::{self, ForecastOptions, SeasonChoice};
 use netlens_timeseries::series::format_time;
+use netlens_timeseries::units::Threshold;
 use netlens_timeseries::{Series, units};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,14 @@ pub const MAX_POINTS: usize = 720;
 pub const MIN_ANOMALY_POINTS: usize = 32;
 /// The season used for forecasting: one day.
 pub const SEASON_S: i64 = 86_400;
+/// Fewest points (after aggregation) for a short-term, non-seasonal forecast
+/// of an input shorter than two days.
+pub const MIN_SHORT_FORECAST_POINTS: usize = 24;
+/// Points a short input is aggregated to before a short-term forecast (per-second
+/// traffic is too bursty to extrapolate point by point).
+pub const SHORT_FORECAST_POINTS: usize = 60;
+/// Default link capacity for capacity dates when none is given: 1 Gbit/s.
+pub const DEFAULT_CAPACITY_BPS: f64 = 1e9;
 
 /// Settings of [`build_report`].
 #[derive(Debug, Clone)]
@@ -45,6 +55,12 @@ pub struct ReportOptions {
     pub anomaly_threshold: f64,
     /// Forecast horizon in seconds (default one season).
     pub horizon_s: Option<i64>,
+    /// Link capacity in bit/s for capacity dates (None: no capacity check).
+    pub capacity_bps: Option<f64>,
+    /// When the forecast counts as "full": a fraction of the capacity or a rate.
+    pub capacity_threshold: Threshold,
+    /// The capacity is a default, not the user's (the report says so).
+    pub capacity_assumed: bool,
 }
 
 impl Default for ReportOptions {
@@ -56,6 +72,9 @@ impl Default for ReportOptions {
             interval_s: None,
             anomaly_threshold: 8.0,
             horizon_s: None,
+            capacity_bps: None,
+            capacity_threshold: Threshold::Fraction(0.8),
+            capacity_assumed: false,
         }
     }
 }
@@ -245,6 +264,34 @@ pub struct ForecastSection {
     pub level: f64,
     /// Backtest MASE of the chosen model, if backtested.
     pub mase: Option<f64>,
+    /// The history the model saw when it is coarser than the throughput
+    /// series (short inputs are aggregated first); empty otherwise.
+    pub history: Vec<f64>,
+    /// First time of `history`, Unix s.
+    pub history_start: i64,
+    /// Interval of `history`, s.
+    pub history_interval_s: i64,
+    /// Capacity check of the forecast, when a capacity was given.
+    pub capacity: Option<CapacitySection>,
+}
+
+/// When the throughput forecast reaches a link's capacity.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CapacitySection {
+    /// Link capacity, bit/s.
+    pub capacity_bps: f64,
+    /// The capacity is a default, not given by the user.
+    pub assumed: bool,
+    /// Threshold that counts as full, bit/s.
+    pub threshold_bps: f64,
+    /// First time the point forecast reaches the threshold (RFC 3339).
+    pub point_crossing: Option<String>,
+    /// First time the upper bound of the interval reaches it (RFC 3339).
+    pub upper_crossing: Option<String>,
+    /// Peak of the upper bound within the horizon, bit/s.
+    pub peak_upper_bps: f64,
+    /// The answer in one plain sentence.
+    pub message: String,
 }
 
 /// An alert (filled by `netlens analyze`; empty otherwise).
@@ -648,34 +695,87 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
             Err(e) => d.anomalies.status = format!("Anomaly detection not run: {e}"),
         }
     }
-    // Forecast: needs two daily seasons.
+    // Forecast: daily-seasonal with two days or more of data; a short-term
+    // non-seasonal forecast of an aggregated series otherwise.
     let f = &mut d.forecast;
     f.interval_s = iv;
-    let Some(m) = season else {
-        f.status = format!(
-            "No forecast: the interval ({}) does not divide a day, so the daily season cannot be used.",
-            units::format_duration(iv)
-        );
-        return;
+    let daily = season.filter(|m| n >= 2 * m);
+    let (values, start, fiv, fo, what) = if let Some(m) = daily {
+        let horizon = opts
+            .horizon_s
+            .map_or(m, |h| usize::try_from(h / iv).unwrap_or(m).max(1));
+        let fo = ForecastOptions {
+            horizon,
+            season: SeasonChoice::Fixed(m),
+            ..ForecastOptions::default()
+        };
+        (
+            t.values.clone(),
+            t.start,
+            iv,
+            fo,
+            format!("daily season of {m} intervals"),
+        )
+    } else {
+        // A round aggregation interval from the ladder (10 s rather than 9 s).
+        let target = (n as i64).saturating_mul(iv) / SHORT_FORECAST_POINTS as i64;
+        let k = INTERVAL_LADDER
+            .iter()
+            .find(|l| **l >= target && **l % iv == 0)
+            .map_or((n / SHORT_FORECAST_POINTS).max(1), |l| {
+                usize::try_from(l / iv).unwrap_or(1).max(1)
+            });
+        let agg: Vec<f64> = t
+            .values
+            .chunks(k)
+            .filter(|c| c.len() == k)
+            .map(|c| c.iter().sum::<f64>() / k as f64)
+            .collect();
+        let fiv = iv.saturating_mul(k as i64);
+        if agg.len() < MIN_SHORT_FORECAST_POINTS {
+            let why = match season {
+                None => format!(
+                    "the interval ({}) does not divide a day",
+                    units::format_duration(iv)
+                ),
+                Some(m) => format!(
+                    "it spans {} ({n} intervals), a daily-seasonal forecast needs two days ({} intervals of {})",
+                    units::format_duration((n as i64) * iv),
+                    2 * m,
+                    units::format_duration(iv)
+                ),
+            };
+            f.status = format!(
+                "The input is too short to forecast: {why}, and a short-term forecast needs at least {MIN_SHORT_FORECAST_POINTS} intervals."
+            );
+            return;
+        }
+        let horizon = opts.horizon_s.map_or((agg.len() / 5).max(4), |h| {
+            usize::try_from(h / fiv).unwrap_or(1).clamp(1, agg.len())
+        });
+        let fo = ForecastOptions {
+            horizon,
+            season: SeasonChoice::None,
+            ..ForecastOptions::default()
+        };
+        f.history_start = t.start;
+        f.history_interval_s = fiv;
+        f.history = agg.clone();
+        (
+            agg,
+            t.start,
+            fiv,
+            fo,
+            format!(
+                "short-term and without season: the input spans {}, less than the two days a daily season needs, so this extrapolates the level and trend of {} means (a trend, not a plan)",
+                units::format_duration((n as i64) * iv),
+                units::format_duration(fiv)
+            ),
+        )
     };
-    if n < 2 * m {
-        f.status = format!(
-            "The input is too short to forecast: it spans {} ({n} intervals), a forecast needs at least two daily seasons ({} intervals of {}).",
-            units::format_duration((n as i64) * iv),
-            2 * m,
-            units::format_duration(iv)
-        );
-        return;
-    }
-    let horizon = opts
-        .horizon_s
-        .map_or(m, |h| usize::try_from(h / iv).unwrap_or(m).max(1));
-    let fo = ForecastOptions {
-        horizon,
-        season: SeasonChoice::Fixed(m),
-        ..ForecastOptions::default()
-    };
-    match forecast::forecast(&t.values, t.start, iv, &fo) {
+    f.interval_s = fiv;
+    let horizon = fo.horizon;
+    match forecast::forecast(&values, start, fiv, &fo) {
         Ok(r) => {
             f.available = true;
             f.model = r.model.name().into();
@@ -688,14 +788,46 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
                 .map(|s| s.mase)
                 .filter(|v| v.is_finite());
             f.status = format!(
-                "{} ahead with model {} (chosen by rolling-origin backtest), daily season of {m} intervals, {:.0} % interval.",
-                units::format_duration(horizon as i64 * iv),
+                "{} ahead with model {} (chosen by rolling-origin backtest), {what}, {:.0} % interval.",
+                units::format_duration(horizon as i64 * fiv),
                 f.model,
                 r.level * 100.0
             );
-            f.point = r.point;
-            f.lower = r.lower;
-            f.upper = r.upper;
+            if let Some(cap) = opts.capacity_bps.filter(|_| t.unit == "bit/s") {
+                let now = start.saturating_add(fiv.saturating_mul(values.len() as i64));
+                match check_capacity(
+                    &r,
+                    ValueUnit::BitsPerSecond,
+                    cap,
+                    opts.capacity_threshold,
+                    now,
+                ) {
+                    Ok(c) => {
+                        f.capacity = Some(CapacitySection {
+                            capacity_bps: c.capacity_bps,
+                            assumed: opts.capacity_assumed,
+                            threshold_bps: c.threshold_bps,
+                            point_crossing: c.point_crossing.map(format_time),
+                            upper_crossing: c.upper_crossing.map(format_time),
+                            peak_upper_bps: c.peak_upper_bps,
+                            message: c.message,
+                        })
+                    }
+                    Err(e) => d.notes.push(format!("Capacity check not run: {e}")),
+                }
+            }
+            // Traffic cannot be negative: clip the bounds of a rate at zero.
+            let clip = |v: Vec<f64>| -> Vec<f64> {
+                if t.unit == "bit/s" {
+                    v.into_iter().map(|x| x.max(0.0)).collect()
+                } else {
+                    v
+                }
+            };
+            let f = &mut d.forecast;
+            f.point = clip(r.point);
+            f.lower = clip(r.lower);
+            f.upper = clip(r.upper);
             f.level = r.level;
         }
         Err(e) => f.status = format!("Forecast failed: {e}"),
@@ -753,5 +885,46 @@ mod tests {
             d.forecast.status
         );
         assert!(d.anomalies.status.contains("Too short"));
+    }
+
+    #[test]
+    fn short_input_gets_a_short_term_forecast_and_capacity_dates() {
+        // Ten minutes of 1 s throughput rising by 1 kbit/s per second.
+        let values: Vec<f64> = (0..600).map(|i| 1e5 + 1e3 * f64::from(i)).collect();
+        let s = Series::new(
+            1_000_000,
+            1,
+            vec![netlens_timeseries::series::Column {
+                name: "bits_per_s".into(),
+                values,
+            }],
+        )
+        .expect("s");
+        let opts = ReportOptions {
+            capacity_bps: Some(1e6),
+            capacity_threshold: Threshold::Fraction(0.8),
+            ..ReportOptions::default()
+        };
+        let d = build_report_from_series(&s, None, &opts).expect("report");
+        let f = &d.forecast;
+        assert!(f.available, "{}", f.status);
+        assert!(f.status.contains("short-term"), "{}", f.status);
+        assert_eq!(f.season_points, None);
+        // Aggregated to 10 s means (60 points), forecast 12 of them ahead.
+        assert_eq!(f.interval_s, 10);
+        assert_eq!(f.history.len(), 60);
+        assert_eq!(f.point.len(), 12);
+        assert!(f.lower.iter().all(|v| *v >= 0.0));
+        // The trend reaches 800 kbit/s at t0 + 700 s (13:58:20), inside the
+        // horizon; the model's estimate may be a bucket or two early.
+        let c = f.capacity.as_ref().expect("capacity checked");
+        assert!((c.threshold_bps - 8e5).abs() < 1e-6);
+        let when = c.point_crossing.as_deref().expect("point crossing");
+        assert!(
+            ("1970-01-12T13:57:00Z"..="1970-01-12T13:58:20Z").contains(&when),
+            "{when}: {}",
+            c.message
+        );
+        assert!(c.message.contains("80 % of 1 Mbit/s"), "{}", c.message);
     }
 }

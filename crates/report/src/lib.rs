@@ -32,7 +32,10 @@ pub mod render;
 pub mod seriesout;
 
 pub use collect::{Collected, Collector};
-pub use data::{AlertRow, ReportData, ReportOptions, build_report, build_report_from_series};
+pub use data::{
+    AlertRow, DEFAULT_CAPACITY_BPS, ReportData, ReportOptions, build_report,
+    build_report_from_series,
+};
 pub use error::{Error, Result};
 pub use render::{RenderedReport, render};
 

@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use netlens_timeseries::chart::{ChartForecast, ChartHistory, ChartLabels, render_forecast_chart};
+use netlens_timeseries::chart::{
+    CapacityLine, ChartForecast, ChartHistory, ChartLabels, render_forecast_chart,
+};
 use netlens_timeseries::units;
 
 use crate::charts::{self, BarChart, LineChart};
@@ -487,12 +489,38 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
         };
         let svg = out_dir.join("forecast.svg");
         let png = out_dir.join("forecast.png");
-        render_forecast_chart(
+        let history = if f.history.is_empty() {
             ChartHistory {
                 start: tp.start,
                 interval: tp.interval_s,
                 values: &tp.values,
-            },
+            }
+        } else {
+            ChartHistory {
+                start: f.history_start,
+                interval: f.history_interval_s,
+                values: &f.history,
+            }
+        };
+        // The threshold line only when it is near the data: a 1 Gbit/s line
+        // over kbit/s traffic would flatten the chart to nothing.
+        let peak = f
+            .upper
+            .iter()
+            .chain(history.values)
+            .copied()
+            .fold(0.0, f64::max);
+        let lines: Vec<CapacityLine> = f
+            .capacity
+            .iter()
+            .filter(|c| c.threshold_bps <= 4.0 * peak)
+            .map(|c| CapacityLine {
+                value: c.threshold_bps,
+                label: format!("threshold {}", units::format_rate(c.threshold_bps)),
+            })
+            .collect();
+        render_forecast_chart(
+            history,
             ChartForecast {
                 start: f.start,
                 interval: f.interval_s,
@@ -502,7 +530,7 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
                 level: f.level,
                 model: &f.model,
             },
-            &[],
+            &lines,
             &labels,
             Some(&svg),
             Some(&png),
@@ -510,6 +538,16 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
         files.push(svg);
         files.push(png);
         let _ = write!(h, "<p>{}</p>", esc(&f.status));
+        if let Some(c) = &f.capacity {
+            let _ = write!(
+                h,
+                "<p><b>Capacity</b> ({}{} link, full at {}): {}</p>",
+                if c.assumed { "assumed " } else { "" },
+                esc(&units::format_rate(c.capacity_bps)),
+                esc(&units::format_rate(c.threshold_bps)),
+                esc(&c.message)
+            );
+        }
         if let Some(m) = f.mase {
             let _ = write!(
                 h,

@@ -14,6 +14,7 @@ use netlens_pipeline::{PacketObserver, RunConfig};
 use netlens_report::collect::{FlowEvent, RunFacts};
 use netlens_report::data::InputInfo;
 use netlens_report::{Collector, ReportOptions, build_report, render};
+use netlens_timeseries::units;
 
 use crate::common;
 
@@ -37,6 +38,12 @@ pub struct Args {
     /// Throughput interval of the report (default: automatic).
     #[arg(long)]
     pub interval: Option<String>,
+    /// Link capacity for capacity dates, e.g. `10Gbit/s` (default: 1Gbit/s, said so in the report).
+    #[arg(long, value_name = "RATE")]
+    pub capacity: Option<String>,
+    /// When the link counts as full: a share of the capacity (`80%`) or a rate.
+    #[arg(long, value_name = "SHARE|RATE", default_value = "80%")]
+    pub capacity_threshold: String,
     /// Detector model (default: the bundled models/detector.nlm).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -59,7 +66,15 @@ fn sample_path() -> Option<PathBuf> {
         return Some(here);
     }
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/sample.pcap");
-    built.is_file().then_some(built)
+    let built = built.canonicalize().ok()?;
+    // Shown in the report: relative to the working directory when inside it.
+    match std::env::current_dir() {
+        Ok(cwd) => match built.strip_prefix(&cwd) {
+            Ok(rel) => Some(rel.to_path_buf()),
+            Err(_) => Some(built),
+        },
+        Err(_) => Some(built),
+    }
 }
 
 struct Shared<'a>(&'a RefCell<Collector>);
@@ -90,7 +105,7 @@ pub fn run(a: Args) -> Result<()> {
     let interval = a
         .interval
         .as_deref()
-        .map(netlens_timeseries::units::parse_duration)
+        .map(units::parse_duration)
         .transpose()
         .context("invalid --interval")?;
     let out = PathBuf::from(&a.output);
@@ -223,6 +238,13 @@ pub fn run(a: Args) -> Result<()> {
         title: a.title.clone(),
         inputs: infos,
         interval_s: interval,
+        capacity_bps: Some(match a.capacity.as_deref() {
+            Some(c) => units::parse_rate(c).context("invalid --capacity")?,
+            None => netlens_report::DEFAULT_CAPACITY_BPS,
+        }),
+        capacity_assumed: a.capacity.is_none(),
+        capacity_threshold: units::parse_threshold(&a.capacity_threshold)
+            .context("invalid --capacity-threshold")?,
         ..ReportOptions::default()
     };
     let mut data = build_report(&collected, &facts, &opts)?;
@@ -399,11 +421,24 @@ pub fn run(a: Args) -> Result<()> {
         eprintln!(
             "  forecast    {}",
             if data.forecast.available {
-                "yes (see the report)".to_string()
+                let f = &data.forecast;
+                format!(
+                    "{} ahead, model {}{}",
+                    units::format_duration(f.interval_s.saturating_mul(f.point.len() as i64)),
+                    f.model,
+                    if f.season_points.is_none() && !f.history.is_empty() {
+                        " (short-term trend: the capture is shorter than two days)"
+                    } else {
+                        ""
+                    }
+                )
             } else {
-                "no: the capture is too short to forecast (needs at least two days)".to_string()
+                format!("none: {}", data.forecast.status)
             }
         );
+        if let Some(c) = &data.forecast.capacity {
+            eprintln!("  capacity    {}", c.message);
+        }
         eprintln!(
             "  written     {} (report), {}, {}, {}",
             rendered.index.display(),

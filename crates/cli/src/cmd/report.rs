@@ -39,6 +39,12 @@ pub struct Args {
     /// Forecast horizon (default: one day).
     #[arg(long)]
     pub horizon: Option<String>,
+    /// Link capacity for capacity dates, e.g. `10Gbit/s` (default: no capacity check).
+    #[arg(long, value_name = "RATE")]
+    pub capacity: Option<String>,
+    /// When the link counts as full: a share of the capacity (`80%`) or a rate.
+    #[arg(long, value_name = "SHARE|RATE", default_value = "80%")]
+    pub capacity_threshold: String,
     /// Page title.
     #[arg(long, default_value = "netlens traffic report")]
     pub title: String,
@@ -71,6 +77,14 @@ pub fn run(a: Args) -> Result<()> {
         interval_s: interval,
         anomaly_threshold: a.anomaly_threshold,
         horizon_s: horizon,
+        capacity_bps: a
+            .capacity
+            .as_deref()
+            .map(units::parse_rate)
+            .transpose()
+            .context("invalid --capacity")?,
+        capacity_threshold: units::parse_threshold(&a.capacity_threshold)
+            .context("invalid --capacity-threshold")?,
         ..ReportOptions::default()
     };
     let data = if kind == InputKind::Series {
