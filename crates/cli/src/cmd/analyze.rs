@@ -77,6 +77,14 @@ fn sample_path() -> Option<PathBuf> {
     }
 }
 
+/// The last component of `p`, for notes inside the report folder.
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 struct Shared<'a>(&'a RefCell<Collector>);
 
 impl PacketObserver for Shared<'_> {
@@ -336,7 +344,7 @@ pub fn run(a: Args) -> Result<()> {
         .collect();
     match &detector {
         Some(det) => data.notes.push(format!(
-            "Security: {} flows flagged by {} ({}); all alerts are in {}{}.",
+            "Security: {} flows flagged by {} ({}); all alerts are in {} in this folder{}.",
             alert_count,
             det.detector_name(),
             if by_label.is_empty() {
@@ -348,7 +356,7 @@ pub fn run(a: Args) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             },
-            alerts_path.display(),
+            file_name(&alerts_path),
             if alerts.len() < alert_count as usize {
                 "; the table summarises the first 5,000"
             } else {
@@ -360,10 +368,10 @@ pub fn run(a: Args) -> Result<()> {
             .push("Security: attack detection was skipped.".into()),
     }
     data.notes.push(format!(
-        "Flow table: {} ({} flows, all feature groups) and {}.",
-        pq_path.display(),
+        "Flow table: {} ({} flows, all feature groups) and {}, in this folder.",
+        file_name(&pq_path),
         run_report.flows,
-        csv_path.display()
+        file_name(&csv_path)
     ));
 
     // Stage 3: write it.
