@@ -6,7 +6,8 @@ For every capture, runs
   * NFStream: NFStreamer(statistical_analysis=True, splt_analysis=N,
     n_dissections=0, n_meters=1, idle/active timeouts as given), and
   * netlens: `netlens flows --features nfstream --splt N --no-tcp-termination
-    --no-syn-ack-flip --accounting link` with the same timeouts,
+    --no-syn-ack-flip --accounting link` with the same timeouts (and the
+    same accounting mode when --accounting is given),
 
 joins the flows by (src_ip, src_port, dst_ip, dst_port, protocol, vlan_id,
 bidirectional_first_seen_ms) and compares every statistic column.
@@ -88,6 +89,8 @@ COLUMNS += [
     ("splt_ps", "splt_int"),
     ("splt_piat_ms", "splt_piat"),
 ]
+# netlens --accounting name -> NFStream accounting_mode
+ACCOUNTING = {"link": 0, "ip": 1, "transport": 2, "payload": 3}
 NF_ATTRS = [c for c, _ in COLUMNS] + [
     "src_ip",
     "src_port",
@@ -204,7 +207,7 @@ def run_nfstream(cap, a):
         n_meters=1,
         idle_timeout=a.idle,
         active_timeout=a.active,
-        accounting_mode=0,
+        accounting_mode=ACCOUNTING[a.accounting],
     )
     out = []
     for fl in s:
@@ -222,10 +225,9 @@ def run_netlens(cap, a, tmp):
         "nfstream",
         "--splt",
         str(a.splt),
-        "--no-tcp-termination",
-        "--no-syn-ack-flip",
+        *([] if a.netlens_defaults else ["--no-tcp-termination", "--no-syn-ack-flip"]),
         "--accounting",
-        "link",
+        a.accounting,
         "--idle-timeout",
         str(a.idle),
         "--active-timeout",
@@ -345,6 +347,12 @@ def main():
     ap.add_argument("--splt", type=int, default=10)
     ap.add_argument("--idle", type=int, default=120)
     ap.add_argument("--active", type=int, default=1800)
+    ap.add_argument("--accounting", choices=sorted(ACCOUNTING), default="link")
+    ap.add_argument(
+        "--netlens-defaults",
+        action="store_true",
+        help="keep netlens's TCP termination and SYN-ACK flip (to count the flows they change)",
+    )
     ap.add_argument("--examples", type=int, default=3)
     ap.add_argument("--json", help="also write per-column results as JSON here")
     a = ap.parse_args()
@@ -398,7 +406,7 @@ def main():
                         s["ex"].append(f"{name}: {fmt_key(x)} NFStream {x[col]} netlens {y[col]}")
         capture_rows.append((name, row))
 
-    print(f"# netlens vs NFStream {nfstream.__version__}: statistics (splt {a.splt}, idle {a.idle} s, active {a.active} s)\n")
+    print(f"# netlens vs NFStream {nfstream.__version__}: statistics (splt {a.splt}, idle {a.idle} s, active {a.active} s, accounting {a.accounting}{', netlens defaults' if a.netlens_defaults else ''})\n")
     print("## Flows per capture\n")
     print("matched = same 5-tuple, VLAN id and first-seen ms, or else (counted in 'of which loose') the same 5-tuple in order; same = matched with equal packet counts per direction (statistics are compared on these flows).\n")
     print("| capture | NFStream flows | netlens flows | matched | of which loose | same packets | swapped | NFStream only | netlens only | ms run: matched / same |")

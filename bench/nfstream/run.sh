@@ -16,7 +16,7 @@
 #
 # Usage: bench/nfstream/run.sh [CAPTURE (default bench/out/replay-10000000-192.pcap)] [PREFIX_PACKETS (default 1000000)]
 #   CAPTURE is built by bench/flows.sh. A prefix of PREFIX_PACKETS packets is
-#   cut from it (bench/out/prefix-N.pcap) and measured too (0 = skip).
+#   cut from it (bench/out/prefix-N-<capture name>) and measured too (0 = skip).
 # Env: NETLENS_BIN (default: build target/release/netlens), PYTHON (a Python
 #   with nfstream; default target/nfcmp-venv/bin/python, else python3),
 #   SKIP_NFSTREAM=1, SKIP_FULL_NFSTREAM=1 (NFStream on the prefix only).
@@ -42,7 +42,7 @@ if [ -z "${SKIP_NFSTREAM:-}" ] && "$PYTHON" -c 'import nfstream' 2>/dev/null; th
 
 caps=("$big")
 if [ "$prefix_n" -gt 0 ]; then
-  pre="bench/out/prefix-$prefix_n.pcap"
+  pre="bench/out/prefix-$prefix_n-$(basename "$big")"
   if [ ! -f "$pre" ]; then
     # Classic pcap: 24-byte header, then records of a 16-byte header + data.
     "$PYTHON" - "$big" "$pre" "$prefix_n" <<'PY'
@@ -110,7 +110,8 @@ print("\n| capture | tool | setting | packets | flows | wall s | CPU s | M packe
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 nf = {r["capture"]: float(r["cpu_s"]) for r in rows if r["tool"] == "nfstream"}
 for r in rows:
-    p, cpu, wall = int(r["packets"]), float(r["cpu_s"]), float(r["wall_s"])
+    # /usr/bin/time has 10 ms resolution
+    p, cpu, wall = int(r["packets"]), max(float(r["cpu_s"]), 0.01), max(float(r["wall_s"]), 0.01)
     ratio = f"{nf[r['capture']] / cpu:.1f} ×" if r["capture"] in nf and r["tool"] == "netlens" else ""
     print(f"| {r['capture']} | {r['tool']} | {r['setting']} | {p:,} | {int(r['flows']):,} | {wall:.2f} | {cpu:.2f} | "
           f"{p / cpu / 1e6:.2f} | {p / wall / 1e6:.2f} | {int(r['peak_rss_kib']) / 1024:.0f} | {ratio} |")
