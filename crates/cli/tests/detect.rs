@@ -143,11 +143,15 @@ fn bundled_detector_flags_the_sample_attacks_with_the_shared_alert_schema() {
             "label",
             "score",
             "flow_id",
+            "early",
+            "packets",
             "top_features",
         ] {
             assert!(keys.contains(&k), "{k} missing in {line}");
         }
-        assert_eq!(obj.len(), 13, "{line}");
+        assert_eq!(obj.len(), 15, "{line}");
+        assert_eq!(v["early"], false, "a full-flow model decides at the end");
+        assert!(v["packets"].as_u64().unwrap_or(0) >= 1, "{line}");
         assert_eq!(v["detector"], "model:detector.nlm");
         let score = v["score"].as_f64().unwrap_or(-1.0);
         assert!((0.0..=1.0).contains(&score), "{line}");
@@ -258,4 +262,150 @@ fn detect_refuses_a_model_whose_features_the_run_cannot_produce() {
     let summary: serde_json::Value =
         serde_json::from_str(err.lines().last().unwrap_or_default()).unwrap_or_default();
     assert!(summary["alerts"].as_u64().unwrap_or(0) >= 1800, "{err}");
+}
+
+/// Microseconds since the epoch of an alert's time (`YYYY-MM-DDTHH:MM:SS.ffffffZ`,
+/// UTC; the CLI has no date crate, so days from the civil date by hand).
+fn rfc3339_us(t: &str) -> i64 {
+    let n = |r: std::ops::Range<usize>| -> i64 {
+        t.get(r)
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("bad time {t}"))
+    };
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    ((days * 24 + n(11..13)) * 60 + n(14..16)) * 60_000_000 + n(17..19) * 1_000_000 + n(20..26)
+}
+
+#[test]
+fn early_detection_alerts_at_the_nth_packet_once_per_flow() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let model = dir.path().join("early4.nlm");
+    let out = run(&[
+        "train-detector",
+        "data/sample/sample.pcap:data/sample/sample.labels.csv",
+        "--early",
+        "4",
+        "--trees",
+        "5",
+        "-o",
+        s(&model),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The flows as they really end (key + first-seen ms -> packets, last-seen ms).
+    let flows_csv = dir.path().join("flows.csv");
+    let out = run(&["flows", "data/sample/sample.pcap", "-o", s(&flows_csv)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&flows_csv).unwrap_or_default();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |n: &str| {
+        header
+            .iter()
+            .position(|h| *h == n)
+            .unwrap_or_else(|| panic!("no {n} in {header:?}"))
+    };
+    let (sip, sp, dip, dp, pr, first, last, pk) = (
+        col("src_ip"),
+        col("src_port"),
+        col("dst_ip"),
+        col("dst_port"),
+        col("protocol"),
+        col("bidirectional_first_seen_ms"),
+        col("bidirectional_last_seen_ms"),
+        col("bidirectional_packets"),
+    );
+    let mut real: HashMap<_, (u64, i64)> = HashMap::new();
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let g = |i: usize| f.get(i).copied().unwrap_or_default();
+        let n = |i: usize| g(i).parse::<i64>().unwrap_or(-1);
+        let k = (
+            key(g(sip), n(sp) as u64, g(dip), n(dp) as u64, n(pr) as u64),
+            n(first),
+        );
+        real.insert(k, (n(pk) as u64, n(last)));
+    }
+
+    for threads in ["1", "2"] {
+        let alerts = dir.path().join(format!("alerts{threads}.jsonl"));
+        let out = run(&[
+            "detect",
+            "--model",
+            s(&model),
+            "--early",
+            "4",
+            "--threads",
+            threads,
+            "data/sample/sample.pcap",
+            "-o",
+            s(&alerts),
+            "--format",
+            "json",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        let summary: serde_json::Value =
+            serde_json::from_str(err.lines().last().unwrap_or_default()).unwrap_or_default();
+        assert_eq!(summary["flows"].as_u64(), Some(real.len() as u64), "{err}");
+        let text = std::fs::read_to_string(&alerts).unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        let (mut early, mut before_end) = (0, 0);
+        for line in text.lines() {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let start_us = rfc3339_us(v["ts_start"].as_str().unwrap_or_default());
+            let k = (
+                key(
+                    v["src_ip"].as_str().unwrap_or_default(),
+                    v["src_port"].as_u64().unwrap_or(0),
+                    v["dst_ip"].as_str().unwrap_or_default(),
+                    v["dst_port"].as_u64().unwrap_or(0),
+                    v["protocol"].as_u64().unwrap_or(0),
+                ),
+                start_us.div_euclid(1000),
+            );
+            assert!(seen.insert(k.clone()), "two alerts for one flow: {line}");
+            let (packets, last_ms) = *real
+                .get(&k)
+                .unwrap_or_else(|| panic!("alert for an unknown flow: {line}"));
+            let at = v["packets"].as_u64().unwrap_or(0);
+            let end_us = rfc3339_us(v["ts_end"].as_str().unwrap_or_default());
+            if v["early"] == true {
+                early += 1;
+                // Decided on exactly the first 4 packets of a longer (or idle-ended) flow.
+                assert_eq!(at, 4, "{line}");
+                assert!(packets >= 4, "{line}");
+                assert!(end_us.div_euclid(1000) <= last_ms, "{line}");
+                if packets > 4 && end_us.div_euclid(1000) < last_ms {
+                    before_end += 1;
+                }
+            } else {
+                // Ended before reaching 4 packets (or its 4th packet ended it).
+                assert!(at <= 4 && at == packets, "{line}");
+            }
+        }
+        assert!(early >= 10, "early alerts: {early}");
+        assert!(
+            before_end >= 10,
+            "alerts before the flow ended: {before_end}"
+        );
+        assert_eq!(summary["alerts"].as_u64(), Some(seen.len() as u64), "{err}");
+        assert!(
+            summary["decided_early"].as_u64().unwrap_or(0) >= early,
+            "{err}"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
-use netlens_detect::{DetectError, Detector, FeatureSet};
+use netlens_detect::{DetectError, Detector, EarlyDecisions, FeatureSet};
 use netlens_pipeline::{RunConfig, RunReport};
 
 use crate::common;
@@ -42,7 +42,10 @@ pub struct Args {
     /// Summary format on stderr.
     #[arg(long, value_enum, default_value = "text")]
     pub format: SummaryFormat,
-    /// Classify flows on their first N packets (needs a model from `train-detector --early N`).
+    /// Classify flows on their first N packets (needs a model from `train-detector --early N`):
+    /// a flow is decided when its Nth packet arrives (alert with "early": true), or at its
+    /// end if it ends sooner; one decision per flow. Alerts are written once per batch of
+    /// 8192 packets, so an early alert comes at most one batch after the Nth packet.
     #[arg(long)]
     pub early: Option<u16>,
     /// Idle timeout: a flow with no packet for this long ends (seconds, or 90s/2m/1h).
@@ -91,6 +94,8 @@ pub fn run(a: Args) -> Result<()> {
     let det = Detector::load(&model_path, a.early.map(FeatureSet::early))
         .with_context(|| format!("loading detector {}", model_path.display()))?;
     let mut meter = det.feature_set().meter_config();
+    // Early-flow model: decide each flow at its Nth packet, not at its end.
+    meter.early_emit = det.feature_set().early;
     meter.idle_timeout_ns = common::secs_to_ns(common::parse_seconds(&a.idle_timeout)?);
     let cfg = RunConfig {
         meter,
@@ -101,6 +106,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut out = common::open_output(&a.output)?;
     let mut per_label: BTreeMap<String, u64> = BTreeMap::new();
     let mut alerts = 0u64;
+    let mut decisions = EarlyDecisions::default();
     let start = std::time::Instant::now();
     let pb = common::packet_progress(a.quiet);
     let report = netlens_pipeline::run::<anyhow::Error>(
@@ -109,7 +115,7 @@ pub fn run(a: Args) -> Result<()> {
         &mut [],
         &mut |flows| {
             let found = det
-                .alerts(flows)
+                .alerts_once(flows, &mut decisions)
                 .map_err(|e: DetectError| anyhow::Error::new(e))?;
             for al in &found {
                 serde_json::to_writer(&mut out, al)?;
@@ -128,6 +134,8 @@ pub fn run(a: Args) -> Result<()> {
     out.flush()?;
     common::print_warnings(&mut reader, a.quiet);
     let secs = start.elapsed().as_secs_f64();
+    // Flows, not records: an early snapshot and its final record are one flow.
+    let flows = report.flows.saturating_sub(decisions.snapshots);
     if !a.quiet {
         match a.format {
             SummaryFormat::Json => {
@@ -135,7 +143,8 @@ pub fn run(a: Args) -> Result<()> {
                     "detector": det.detector_name(),
                     "early_packets": det.feature_set().early,
                     "packets": report.packets,
-                    "flows": report.flows,
+                    "flows": flows,
+                    "decided_early": decisions.snapshots,
                     "alerts": alerts,
                     "alerts_by_label": per_label,
                     "seconds": secs,
@@ -146,11 +155,18 @@ pub fn run(a: Args) -> Result<()> {
                 eprintln!(
                     "netlens: {} packets, {} flows, {} alerts ({}) in {:.2} s",
                     report.packets,
-                    report.flows,
+                    flows,
                     alerts,
                     det.detector_name(),
                     secs
                 );
+                if decisions.snapshots > 0 {
+                    eprintln!(
+                        "netlens:   {} flows decided at packet {}",
+                        decisions.snapshots,
+                        det.feature_set().early
+                    );
+                }
                 for (l, n) in &per_label {
                     eprintln!("netlens:   {l}: {n}");
                 }
