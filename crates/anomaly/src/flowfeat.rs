@@ -77,7 +77,7 @@ impl FlowContext {
         let d = u128::from_be_bytes(f.dst.addr);
         let mut v = [[0.0f64; 5]; 3];
         let unanswered = if f.bwd.packets == 0 { 1.0 } else { 0.0 };
-        let (cs, ports, un) = self.src.get_or_insert_with(&s, Default::default);
+        let ((cs, ports, un), _) = self.src.get_or_insert_with(&s, Default::default);
         for (k, l) in CTX_LAMBDAS.iter().enumerate() {
             cs[k].update(*l, t, 1.0);
             ports[k].update(*l, t, f64::from(f.dst.port));
@@ -86,12 +86,12 @@ impl FlowContext {
             v[k][3] = ports[k].var().sqrt();
             v[k][4] = un[k].mean();
         }
-        let cd = self.dst.get_or_insert_with(&d, Default::default);
+        let (cd, _) = self.dst.get_or_insert_with(&d, Default::default);
         for (k, l) in CTX_LAMBDAS.iter().enumerate() {
             cd[k].update(*l, t, 1.0);
             v[k][1] = cd[k].w;
         }
-        let cp = self.pair.get_or_insert_with(&(s, d), Default::default);
+        let (cp, _) = self.pair.get_or_insert_with(&(s, d), Default::default);
         for (k, l) in CTX_LAMBDAS.iter().enumerate() {
             cp[k].update(*l, t, 1.0);
             v[k][2] = cp[k].w;

@@ -128,6 +128,13 @@ impl IforestTrainer {
         })
     }
 
+    /// Start a new, unrelated capture: the per-host context starts fresh.
+    pub fn new_capture(&mut self) {
+        if self.ctx.is_some() {
+            self.ctx = Some(FlowContext::new(self.cfg.max_keys));
+        }
+    }
+
     /// Add a batch of flows.
     pub fn add(&mut self, flows: &[Flow]) {
         for row in rows(&self.ff, self.ctx.as_mut(), flows) {

@@ -1,18 +1,33 @@
 //! The online per-packet detector: Kitsune-style features + [`KitNet`].
 //!
 //! Per IP packet, for each of the five decay rates of
-//! [`incstat::LAMBDAS`], 23 features (115 in all):
+//! [`incstat::LAMBDAS`], [`PER_SCALE`] features (180 in all):
 //! - source MAC+IP, 1-D over frame sizes: weight, mean, std (3);
-//! - source IP, 1-D over frame sizes (3);
+//! - source IP host (8): weight, mean and std of frame sizes, then the
+//!   damped share of its packets that are a TCP SYN without ACK, that open
+//!   a socket not seen before, that go to a peer not seen before, and the
+//!   damped *counts* of new sockets and new peers (fan-out: a port scan
+//!   opens many sockets, a sweep meets many peers);
 //! - channel (IP pair), 2-D over frame sizes in both directions: weight,
 //!   mean, std of this direction, magnitude, radius, covariance,
 //!   correlation (7);
 //! - channel jitter, 1-D over inter-arrival times of this direction (3);
-//! - socket (addresses, ports, protocol), 2-D over frame sizes (7).
+//! - socket (addresses, ports, protocol), 2-D over frame sizes (7);
+//! - destination IP host (8): the same eight statistics as the source host,
+//!   seen from the receiving side. A spoofed-source flood gives every
+//!   packet a fresh source, so all per-source statistics look like the
+//!   first packet of a benign connection; the destination sees the flood:
+//!   its packet rate, SYN share and new-source count jump.
+//!
+//! "New socket" / "new peer" means the key was absent from the (capped)
+//! socket / channel table: a damped distinct count over a bounded table
+//! (a key evicted and seen again counts as new again, which only happens
+//! when the table is full of more recent keys).
 //!
 //! Non-IP frames are counted and skipped. Each key table is a capped map
 //! (approximate LRU eviction), so memory is bounded by
-//! [`KitsuneConfig::max_keys`] per table.
+//! [`KitsuneConfig::max_keys`] per table. [`Kitsune::new_capture`] clears
+//! the statistics (not the model) between unrelated captures.
 //!
 //! [`KitsuneObserver`] runs the detector inside the pipeline pass and
 //! writes one alert per (5-tuple, second) with at least one packet over the
@@ -23,15 +38,28 @@ use std::net::IpAddr;
 use hashbrown::HashMap;
 use netlens_capture::PacketRef;
 use netlens_pipeline::PacketObserver;
-use netlens_wire::{DissectError, PacketSummary};
+use netlens_wire::{DissectError, PacketSummary, tcp_flags};
 
 use crate::alert::{Alert, AlertWriter, TopFeature};
-use crate::incstat::{Inc1, Inc2, LAMBDAS, SCALES};
+use crate::incstat::{LAMBDAS, SCALES, decay_factors};
 use crate::kitnet::{KitNet, KitNetConfig, Step};
 use crate::lru::CappedMap;
 
+/// Features per time scale.
+pub const PER_SCALE: usize = 36;
 /// Features per packet.
-pub const N_FEATURES: usize = 23 * SCALES;
+pub const N_FEATURES: usize = PER_SCALE * SCALES;
+
+const HOST_NAMES: [&str; 8] = [
+    "w",
+    "mean",
+    "std",
+    "syn_share",
+    "new_socket_share",
+    "new_peer_share",
+    "new_sockets",
+    "new_peers",
+];
 
 /// Feature names in vector order (`<group>_l<λ>_<stat>`).
 pub fn feature_names() -> Vec<String> {
@@ -41,10 +69,11 @@ pub fn feature_names() -> Vec<String> {
     for l in LAMBDAS {
         for (g, names) in [
             ("mac_ip", &one[..]),
-            ("ip", &one[..]),
+            ("src", &HOST_NAMES[..]),
             ("channel", &two[..]),
             ("jitter", &one[..]),
             ("socket", &two[..]),
+            ("dst", &HOST_NAMES[..]),
         ] {
             for n in names {
                 v.push(format!("{g}_l{l}_{n}"));
@@ -61,7 +90,11 @@ pub struct KitsuneConfig {
     pub kitnet: KitNetConfig,
     /// Most keys tracked per statistics table.
     pub max_keys: usize,
-    /// Quantile of the scores of the last training packets used as the
+    /// IP packets scored after training, assumed clean, whose score
+    /// quantile becomes the alert threshold (no alerts meanwhile). With 0,
+    /// the scores of the second half of training are used instead.
+    pub calibrate_packets: u64,
+    /// Quantile of the calibration (or late training) scores used as the
     /// alert threshold when no explicit threshold is given.
     pub threshold_quantile: f64,
     /// Explicit alert threshold on the score.
@@ -80,6 +113,7 @@ impl KitsuneConfig {
                 ..KitNetConfig::default()
             },
             max_keys: 100_000,
+            calibrate_packets: 0,
             threshold_quantile: 0.999,
             threshold: None,
         }
@@ -99,14 +133,176 @@ fn mac_bits(m: [u8; 6]) -> u64 {
     m.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
+/// Damped weight, linear and squared sums at every scale, one clock.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sums {
+    last_t: f64,
+    w: [f64; SCALES],
+    ls: [f64; SCALES],
+    ss: [f64; SCALES],
+}
+
+impl Sums {
+    /// Decay to `t` (returns the factors used) and add `x`.
+    #[inline]
+    fn update(&mut self, t: f64, x: f64) -> [f64; SCALES] {
+        let f = decay_factors(t - self.last_t);
+        if t > self.last_t {
+            self.last_t = t;
+        }
+        for k in 0..SCALES {
+            self.w[k] = self.w[k] * f[k] + 1.0;
+            self.ls[k] = self.ls[k] * f[k] + x;
+            self.ss[k] = self.ss[k] * f[k] + x * x;
+        }
+        f
+    }
+
+    #[inline]
+    fn mean_var(&self, k: usize) -> (f64, f64) {
+        let w = self.w[k];
+        if w > 0.0 {
+            let m = self.ls[k] / w;
+            (m, (self.ss[k] / w - m * m).abs())
+        } else {
+            (0.0, 0.0)
+        }
+    }
+}
+
+/// A host: frame-size sums plus damped counts of SYN-only packets, new
+/// sockets and new peers (sharing the clock and decay of `s`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Host {
+    s: Sums,
+    syn: [f64; SCALES],
+    new_sock: [f64; SCALES],
+    new_peer: [f64; SCALES],
+}
+
+impl Host {
+    #[inline]
+    fn update(&mut self, t: f64, x: f64, syn: bool, new_sock: bool, new_peer: bool) {
+        let f = self.s.update(t, x);
+        let (a, b, c) = (
+            f64::from(u8::from(syn)),
+            f64::from(u8::from(new_sock)),
+            f64::from(u8::from(new_peer)),
+        );
+        for k in 0..SCALES {
+            self.syn[k] = self.syn[k] * f[k] + a;
+            self.new_sock[k] = self.new_sock[k] * f[k] + b;
+            self.new_peer[k] = self.new_peer[k] * f[k] + c;
+        }
+    }
+
+    #[inline]
+    fn write(&self, k: usize, out: &mut [f64]) {
+        let w = self.s.w[k];
+        let (m, v) = self.s.mean_var(k);
+        let inv = if w > 0.0 { 1.0 / w } else { 0.0 };
+        let vals = [
+            w,
+            m,
+            v.sqrt(),
+            self.syn[k] * inv,
+            self.new_sock[k] * inv,
+            self.new_peer[k] * inv,
+            self.new_sock[k],
+            self.new_peer[k],
+        ];
+        for (o, v) in out.iter_mut().zip(vals) {
+            *o = v;
+        }
+    }
+}
+
+/// One direction of a 2-D statistic: sums plus the last residual.
+#[derive(Clone, Copy, Debug, Default)]
+struct Dir {
+    s: Sums,
+    res: [f64; SCALES],
+}
+
+/// Two linked directions with a decayed residual-product sum
+/// (see [`crate::incstat`] for the definitions).
+#[derive(Clone, Copy, Debug, Default)]
+struct Pair {
+    dir: [Dir; 2],
+    last_t: f64,
+    sr: [f64; SCALES],
+    w_sr: [f64; SCALES],
+}
+
+impl Pair {
+    #[inline]
+    fn update(&mut self, t: f64, d: usize, x: f64) {
+        let f = decay_factors(t - self.last_t);
+        if t > self.last_t {
+            self.last_t = t;
+        }
+        let (da, db) = {
+            let [p, q] = &mut self.dir;
+            if d & 1 == 0 { (p, q) } else { (q, p) }
+        };
+        da.s.update(t, x);
+        for k in 0..SCALES {
+            let (m, _) = da.s.mean_var(k);
+            da.res[k] = x - m;
+            self.sr[k] = self.sr[k] * f[k] + da.res[k] * db.res[k];
+            self.w_sr[k] = self.w_sr[k] * f[k] + 1.0;
+        }
+    }
+
+    #[inline]
+    fn write(&self, k: usize, d: usize, out: &mut [f64]) {
+        let (a, b) = if d & 1 == 0 {
+            (&self.dir[0], &self.dir[1])
+        } else {
+            (&self.dir[1], &self.dir[0])
+        };
+        let (ma, va) = a.s.mean_var(k);
+        let (mb, vb) = b.s.mean_var(k);
+        let cov = if self.w_sr[k] > 0.0 {
+            self.sr[k] / self.w_sr[k]
+        } else {
+            0.0
+        };
+        let sa = va.sqrt();
+        let den = sa * vb.sqrt();
+        let pcc = if den > 0.0 { cov / den } else { 0.0 };
+        let vals = [
+            a.s.w[k],
+            ma,
+            sa,
+            (ma * ma + mb * mb).sqrt(),
+            (va * va + vb * vb).sqrt(),
+            cov,
+            pcc,
+        ];
+        for (o, v) in out.iter_mut().zip(vals) {
+            *o = v;
+        }
+    }
+}
+
+/// Offsets of the groups inside one scale's features.
+const OFF_MAC: usize = 0;
+const OFF_SRC: usize = 3;
+const OFF_CHAN: usize = 11;
+const OFF_JIT: usize = 18;
+const OFF_SOCK: usize = 21;
+const OFF_DST: usize = 28;
+
 /// The feature extractor (AfterImage-style damped statistics).
 #[derive(Clone, Debug)]
 pub struct Extractor {
-    mac_ip: CappedMap<(u64, Ip), [Inc1; SCALES]>,
-    ip: CappedMap<Ip, [Inc1; SCALES]>,
-    channel: CappedMap<(Ip, Ip), [Inc2; SCALES]>,
-    jitter: CappedMap<(Ip, Ip), ([Inc1; SCALES], f64)>,
-    socket: CappedMap<(Ip, u16, Ip, u16, u8), [Inc2; SCALES]>,
+    mac_ip: CappedMap<(u64, Ip), Sums>,
+    src: CappedMap<Ip, Host>,
+    dst: CappedMap<Ip, Host>,
+    channel: CappedMap<(Ip, Ip), Pair>,
+    jitter: CappedMap<(Ip, Ip), (Sums, f64)>,
+    socket: CappedMap<(Ip, u16, Ip, u16, u8), Pair>,
     t0: Option<i64>,
 }
 
@@ -115,7 +311,8 @@ impl Extractor {
     pub fn new(max_keys: usize) -> Extractor {
         Extractor {
             mac_ip: CappedMap::new(max_keys),
-            ip: CappedMap::new(max_keys),
+            src: CappedMap::new(max_keys),
+            dst: CappedMap::new(max_keys),
             channel: CappedMap::new(max_keys),
             jitter: CappedMap::new(max_keys),
             socket: CappedMap::new(max_keys),
@@ -123,10 +320,22 @@ impl Extractor {
         }
     }
 
+    /// Forget every statistic (start of an unrelated capture).
+    pub fn clear(&mut self) {
+        self.mac_ip.clear();
+        self.src.clear();
+        self.dst.clear();
+        self.channel.clear();
+        self.jitter.clear();
+        self.socket.clear();
+        self.t0 = None;
+    }
+
     /// Keys evicted from all tables so far.
     pub fn evicted(&self) -> u64 {
         self.mac_ip.evicted()
-            + self.ip.evicted()
+            + self.src.evicted()
+            + self.dst.evicted()
             + self.channel.evicted()
             + self.jitter.evicted()
             + self.socket.evicted()
@@ -135,7 +344,6 @@ impl Extractor {
     /// Update the statistics with one packet and write its features into
     /// `out` (resized to [`N_FEATURES`]).
     pub fn update(&mut self, ts_ns: i64, size: f64, p: &PacketSummary, out: &mut Vec<f64>) {
-        out.clear();
         out.resize(N_FEATURES, 0.0);
         // Seconds since the first packet keep full f64 precision.
         let t0 = *self.t0.get_or_insert(ts_ns);
@@ -157,54 +365,67 @@ impl Extractor {
         } else {
             ((dst, dp, src, sp, p.protocol), 1)
         };
-        let mut f = [[0.0f64; 23]; SCALES];
+        let syn =
+            p.protocol == 6 && p.tcp.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
         {
-            let s = self
+            let (s, _) = self
                 .mac_ip
                 .get_or_insert_with(&(mac_bits(p.src_mac), src), Default::default);
-            for (k, l) in LAMBDAS.iter().enumerate() {
-                s[k].update(*l, t, size);
-                f[k][0..3].copy_from_slice(&s[k].features());
+            s.update(t, size);
+            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
+                let (m, v) = s.mean_var(k);
+                o[OFF_MAC] = s.w[k];
+                o[OFF_MAC + 1] = m;
+                o[OFF_MAC + 2] = v.sqrt();
+            }
+        }
+        let new_peer = {
+            let (s, new) = self.channel.get_or_insert_with(&ch_key, Default::default);
+            s.update(t, ch_dir, size);
+            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
+                s.write(k, ch_dir, &mut o[OFF_CHAN..OFF_CHAN + 7]);
+            }
+            new
+        };
+        let new_sock = {
+            let (s, new) = self.socket.get_or_insert_with(&sock_key, Default::default);
+            s.update(t, sock_dir, size);
+            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
+                s.write(k, sock_dir, &mut o[OFF_SOCK..OFF_SOCK + 7]);
+            }
+            new
+        };
+        {
+            let (s, _) = self.src.get_or_insert_with(&src, Default::default);
+            s.update(t, size, syn, new_sock, new_peer);
+            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
+                s.write(k, &mut o[OFF_SRC..OFF_SRC + 8]);
             }
         }
         {
-            let s = self.ip.get_or_insert_with(&src, Default::default);
-            for (k, l) in LAMBDAS.iter().enumerate() {
-                s[k].update(*l, t, size);
-                f[k][3..6].copy_from_slice(&s[k].features());
+            let (s, _) = self.dst.get_or_insert_with(&dst, Default::default);
+            s.update(t, size, syn, new_sock, new_peer);
+            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
+                s.write(k, &mut o[OFF_DST..OFF_DST + 8]);
             }
         }
         {
-            let s = self.channel.get_or_insert_with(&ch_key, Default::default);
-            for (k, l) in LAMBDAS.iter().enumerate() {
-                s[k].update(*l, t, ch_dir, size);
-                f[k][6..13].copy_from_slice(&s[k].features(ch_dir));
-            }
-        }
-        {
-            let (s, last) = self
+            let ((s, last), _) = self
                 .jitter
-                .get_or_insert_with(&(src, dst), || ([Inc1::default(); SCALES], f64::NAN));
+                .get_or_insert_with(&(src, dst), || (Sums::default(), f64::NAN));
             let gap = if last.is_nan() {
                 0.0
             } else {
                 (t - *last).max(0.0)
             };
             *last = t;
-            for (k, l) in LAMBDAS.iter().enumerate() {
-                s[k].update(*l, t, gap);
-                f[k][13..16].copy_from_slice(&s[k].features());
+            s.update(t, gap);
+            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
+                let (m, v) = s.mean_var(k);
+                o[OFF_JIT] = s.w[k];
+                o[OFF_JIT + 1] = m;
+                o[OFF_JIT + 2] = v.sqrt();
             }
-        }
-        {
-            let s = self.socket.get_or_insert_with(&sock_key, Default::default);
-            for (k, l) in LAMBDAS.iter().enumerate() {
-                s[k].update(*l, t, sock_dir, size);
-                f[k][16..23].copy_from_slice(&s[k].features(sock_dir));
-            }
-        }
-        for (dst, src) in out.chunks_mut(23).zip(f.iter()) {
-            dst.copy_from_slice(src);
         }
     }
 }
@@ -245,9 +466,15 @@ impl Kitsune {
         }
     }
 
-    /// The alert threshold (explicit, or fixed at the end of training).
+    /// The alert threshold (explicit, or fixed after training/calibration).
     pub fn threshold(&self) -> Option<f64> {
         self.threshold
+    }
+
+    /// Set (or clear) the alert threshold, e.g. a quantile of scores of
+    /// separate clean validation traffic.
+    pub fn set_threshold(&mut self, th: Option<f64>) {
+        self.threshold = th;
     }
 
     /// Whether training is over.
@@ -260,33 +487,64 @@ impl Kitsune {
         self.fe.evicted()
     }
 
+    /// Input sizes of the ensemble's autoencoders (empty before the
+    /// feature map is learnt).
+    pub fn ensemble_sizes(&self) -> Vec<usize> {
+        self.net.groups().iter().map(Vec::len).collect()
+    }
+
+    /// Forget the traffic statistics (keep the model): call between
+    /// unrelated captures so one's hosts and clock do not leak into the next.
+    pub fn new_capture(&mut self) {
+        self.fe.clear();
+    }
+
     /// Feed one dissected packet; returns its score once trained.
     pub fn process(&mut self, ts_ns: i64, wire_len: u32, p: &PacketSummary) -> Option<f64> {
         self.packets += 1;
         self.fe.update(ts_ns, f64::from(wire_len), p, &mut self.x);
         let step = self.net.process(&self.x);
+        let grace = self.cfg.kitnet.fm_grace + self.cfg.kitnet.ad_grace;
         match step {
-            Step::Score(s) => Some(s),
+            Step::Score(s) => {
+                let end = grace.saturating_add(self.cfg.calibrate_packets);
+                if self.threshold.is_none() && self.cfg.calibrate_packets > 0 {
+                    if self.train_scores.len() < MAX_TRAIN_SCORES {
+                        self.train_scores.push(s);
+                    }
+                    if self.packets >= end {
+                        self.fix_threshold();
+                    }
+                }
+                Some(s)
+            }
             Step::Training(rmse) => {
-                // Training RMSEs of the second half of the grace period
-                // (the model has mostly converged) set the threshold.
+                // Without a calibration period, training RMSEs of the second
+                // half of the grace period (the model has mostly converged)
+                // set the threshold.
                 let half = self.cfg.kitnet.fm_grace + self.cfg.kitnet.ad_grace / 2;
-                if let Some(s) = rmse.filter(|_| self.threshold.is_none())
+                if self.cfg.calibrate_packets == 0
+                    && let Some(s) = rmse.filter(|_| self.threshold.is_none())
                     && self.packets > half
                     && self.train_scores.len() < MAX_TRAIN_SCORES
                 {
                     self.train_scores.push(s);
                 }
-                if self.net.trained() && self.threshold.is_none() {
-                    self.threshold = Some(quantile(
-                        &mut self.train_scores,
-                        self.cfg.threshold_quantile,
-                    ));
-                    self.train_scores = Vec::new();
+                if self.net.trained() && self.threshold.is_none() && self.cfg.calibrate_packets == 0
+                {
+                    self.fix_threshold();
                 }
                 None
             }
         }
+    }
+
+    fn fix_threshold(&mut self) {
+        self.threshold = Some(quantile(
+            &mut self.train_scores,
+            self.cfg.threshold_quantile,
+        ));
+        self.train_scores = Vec::new();
     }
 
     /// The top `k` features of the last scored packet, by reconstruction error.
@@ -473,7 +731,9 @@ mod tests {
     #[test]
     fn feature_vector_shape_and_names() {
         assert_eq!(feature_names().len(), N_FEATURES);
-        assert_eq!(N_FEATURES, 115);
+        assert_eq!(N_FEATURES, 180);
+        assert_eq!(feature_names()[OFF_DST + 7], "dst_l5_new_peers");
+        assert_eq!(feature_names()[PER_SCALE + OFF_JIT], "jitter_l3_w");
         let mut fe = Extractor::new(16);
         let mut x = Vec::new();
         let p = pkt("10.0.0.1", "10.0.0.2", 1000, 80);
@@ -482,12 +742,33 @@ mod tests {
         assert_eq!(x.len(), N_FEATURES);
         assert!(x.iter().all(|v| v.is_finite()));
         // λ = 5, source IP: w = 2^(-2.5) + 1, mean between 100 and 300.
-        let w = 2f64.powf(-2.5) + 1.0;
-        assert!((x[3] - w).abs() < 1e-9, "{}", x[3]);
-        assert!((x[4] - (100.0 * 2f64.powf(-2.5) + 300.0) / w).abs() < 1e-9);
+        let d = 2f64.powf(-2.5);
+        let w = d + 1.0;
+        assert!((x[OFF_SRC] - w).abs() < 1e-9, "{}", x[OFF_SRC]);
+        assert!((x[OFF_SRC + 1] - (100.0 * d + 300.0) / w).abs() < 1e-9);
+        // One new socket and one new peer, at the first packet: decayed counts.
+        assert!((x[OFF_SRC + 6] - d).abs() < 1e-9, "{}", x[OFF_SRC + 6]);
+        assert!((x[OFF_SRC + 7] - d).abs() < 1e-9);
+        assert!((x[OFF_SRC + 4] - d / w).abs() < 1e-9);
+        assert_eq!(x[OFF_SRC + 3], 0.0);
         // Jitter (gaps 0 then 0.5 s): mean 0.5/w at λ = 5, ≈ 0.25 at λ = 0.01.
-        assert!((x[14] - 0.5 / w).abs() < 1e-9, "{}", x[14]);
-        assert!(x[4 * 23 + 14] > 0.25 && x[4 * 23 + 14] < 0.251);
+        assert!(
+            (x[OFF_JIT + 1] - 0.5 / w).abs() < 1e-9,
+            "{}",
+            x[OFF_JIT + 1]
+        );
+        let j = 4 * PER_SCALE + OFF_JIT + 1;
+        assert!(x[j] > 0.25 && x[j] < 0.251, "{}", x[j]);
+        // A SYN from a new source to the same destination, same instant:
+        // the destination sees two new peers, half its packets SYN-only.
+        let mut syn = pkt("10.0.0.3", "10.0.0.2", 2000, 80);
+        syn.tcp.flags = tcp_flags::SYN;
+        fe.update(1_500_000_000, 60.0, &syn, &mut x);
+        let dst = &x[OFF_DST..OFF_DST + 8];
+        assert!((dst[0] - (w + 1.0)).abs() < 1e-9, "{dst:?}");
+        assert!((dst[3] - 1.0 / (w + 1.0)).abs() < 1e-9, "{dst:?}");
+        assert!((dst[7] - (d + 1.0)).abs() < 1e-9, "{dst:?}");
+        assert_eq!(x[OFF_SRC + 3], 1.0);
     }
 
     #[test]
@@ -501,7 +782,7 @@ mod tests {
             let p = pkt(&src, "192.168.0.1", (i % 60_000) as u16, 80);
             k.process(i64::from(i) * 1_000_000, 60, &p);
         }
-        assert!(k.fe.socket.len() <= 64 && k.fe.ip.len() <= 64);
+        assert!(k.fe.socket.len() <= 64 && k.fe.src.len() <= 64 && k.fe.dst.len() <= 64);
         assert!(k.evicted() > 0);
         assert!(k.threshold().is_some_and(f64::is_finite));
     }

@@ -32,16 +32,27 @@ impl<K: Hash + Eq + Clone, V> CappedMap<K, V> {
         }
     }
 
-    /// The value of `k`, created with `make` when absent; marks it used.
-    pub fn get_or_insert_with(&mut self, k: &K, make: impl FnOnce() -> V) -> &mut V {
+    /// The value of `k`, created with `make` when absent, and whether it
+    /// was created; marks it used.
+    pub fn get_or_insert_with(&mut self, k: &K, make: impl FnOnce() -> V) -> (&mut V, bool) {
         self.clock += 1;
         let now = self.clock;
-        if !self.map.contains_key(k) && self.map.len() >= self.cap {
+        // Only a full map needs the extra lookup.
+        if self.map.len() >= self.cap && !self.map.contains_key(k) {
             self.evict_half();
         }
-        let e = self.map.entry(k.clone()).or_insert_with(|| (now, make()));
+        let mut new = false;
+        let e = self.map.entry(k.clone()).or_insert_with(|| {
+            new = true;
+            (now, make())
+        });
         e.0 = now;
-        &mut e.1
+        (&mut e.1, new)
+    }
+
+    /// Drop every entry (the eviction count is kept).
+    pub fn clear(&mut self) {
+        self.map.clear();
     }
 
     /// The value of `k` if present (does not mark it used).
@@ -81,9 +92,11 @@ mod tests {
     fn never_exceeds_capacity_and_keeps_recent_keys() {
         let mut m: CappedMap<u32, u32> = CappedMap::new(100);
         for i in 0..10_000u32 {
-            *m.get_or_insert_with(&i, || 0) += 1;
+            let (v, new) = m.get_or_insert_with(&i, || 0);
+            *v += 1;
+            assert_eq!(new, i != 7);
             // Key 7 stays hot.
-            *m.get_or_insert_with(&7, || 0) += 1;
+            *m.get_or_insert_with(&7, || 0).0 += 1;
             assert!(m.len() <= 100);
         }
         assert!(m.get(&7).is_some());
