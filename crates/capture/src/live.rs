@@ -151,6 +151,15 @@ impl LiveCapture {
         })
     }
 
+    /// Keep only packets matching a BPF filter expression (tcpdump syntax,
+    /// compiled and applied in the kernel by libpcap).
+    pub fn set_filter(&mut self, expr: &str) -> Result<(), LiveError> {
+        self.cap.filter(expr, true).map_err(|e| LiveError::Pcap {
+            name: self.name.clone(),
+            detail: format!("invalid filter '{expr}': {e}"),
+        })
+    }
+
     /// LINKTYPE_* of the interface.
     pub fn linktype(&self) -> u32 {
         self.linktype

@@ -8,6 +8,18 @@
 //! [`PacketObserver`]s see every packet (for traffic summaries and time
 //! series) without a second pass over the input.
 //!
+//! [`run_source`] does the same for any [`PacketSource`]: a file, a live
+//! interface ([`LiveSource`], feature `live`) or a paced replay
+//! ([`PacedReplay`]). Besides packets a source yields `Idle { now_ns }`
+//! ticks: the meter advances to `now_ns` and the flows that expired are
+//! handed to the sink at once, without waiting for the next packet or the
+//! end of the batch. An optional stop flag (set by a Ctrl-C handler, a
+//! timer, a server) is checked after every event; when it is set the run
+//! ends as if the input had ended: every open flow is flushed with end
+//! reason end-of-input and the report is returned, so sinks can finish
+//! their files. Files never tick, so for them the loop is unchanged (the
+//! source is a generic parameter, monomorphised per source type).
+//!
 //! Invariants: every packet read is either metered or counted under exactly
 //! one skip reason in [`RunReport`]; the pipeline allocates nothing per
 //! packet (the packet summary is reused and flows are allocated per flow).
@@ -15,14 +27,21 @@
 #![deny(missing_docs)]
 
 mod sharded;
+pub mod source;
 pub mod summary;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use netlens_capture::{CaptureReader, PacketRef};
 use netlens_flow::{Flow, FlowMeter, MeterConfig, MeterStats};
 use netlens_wire::{DissectError, PacketSummary};
 
+#[cfg(feature = "live")]
+pub use source::LiveSource;
+pub use source::{PacedReplay, PacketSource, SourceEvent};
 pub use summary::TrafficSummary;
 
 /// Sees every packet read, with its dissection outcome.
@@ -104,8 +123,50 @@ pub fn run<E>(
     sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
     progress: &mut dyn FnMut(&RunReport),
 ) -> Result<RunReport, E> {
+    drive(reader, cfg, observers, sink, progress, None, |e| match e {})
+}
+
+/// [`run`] over any [`PacketSource`]: packets are metered as from a file,
+/// `Idle` ticks advance the meter and hand expired flows to `sink` at once,
+/// and `stop` (checked after every event) ends the run cleanly: open flows
+/// are flushed with end reason end-of-input. `progress` is also called
+/// after every tick. Source errors end the run with `E::from(error)` (flows
+/// still open are then not flushed).
+pub fn run_source<S, E>(
+    source: &mut S,
+    cfg: &RunConfig,
+    observers: &mut [&mut dyn PacketObserver],
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
+    progress: &mut dyn FnMut(&RunReport),
+    stop: Option<&AtomicBool>,
+) -> Result<RunReport, E>
+where
+    S: PacketSource + ?Sized,
+    E: From<S::Error>,
+{
+    drive(source, cfg, observers, sink, progress, stop, E::from)
+}
+
+/// True once the stop flag is set.
+#[inline]
+fn stopped(stop: Option<&AtomicBool>) -> bool {
+    stop.is_some_and(|s| s.load(Ordering::Relaxed))
+}
+
+fn drive<S, E>(
+    source: &mut S,
+    cfg: &RunConfig,
+    observers: &mut [&mut dyn PacketObserver],
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
+    progress: &mut dyn FnMut(&RunReport),
+    stop: Option<&AtomicBool>,
+    source_err: impl Fn(S::Error) -> E,
+) -> Result<RunReport, E>
+where
+    S: PacketSource + ?Sized,
+{
     if cfg.threads > 1 {
-        return sharded::run(reader, cfg, observers, sink, progress);
+        return sharded::run(source, cfg, observers, sink, progress, stop, source_err);
     }
     let mut meter = FlowMeter::new(cfg.meter.clone());
     let mut report = RunReport::default();
@@ -113,7 +174,18 @@ pub fn run<E>(
     let mut out: Vec<Flow> = Vec::new();
     let mut skipped: hashbrown::HashMap<&'static str, u64> = hashbrown::HashMap::new();
     let batch = cfg.batch_packets.max(1) as u64;
-    while let Some(pkt) = reader.next_packet() {
+    while !stopped(stop) {
+        let pkt = match source.next_event() {
+            Ok(SourceEvent::Packet(p)) => p,
+            Ok(SourceEvent::Idle { now_ns }) => {
+                meter.advance(now_ns);
+                hand_over(&mut meter, &mut out, &mut report, sink)?;
+                progress(&report);
+                continue;
+            }
+            Ok(SourceEvent::End) => break,
+            Err(e) => return Err(source_err(e)),
+        };
         let index = report.packets;
         report.packets += 1;
         report.wire_bytes += u64::from(pkt.wire_len);

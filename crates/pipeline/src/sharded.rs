@@ -11,16 +11,23 @@
 //! depend on the thread count (except when the flow table overflows:
 //! capacity is split evenly over the workers).
 //!
+//! Ticks (`Idle` events of a live or paced source) and the stop flag: on a
+//! tick the partial batches are sent at once with the tick's time as `now`
+//! and every batch in flight is collected, so flows that expired are handed
+//! to the sink without waiting for more packets; the stop flag ends the read
+//! loop and takes the normal end-of-input path (files never tick, so their
+//! batching is unchanged).
+//!
 //! Invariant: at most `MAX_INFLIGHT` batches are in flight, so memory is
 //! bounded; packet buffers are recycled between batches.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
-use netlens_capture::CaptureReader;
 use netlens_flow::{Flow, FlowKey, FlowMeter, FragTable, MeterConfig, MeterStats};
 use netlens_wire::{DissectError, PacketSummary};
 
-use crate::{PacketObserver, RunConfig, RunReport, emit};
+use crate::{PacketObserver, PacketSource, RunConfig, RunReport, SourceEvent, emit, stopped};
 
 const MAX_INFLIGHT: usize = 3;
 
@@ -66,13 +73,18 @@ struct FromWorker {
     stats: Option<MeterStats>,
 }
 
-pub(crate) fn run<E>(
-    reader: &mut CaptureReader,
+pub(crate) fn run<S, E>(
+    source: &mut S,
     cfg: &RunConfig,
     observers: &mut [&mut dyn PacketObserver],
     sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
     progress: &mut dyn FnMut(&RunReport),
-) -> Result<RunReport, E> {
+    stop: Option<&AtomicBool>,
+    source_err: impl Fn(S::Error) -> E,
+) -> Result<RunReport, E>
+where
+    S: PacketSource + ?Sized,
+{
     let n = cfg.threads.max(2);
     let worker_cfg = MeterConfig {
         capacity: (cfg.meter.capacity / n).max(1),
@@ -132,7 +144,28 @@ pub(crate) fn run<E>(
             emit(merged, report, sink)
         };
 
-        while let Some(pkt) = reader.next_packet() {
+        while !stopped(stop) {
+            let pkt = match source.next_event() {
+                Ok(SourceEvent::Packet(p)) => p,
+                Ok(SourceEvent::Idle { now_ns }) => {
+                    let t = now.map_or(now_ns, |n| n.max(now_ns));
+                    now = Some(t);
+                    for (w, tx) in to.iter().enumerate() {
+                        let fresh = pools.get_mut(w).and_then(Vec::pop).unwrap_or_default();
+                        let b = std::mem::replace(&mut cur[w], fresh);
+                        let _ = tx.send(ToWorker::Batch { batch: b, now });
+                    }
+                    inflight += 1;
+                    while inflight > 0 {
+                        collect_one(&mut report, &mut pools, &mut merged, &mut worker_stats)?;
+                        inflight -= 1;
+                    }
+                    progress(&report);
+                    continue;
+                }
+                Ok(SourceEvent::End) => break,
+                Err(e) => return Err(source_err(e)),
+            };
             let index = report.packets;
             report.packets += 1;
             report.wire_bytes += u64::from(pkt.wire_len);
