@@ -300,8 +300,9 @@ pub struct Extractor {
     mac_ip: CappedMap<(u64, Ip), Sums>,
     src: CappedMap<Ip, Host>,
     dst: CappedMap<Ip, Host>,
-    channel: CappedMap<(Ip, Ip), Pair>,
-    jitter: CappedMap<(Ip, Ip), (Sums, f64)>,
+    /// Channel statistics, and per direction the inter-arrival sums and
+    /// the last arrival time (NaN before the first): one lookup for both.
+    channel: CappedMap<(Ip, Ip), (Pair, [(Sums, f64); 2])>,
     socket: CappedMap<(Ip, u16, Ip, u16, u8), Pair>,
     t0: Option<i64>,
 }
@@ -314,7 +315,6 @@ impl Extractor {
             src: CappedMap::new(max_keys),
             dst: CappedMap::new(max_keys),
             channel: CappedMap::new(max_keys),
-            jitter: CappedMap::new(max_keys),
             socket: CappedMap::new(max_keys),
             t0: None,
         }
@@ -326,7 +326,6 @@ impl Extractor {
         self.src.clear();
         self.dst.clear();
         self.channel.clear();
-        self.jitter.clear();
         self.socket.clear();
         self.t0 = None;
     }
@@ -337,7 +336,6 @@ impl Extractor {
             + self.src.evicted()
             + self.dst.evicted()
             + self.channel.evicted()
-            + self.jitter.evicted()
             + self.socket.evicted()
     }
 
@@ -380,10 +378,27 @@ impl Extractor {
             }
         }
         let new_peer = {
-            let (s, new) = self.channel.get_or_insert_with(&ch_key, Default::default);
+            let ((s, jit), new) = self.channel.get_or_insert_with(&ch_key, || {
+                (Pair::default(), [(Sums::default(), f64::NAN); 2])
+            });
             s.update(t, ch_dir, size);
             for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
                 s.write(k, ch_dir, &mut o[OFF_CHAN..OFF_CHAN + 7]);
+            }
+            // Jitter of this direction (src → dst).
+            let (js, last) = &mut jit[ch_dir & 1];
+            let gap = if last.is_nan() {
+                0.0
+            } else {
+                (t - *last).max(0.0)
+            };
+            *last = t;
+            js.update(t, gap);
+            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
+                let (m, v) = js.mean_var(k);
+                o[OFF_JIT] = js.w[k];
+                o[OFF_JIT + 1] = m;
+                o[OFF_JIT + 2] = v.sqrt();
             }
             new
         };
@@ -407,24 +422,6 @@ impl Extractor {
             s.update(t, size, syn, new_sock, new_peer);
             for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
                 s.write(k, &mut o[OFF_DST..OFF_DST + 8]);
-            }
-        }
-        {
-            let ((s, last), _) = self
-                .jitter
-                .get_or_insert_with(&(src, dst), || (Sums::default(), f64::NAN));
-            let gap = if last.is_nan() {
-                0.0
-            } else {
-                (t - *last).max(0.0)
-            };
-            *last = t;
-            s.update(t, gap);
-            for (k, o) in out.chunks_exact_mut(PER_SCALE).enumerate() {
-                let (m, v) = s.mean_var(k);
-                o[OFF_JIT] = s.w[k];
-                o[OFF_JIT + 1] = m;
-                o[OFF_JIT + 2] = v.sqrt();
             }
         }
     }
