@@ -45,6 +45,47 @@ fn analyze_without_arguments_reports_on_the_bundled_sample() {
     assert_eq!(f["capacity"]["assumed"].as_bool(), Some(true), "{f}");
     assert_eq!(f["capacity"]["capacity_bps"].as_f64(), Some(1e9), "{f}");
     assert!(out_dir.join("forecast.png").is_file());
+    // The unsupervised detector: its strongest host is the scan/flood
+    // target, and most of its alerts are between labelled attack endpoints.
+    let rows: Vec<&serde_json::Value> = json["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| r["kind"] == "anomaly (unsupervised)")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        rows.first()
+            .and_then(|r| r["subject"].as_str())
+            .is_some_and(|s| s.ends_with("→ 10.0.0.5")),
+        "{rows:?}"
+    );
+    let labels =
+        std::fs::read_to_string(repo().join("data/sample/sample.labels.csv")).unwrap_or_default();
+    let attack_pairs: std::collections::HashSet<(String, String)> = labels
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c.len() > 7 && c[7] != "benign").then(|| (c[0].to_string(), c[2].to_string()))
+        })
+        .collect();
+    let anomalies = std::fs::read_to_string(out_dir.join("anomalies.jsonl")).unwrap_or_default();
+    let (mut hit, mut all) = (0, 0);
+    for line in anomalies.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let (s, d) = (
+            v["src_ip"].as_str().unwrap_or("").to_string(),
+            v["dst_ip"].as_str().unwrap_or("").to_string(),
+        );
+        all += 1;
+        if attack_pairs.contains(&(s.clone(), d.clone())) || attack_pairs.contains(&(d, s)) {
+            hit += 1;
+        }
+    }
+    // Measured: 1514 of 1728 (0.88).
+    assert!(all > 100 && hit * 10 >= all * 8, "{hit} of {all}");
     let csv = std::fs::read_to_string(out_dir.join("flows.csv")).unwrap_or_default();
     let header = csv.lines().next().unwrap_or_default();
     assert!(

@@ -47,9 +47,12 @@ pub struct Args {
     /// Detector model (default: the bundled models/detector.nlm).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Skip attack detection.
+    /// Skip attack detection (both detectors).
     #[arg(long)]
     pub no_detect: bool,
+    /// Skip the unsupervised detector (a second pass over the captures).
+    #[arg(long)]
+    pub no_unsupervised: bool,
     /// Page title.
     #[arg(long, default_value = "netlens analysis")]
     pub title: String,
@@ -175,7 +178,7 @@ pub fn run(a: Args) -> Result<()> {
     )?;
     let collector = RefCell::new(Collector::new(60, 5)?);
     let pb = common::packet_progress(a.quiet);
-    pb.set_message("stage 1/3: reading, decoding and metering flows");
+    pb.set_message("stage 1/4: reading, decoding and metering flows");
     let run_report = {
         let mut shared = Shared(&collector);
         let mut obs: [&mut dyn PacketObserver; 1] = [&mut shared];
@@ -207,7 +210,7 @@ pub fn run(a: Args) -> Result<()> {
             },
             &mut |r| {
                 pb.set_message(format!(
-                    "stage 1/3: {} packets, {} flows",
+                    "stage 1/4: {} packets, {} flows",
                     r.packets, r.flows
                 ))
             },
@@ -230,7 +233,21 @@ pub fn run(a: Args) -> Result<()> {
     }
 
     // Stage 2: the report (monitoring + anomalies + forecast).
-    say("stage 2/3: building the report");
+    // Stage 2: the unsupervised detector (second pass, no labels).
+    let anomalies_path = out.join("anomalies.jsonl");
+    let unsup = if a.no_detect || a.no_unsupervised {
+        None
+    } else {
+        say("stage 2/4: unsupervised detector");
+        Some(super::analyze_unsup::run(
+            &inputs,
+            run_report.ip_packets,
+            &anomalies_path,
+            a.quiet,
+        )?)
+    };
+
+    say("stage 3/4: building the report");
     let collected = collector.into_inner().finish()?;
     let facts = RunFacts::from_run(&run_report);
     let infos: Vec<InputInfo> = reader
@@ -375,7 +392,11 @@ pub fn run(a: Args) -> Result<()> {
     ));
 
     // Stage 3: write it.
-    say("stage 3/3: rendering charts and the HTML page");
+    if let Some(u) = &unsup {
+        data.alerts.extend(u.rows.iter().cloned());
+        data.notes.push(u.status.clone());
+    }
+    say("stage 4/4: rendering charts and the HTML page");
     let rendered =
         render(&data, &out).with_context(|| format!("writing the report to {}", out.display()))?;
     if !a.quiet {
@@ -447,12 +468,30 @@ pub fn run(a: Args) -> Result<()> {
         if let Some(c) = &data.forecast.capacity {
             eprintln!("  capacity    {}", c.message);
         }
+        if let Some(u) = &unsup {
+            eprintln!(
+                "  kitsune     {}",
+                if u.ran {
+                    format!(
+                        "{} unsupervised alerts ({} destination hosts in the report)",
+                        u.alerts,
+                        u.rows.len()
+                    )
+                } else {
+                    u.status.clone()
+                }
+            );
+        }
         eprintln!(
-            "  written     {} (report), {}, {}, {}",
+            "  written     {} (report), {}, {}, {}{}",
             rendered.index.display(),
             pq_path.display(),
             csv_path.display(),
-            alerts_path.display()
+            alerts_path.display(),
+            match &unsup {
+                Some(u) if u.ran => format!(", {}", anomalies_path.display()),
+                _ => String::new(),
+            }
         );
         eprintln!("  took        {secs:.1} s");
     }
