@@ -473,9 +473,8 @@ pub fn run(a: Args) -> Result<()> {
                 "  kitsune     {}",
                 if u.ran {
                     format!(
-                        "{} unsupervised alerts ({} destination hosts in the report)",
-                        u.alerts,
-                        u.rows.len()
+                        "{} unsupervised alerts on {} destination hosts",
+                        u.alerts, u.hosts
                     )
                 } else {
                     u.status.clone()

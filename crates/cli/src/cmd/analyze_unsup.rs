@@ -31,7 +31,7 @@ pub const MIN_TRAIN: u64 = 1_000;
 /// Most training packets.
 pub const MAX_TRAIN: u64 = 200_000;
 /// Most destination groups summarised in the report.
-const MAX_ROWS: usize = 50;
+const MAX_ROWS: usize = 10;
 /// Most destination groups tracked while summarising.
 const MAX_GROUPS: usize = 100_000;
 
@@ -44,6 +44,8 @@ pub struct Outcome {
     pub status: String,
     /// Alerts written to the file.
     pub alerts: u64,
+    /// Destination hosts with alerts.
+    pub hosts: usize,
     /// Report rows, strongest first.
     pub rows: Vec<AlertRow>,
 }
@@ -118,21 +120,23 @@ pub fn run(inputs: &[String], ip_packets: u64, path: &Path, quiet: bool) -> Resu
         .finish()
         .with_context(|| format!("writing {}", path.display()))?;
     let threshold = obs.det.threshold();
-    let rows = summarise(path)?;
+    let (rows, hosts) = summarise(path)?;
     let status = format!(
-        "Unsupervised (Kitsune-style, no labels): trained on the first {train} IP packets and calibrated on the next {}, both assumed clean; threshold {}; {} later packets scored above it, {written} alerts in {} (flagged hosts are listed strongest first; new benign hosts also score high on short captures).",
+        "Unsupervised (Kitsune-style, no labels): trained on the first {train} IP packets and calibrated on the next {}, both assumed clean; threshold {}; {} later packets scored above it, {written} alerts on {hosts} destination hosts in {} (the {} strongest are listed; new benign hosts also score high on short captures).",
         calibrate_packets(train),
         threshold.map_or("-".into(), |t| format!("{t:.4}")),
         obs.anomalous_packets,
         path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned()
-        )
+        ),
+        rows.len()
     );
     Ok(Outcome {
         ran: true,
         status,
         alerts: written,
+        hosts,
         rows,
     })
 }
@@ -149,8 +153,9 @@ struct Group {
     ports: Vec<u64>,
 }
 
-/// Groups the alert file by destination host for the report.
-fn summarise(path: &Path) -> Result<Vec<AlertRow>> {
+/// Groups the alert file by destination host for the report: the strongest
+/// [`MAX_ROWS`] groups and the number of groups.
+fn summarise(path: &Path) -> Result<(Vec<AlertRow>, usize)> {
     let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let mut groups: HashMap<String, Group> = HashMap::new();
     for line in std::io::BufReader::new(f).lines() {
@@ -199,7 +204,9 @@ fn summarise(path: &Path) -> Result<Vec<AlertRow>> {
     }
     let mut v: Vec<(String, Group)> = groups.into_iter().collect();
     v.sort_by(|a, b| b.1.max_score.total_cmp(&a.1.max_score).then(a.0.cmp(&b.0)));
-    Ok(v.into_iter()
+    let hosts = v.len();
+    let rows = v
+        .into_iter()
         .take(MAX_ROWS)
         .map(|(dst, g)| {
             let src = if g.sources.len() == 1 && !g.more_sources {
@@ -231,7 +238,8 @@ fn summarise(path: &Path) -> Result<Vec<AlertRow>> {
                 ),
             }
         })
-        .collect())
+        .collect();
+    Ok((rows, hosts))
 }
 
 #[cfg(test)]
