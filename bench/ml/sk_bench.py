@@ -2,6 +2,7 @@
 netlens. Prints one JSON object per model. Usage:
 sk_bench.py nslkdd TRAIN TEST FIELDS  |  sk_bench.py synth TRAIN TEST"""
 import json
+import os
 import sys
 import time
 
@@ -12,6 +13,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, precision_score, recall_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+
+
+# Forest size, shared with the netlens side (crates/ml/examples/bench.rs).
+RF_TREES = int(os.environ.get("BENCH_RF_TREES", "100"))
+RF_DEPTH = int(os.environ["BENCH_RF_DEPTH"]) if os.environ.get("BENCH_RF_DEPTH") else None
 
 
 def load(kind, train, test, fields=None):
@@ -41,12 +47,12 @@ def main():
     kind = sys.argv[1]
     Xtr, ytr, Xte, yte = load(kind, *sys.argv[2:])
     models = {
-        "rf": lambda: RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0),
+        "rf": lambda: RandomForestClassifier(n_estimators=RF_TREES, max_depth=RF_DEPTH, n_jobs=2, random_state=0),
         "tree": lambda: DecisionTreeClassifier(random_state=0),
         "gbt": lambda: HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_depth=6, early_stopping=False),
         "logreg": lambda: LogisticRegression(C=1.0, max_iter=1000),
     }
-    only = sys.argv[5] if kind == "nslkdd" and len(sys.argv) > 5 else None
+    only = os.environ.get("BENCH_MODELS") or (sys.argv[5] if kind == "nslkdd" and len(sys.argv) > 5 else None)
     for name, make in models.items():
         if only and name not in only.split(","):
             continue
@@ -58,11 +64,12 @@ def main():
         t0 = time.perf_counter()
         m.fit(Xa, ytr)
         fit = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         p = m.predict(Xb)
-        pred = time.perf_counter() - t0
+        pred, pred_cpu = time.perf_counter() - t0, time.process_time() - c0
         print(json.dumps({
             "model": name, "fit_s": fit, "predict_s": pred, "rows_per_s": len(yte) / pred,
+            "rows_per_cpu_s": len(yte) / max(pred_cpu, 1e-9),
             "accuracy": accuracy_score(yte, p), "precision": precision_score(yte, p),
             "recall": recall_score(yte, p),
         }), flush=True)

@@ -23,6 +23,54 @@ fn kind(s: &str) -> ModelKind {
     }
 }
 
+/// Defaults, with the forest size from BENCH_RF_TREES / BENCH_RF_DEPTH
+/// (sk_bench.py reads the same variables).
+fn rf_hyper() -> Hyper {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+    let mut h = Hyper::default();
+    if let Some(n) = env("BENCH_RF_TREES") {
+        h.n_trees = n;
+    }
+    h.max_depth = env("BENCH_RF_DEPTH");
+    h
+}
+
+/// CSV options for the header-less NSL-KDD files (names from Field_Names.csv).
+fn nsl_options(fields: &str) -> Result<CsvOptions, Box<dyn std::error::Error>> {
+    let fields = std::fs::read_to_string(fields)?;
+    let mut names: Vec<String> = fields
+        .lines()
+        .filter_map(|l| l.split(',').next())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    names.push("attack".into());
+    names.push("difficulty".into());
+    Ok(CsvOptions {
+        has_header: false,
+        column_names: Some(names),
+        ..Default::default()
+    })
+}
+
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`;
+/// 0 elsewhere), assuming the usual 100 clock ticks per second.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     let mode = a.get(1).map(String::as_str).unwrap_or("");
@@ -83,22 +131,74 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
+    if mode == "predict" {
+        // `bench predict MODEL TEST FIELD_NAMES`: prediction speed only
+        // (best of repeated calls over ~3 s) of a saved NSL-KDD model.
+        let model = model::TrainedModel::load(Path::new(&a[2]))?;
+        let mut t = Table::from_csv_path(Path::new(&a[3]), &nsl_options(&a[4])?)?;
+        // BENCH_ROWS=N: score only the first N rows (short calls measure
+        // better on a loaded machine).
+        if let Some(n) = std::env::var("BENCH_ROWS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            t = t.take_rows(&(0..n.min(t.n_rows)).collect::<Vec<_>>());
+        }
+        let x = model.features(&t)?;
+        if let model::Estimator::Forest(f) = &model.estimator {
+            let nodes: usize = f.trees.iter().map(|t| t.nodes.len()).sum();
+            let mut steps = 0usize;
+            for r in 0..x.n_rows {
+                for t in &f.trees {
+                    let mut i = 0usize;
+                    while let Some(n) = t.nodes.get(i) {
+                        if n.feature < 0 {
+                            break;
+                        }
+                        steps += 1;
+                        let v = x.get(r, n.feature as usize);
+                        i = if v <= n.threshold || v.is_nan() {
+                            n.left
+                        } else {
+                            n.right
+                        } as usize;
+                    }
+                }
+            }
+            eprintln!(
+                "{} trees, {nodes} nodes, mean path {:.1}",
+                f.trees.len(),
+                steps as f64 / (x.n_rows * f.trees.len()) as f64
+            );
+        }
+        let _ = model.output(&x)?;
+        let (mut best, mut best_ref, mut reps) = (f64::INFINITY, f64::INFINITY, 0u32);
+        let w0 = Instant::now();
+        while reps < 3 || w0.elapsed().as_secs_f64() < 3.0 {
+            let t0 = Instant::now();
+            let _ = model.output(&x)?;
+            best = best.min(t0.elapsed().as_secs_f64());
+            reps += 1;
+            // Alternate with the per-row reference path of a forest, so the
+            // speed-up is measured under the same machine load.
+            if let model::Estimator::Forest(f) = &model.estimator {
+                let t0 = Instant::now();
+                let _ = f.predict_proba_rows(&x);
+                best_ref = best_ref.min(t0.elapsed().as_secs_f64());
+            }
+        }
+        eprintln!("per-row reference path: best {best_ref:.5} s");
+        println!(
+            "{{\"threads\":{},\"rows\":{},\"best_s\":{best:.5},\"rows_per_s\":{:.0},\"reps\":{reps}}}",
+            rayon::current_num_threads(),
+            t.n_rows,
+            t.n_rows as f64 / best
+        );
+        return Ok(());
+    }
     let (train_t, test_t, mapping, models) = match mode {
         "nslkdd" => {
-            let fields = std::fs::read_to_string(&a[4])?;
-            let mut names: Vec<String> = fields
-                .lines()
-                .filter_map(|l| l.split(',').next())
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-            names.push("attack".into());
-            names.push("difficulty".into());
-            let o = CsvOptions {
-                has_header: false,
-                column_names: Some(names),
-                ..Default::default()
-            };
+            let o = nsl_options(&a[4])?;
             (
                 Table::from_csv_path(Path::new(&a[2]), &o)?,
                 Table::from_csv_path(Path::new(&a[3]), &o)?,
@@ -130,16 +230,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             time_column: None,
             preprocess: None,
-            hyper: Hyper::default(),
+            hyper: rf_hyper(),
             threshold: None,
         };
         let t0 = Instant::now();
         let model = model::train(&train_t, &spec, &none)?;
         let fit = t0.elapsed().as_secs_f64();
         let x = model.features(&test_t)?;
-        let t0 = Instant::now();
-        let _ = model.output(&x)?;
-        let pred = t0.elapsed().as_secs_f64();
+        // Prediction speed: one warm-up call (builds the flattened trees),
+        // then repeated calls for at least 2 s; best wall time per call and
+        // rows per CPU-second (process CPU time, all threads: robust to
+        // other load on a shared machine).
+        let out = model.output(&x)?;
+        let (mut pred, mut reps) = (f64::INFINITY, 0u32);
+        let (w0, c0) = (Instant::now(), cpu_seconds());
+        while reps < 3 || w0.elapsed().as_secs_f64() < 2.0 {
+            let t0 = Instant::now();
+            let _ = model.output(&x)?;
+            pred = pred.min(t0.elapsed().as_secs_f64());
+            reps += 1;
+        }
+        let cpu = cpu_seconds() - c0;
+        let rows_per_cpu_s = test_t.n_rows as f64 * f64::from(reps) / cpu.max(1e-9);
+        // NETLENS_BENCH_DUMP=DIR: write the model file and the raw outputs
+        // (to check that a faster code path gives identical results).
+        if let Ok(dir) = std::env::var("NETLENS_BENCH_DUMP") {
+            let dir = PathBuf::from(dir);
+            std::fs::write(dir.join(format!("{mode}-{m}.nlm")), model.to_bytes()?)?;
+            std::fs::write(dir.join(format!("{mode}-{m}.out")), format!("{out:?}"))?;
+        }
         let e = model.evaluate(&test_t, false)?;
         let Metrics::Classification(c) = e.metrics else {
             unreachable!()
@@ -149,7 +268,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .get(1)
             .map_or((0.0, 0.0), |p| (p.precision, p.recall));
         println!(
-            "{{\"dataset\":\"{mode}\",\"model\":\"{m}\",\"fit_s\":{fit:.3},\"predict_s\":{pred:.4},\"rows_per_s\":{:.0},\"accuracy\":{:.5},\"precision\":{:.5},\"recall\":{:.5},\"roc_auc\":{:.5}}}",
+            "{{\"dataset\":\"{mode}\",\"model\":\"{m}\",\"threads\":{},\"fit_s\":{fit:.3},\"predict_s\":{pred:.4},\"rows_per_s\":{:.0},\"rows_per_cpu_s\":{rows_per_cpu_s:.0},\"accuracy\":{:.5},\"precision\":{:.5},\"recall\":{:.5},\"roc_auc\":{:.5}}}",
+            rayon::current_num_threads(),
             test_t.n_rows as f64 / pred,
             c.accuracy,
             pos.0,

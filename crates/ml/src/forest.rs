@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MlError, Result};
+use crate::flat::{FlatTrees, Lazy, SrcNode};
 use crate::matrix::Matrix;
 
 /// Maximum number of bins per feature (bin ids fit in a `u8`).
@@ -111,6 +112,11 @@ pub struct Forest {
     pub trees: Vec<Tree>,
     /// Mean decrease in impurity per feature, normalised to sum to 1.
     pub importances: Vec<f64>,
+    /// Flattened trees for fast prediction, built on first use (so the
+    /// public fields must not change after the first prediction). Not
+    /// stored in model files.
+    #[serde(skip)]
+    flat: Lazy<Option<FlatTrees>>,
 }
 
 /// Per-feature bin edges; bin of x = number of edges < x.
@@ -197,6 +203,8 @@ struct Builder<'a> {
     nodes: Vec<Node>,
     leaf_values: Vec<f32>,
     importance: Vec<f64>,
+    /// Class histogram scratch space (`MAX_BINS × n_classes`).
+    hist: Vec<f64>,
 }
 
 impl Builder<'_> {
@@ -248,7 +256,10 @@ impl Builder<'_> {
             .clamp(1, feats.len());
         // Best split: (impurity decrease, feature, bin).
         let mut best: Option<(f64, usize, usize)> = None;
-        let mut hist = vec![0.0f64; MAX_BINS * k];
+        // Reused across nodes; all zero between uses.
+        let mut hist = std::mem::take(&mut self.hist);
+        hist.resize(MAX_BINS * k, 0.0);
+        let mut left = vec![0.0; k];
         // Like scikit-learn, keep drawing features beyond mtry while none
         // has given a valid split.
         feats.shuffle(rng);
@@ -256,20 +267,24 @@ impl Builder<'_> {
             if tried >= mtry && best.is_some() {
                 break;
             }
-            let edges = &self.data.edges[f];
-            if edges.is_empty() {
+            if self.data.edges[f].is_empty() {
                 continue;
             }
-            let nb = edges.len() + 1;
-            hist[..nb * k].iter_mut().for_each(|h| *h = 0.0);
             let col = &self.data.bins[f * self.data.n_rows..(f + 1) * self.data.n_rows];
+            // Occupied bin range: bins outside it cannot give a split, so
+            // the scan below skips them (same result, far fewer steps in
+            // the many small nodes of deep trees).
+            let (mut lo, mut hi) = (MAX_BINS, 0usize);
             for &r in rows.iter() {
                 let r = r as usize;
-                hist[col[r] as usize * k + self.y[r] as usize] += w[r] as f64;
+                let b = col[r] as usize;
+                hist[b * k + self.y[r] as usize] += w[r] as f64;
+                lo = lo.min(b);
+                hi = hi.max(b);
             }
-            let mut left = vec![0.0; k];
+            left.iter_mut().for_each(|v| *v = 0.0);
             let mut nl = 0.0;
-            for b in 0..nb - 1 {
+            for b in lo..hi {
                 for c in 0..k {
                     left[c] += hist[b * k + c];
                     nl += hist[b * k + c];
@@ -281,14 +296,23 @@ impl Builder<'_> {
                 if nr < min_leaf {
                     break;
                 }
-                let right: Vec<f64> = counts.iter().zip(&left).map(|(t, l)| t - l).collect();
-                let child = (nl * gini(&left, nl) + nr * gini(&right, nr)) / total;
+                // Gini of the right side without materialising its counts.
+                let mut sq = 0.0;
+                for (t, l) in counts.iter().zip(&left) {
+                    let p = (t - l) / nr;
+                    sq += p * p;
+                }
+                let child = (nl * gini(&left, nl) + nr * (1.0 - sq)) / total;
                 let gain = parent_gini - child;
                 if gain > 1e-12 && best.is_none_or(|(g, _, _)| gain > g) {
                     best = Some((gain, f, b));
                 }
             }
+            if lo <= hi {
+                hist[lo * k..(hi + 1) * k].iter_mut().for_each(|h| *h = 0.0);
+            }
         }
+        self.hist = hist;
         let Some((gain, f, b)) = best else {
             return self.make_leaf(&counts);
         };
@@ -419,6 +443,7 @@ impl Forest {
                     nodes: Vec::new(),
                     leaf_values: Vec::new(),
                     importance: vec![0.0; p],
+                    hist: Vec::new(),
                 };
                 let mut feats: Vec<usize> = (0..p).collect();
                 b.build(&mut rows, &w, 0, &mut rng, &mut feats);
@@ -454,12 +479,62 @@ impl Forest {
             n_features: p,
             trees,
             importances,
+            flat: Lazy::default(),
         })
+    }
+
+    /// The flattened trees (None when a tree is malformed or has a NaN
+    /// threshold: prediction then takes the per-row path).
+    fn flat(&self) -> Option<&FlatTrees> {
+        self.flat
+            .get_or_init(|| {
+                let k = self.n_classes;
+                let mut flat = FlatTrees::new(self.n_features, k);
+                for t in &self.trees {
+                    flat.push_tree(
+                        t.nodes.len(),
+                        |i| {
+                            let n = t.nodes.get(i)?;
+                            Some(if n.feature < 0 {
+                                SrcNode::Leaf {
+                                    value: (n.leaf as usize).checked_mul(k)?,
+                                }
+                            } else {
+                                SrcNode::Split {
+                                    feature: n.feature as usize,
+                                    threshold: n.threshold,
+                                    nan_right: false,
+                                    left: n.left as usize,
+                                    right: n.right as usize,
+                                }
+                            })
+                        },
+                        &t.leaf_values,
+                    )?;
+                }
+                Some(flat)
+            })
+            .as_ref()
     }
 
     /// Class probabilities, row-major `n_rows × n_classes` (mean of the
     /// trees' leaf distributions).
     pub fn predict_proba(&self, x: &Matrix) -> Vec<f64> {
+        let inv = 1.0 / self.trees.len().max(1) as f64;
+        if x.n_cols == self.n_features
+            && let Some(flat) = self.flat()
+        {
+            let mut out = flat.predict_sum(x, 0.0);
+            out.iter_mut().for_each(|a| *a *= inv);
+            return out;
+        }
+        self.predict_proba_rows(x)
+    }
+
+    /// The per-row path: one row through every tree. The reference for the
+    /// flattened path (tests and benchmarks), and the fallback when
+    /// flattening fails. Same output as [`Forest::predict_proba`], slower.
+    pub fn predict_proba_rows(&self, x: &Matrix) -> Vec<f64> {
         let k = self.n_classes;
         let mut out = vec![0.0; x.n_rows * k];
         let inv = 1.0 / self.trees.len().max(1) as f64;
@@ -535,6 +610,25 @@ mod tests {
         assert!(acc > 0.95, "accuracy {acc}");
         assert!(pr.chunks(2).all(|r| (r[0] + r[1] - 1.0).abs() < 1e-6));
         assert!(f.importances[2] < f.importances[0] && f.importances[2] < f.importances[1]);
+    }
+
+    #[test]
+    fn flattened_prediction_is_bit_identical_on_nsl_kdd() {
+        let (x, y, xt) = crate::flat::testdata::nsl_kdd(6000, 4000);
+        let mut p = ForestParams::random_forest(x.n_cols);
+        p.n_trees = 15;
+        let f = Forest::fit(&x, &y, 2, &p).unwrap();
+        let fast = f.predict_proba(&xt);
+        let slow = f.predict_proba_rows(&xt);
+        assert_eq!(fast.len(), slow.len());
+        assert!(
+            fast.iter()
+                .zip(&slow)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        // Fewer columns than the model: the per-row path's NaN semantics.
+        let narrow = Matrix::from_columns((0..3).map(|c| xt.col(c).to_vec()).collect(), 50);
+        assert_eq!(f.predict_proba(&narrow).len(), 100);
     }
 
     #[test]

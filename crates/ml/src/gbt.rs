@@ -10,6 +10,7 @@ use forust_ml::{GradientBooster, Matrix as FMatrix};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MlError, Result, guard};
+use crate::flat::{FlatTrees, Lazy, SrcNode};
 use crate::matrix::Matrix;
 
 /// Boosting hyper-parameters.
@@ -48,6 +49,57 @@ pub struct Gbt {
     pub boosters: Vec<String>,
     /// Total gain per feature, normalised to sum to 1.
     pub importances: Vec<f64>,
+    /// Flattened boosters (trees, base score) for fast prediction, built on
+    /// first use; a clone rebuilds them. Not stored in model files.
+    #[serde(skip)]
+    flat: Lazy<Option<Vec<(FlatTrees, f64)>>>,
+}
+
+/// Flattens one forust booster: per row, `base_score` plus the tree leaf
+/// weights in tree order, exactly as forust's `predict` sums them. None when
+/// a tree cannot be expressed (separate missing branch, non-NaN missing
+/// value, non-finite split, malformed indices): the caller then uses
+/// forust's own prediction.
+fn flatten(b: &GradientBooster, n_features: usize) -> Option<(FlatTrees, f64)> {
+    if !b.missing.is_nan() {
+        return None;
+    }
+    let n_trees = b.prediction_iteration.unwrap_or(b.trees.len());
+    let mut flat = FlatTrees::new(n_features, 1);
+    for t in b.trees.get(..n_trees)? {
+        let values: Vec<f32> = t.nodes.iter().map(|n| n.weight_value).collect();
+        flat.push_tree(
+            t.nodes.len(),
+            |i| {
+                let n = t.nodes.get(i)?;
+                if n.is_leaf {
+                    return Some(SrcNode::Leaf { value: i });
+                }
+                // forust goes left when x < split: for every f64 x that is
+                // "not (x > the next float below split)", so `>` on
+                // next_down gives the same side for all non-NaN inputs.
+                let nan_right = if n.missing_node == n.right_child {
+                    true
+                } else if n.missing_node == n.left_child {
+                    false
+                } else {
+                    return None;
+                };
+                if !n.split_value.is_finite() {
+                    return None;
+                }
+                Some(SrcNode::Split {
+                    feature: n.split_feature,
+                    threshold: n.split_value.next_down(),
+                    nan_right,
+                    left: n.left_child,
+                    right: n.right_child,
+                })
+            },
+            &values,
+        )?;
+    }
+    Some((flat, b.base_score))
 }
 
 fn booster(p: &GbtParams) -> GradientBooster {
@@ -105,6 +157,7 @@ impl Gbt {
             n_features: x.n_cols,
             boosters,
             importances,
+            flat: Lazy::default(),
         })
     }
 
@@ -131,33 +184,72 @@ impl Gbt {
 
     /// Class probabilities, row-major `n_rows × n_classes`.
     pub fn predict_proba(&self, x: &Matrix) -> Result<Vec<f64>> {
-        let boosters = self.load()?;
-        self.predict_with(&boosters, x)
+        let flat = self.flat.get_or_init(|| {
+            let boosters = self.load().ok()?;
+            boosters
+                .iter()
+                .map(|b| flatten(b, self.n_features))
+                .collect()
+        });
+        match flat {
+            Some(f) if x.n_cols == self.n_features => {
+                let margins: Vec<Vec<f64>> =
+                    f.iter().map(|(t, base)| t.predict_sum(x, *base)).collect();
+                Ok(self.probabilities(&margins, x.n_rows))
+            }
+            _ => {
+                let boosters = self.load()?;
+                self.predict_with(&boosters, x)
+            }
+        }
     }
 
     /// Class probabilities with already parsed boosters.
     pub fn predict_with(&self, boosters: &[GradientBooster], x: &Matrix) -> Result<Vec<f64>> {
-        let k = self.n_classes;
+        let flat: Option<Vec<(FlatTrees, f64)>> = if x.n_cols == self.n_features {
+            boosters
+                .iter()
+                .map(|b| flatten(b, self.n_features))
+                .collect()
+        } else {
+            None
+        };
+        let margins = match flat {
+            Some(f) => f.iter().map(|(t, base)| t.predict_sum(x, *base)).collect(),
+            None => Self::margins_forust(boosters, x)?,
+        };
+        Ok(self.probabilities(&margins, x.n_rows))
+    }
+
+    /// forust-ml's own prediction: the reference for the flattened path and
+    /// the fallback when a booster cannot be flattened.
+    fn margins_forust(boosters: &[GradientBooster], x: &Matrix) -> Result<Vec<Vec<f64>>> {
         let fm = FMatrix::new(&x.data, x.n_rows, x.n_cols);
-        let margins: Vec<Vec<f64>> = boosters
+        boosters
             .iter()
             .map(|b| guard("boosted prediction", || Ok(b.predict(&fm, true))))
-            .collect::<Result<_>>()?;
-        let mut out = vec![0.0; x.n_rows * k];
-        for r in 0..x.n_rows {
-            let row = &mut out[r * k..(r + 1) * k];
+            .collect()
+    }
+
+    /// Probabilities from per-booster margins.
+    fn probabilities(&self, margins: &[Vec<f64>], n_rows: usize) -> Vec<f64> {
+        let k = self.n_classes;
+        let mut out = vec![0.0; n_rows * k];
+        for (r, row) in out.chunks_mut(k.max(1)).enumerate() {
             if k == 2 {
                 let p = margins
                     .first()
                     .and_then(|m| m.get(r))
                     .map_or(0.5, |z| sigmoid(*z));
-                row[0] = 1.0 - p;
-                row[1] = p;
+                if let [a, b] = row {
+                    *a = 1.0 - p;
+                    *b = p;
+                }
             } else {
                 let mut s = 0.0;
-                for (c, m) in margins.iter().enumerate() {
+                for (slot, m) in row.iter_mut().zip(margins) {
                     let p = m.get(r).map_or(0.0, |z| sigmoid(*z));
-                    row[c] = p;
+                    *slot = p;
                     s += p;
                 }
                 if s > 0.0 {
@@ -165,13 +257,41 @@ impl Gbt {
                 }
             }
         }
-        Ok(out)
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flattened_prediction_is_bit_identical_to_forust() {
+        let (x, y, xt) = crate::flat::testdata::nsl_kdd(4000, 3000);
+        let g = Gbt::fit(
+            &x,
+            &y,
+            2,
+            &GbtParams {
+                iterations: 20,
+                ..GbtParams::default()
+            },
+        )
+        .unwrap();
+        let boosters = g.load().unwrap();
+        let reference = Gbt::margins_forust(&boosters, &xt).unwrap();
+        let flat = flatten(&boosters[0], g.n_features).unwrap();
+        let fast = flat.0.predict_sum(&xt, flat.1);
+        assert!(
+            fast.iter()
+                .zip(&reference[0])
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert_eq!(
+            g.predict_proba(&xt).unwrap(),
+            g.probabilities(&reference, xt.n_rows)
+        );
+    }
 
     #[test]
     fn boosting_learns_threshold_and_roundtrips_json() {

@@ -1,6 +1,7 @@
 //! netlens-ml: the scikit-learn workflow on flow/feature tables.
 #![deny(missing_docs)]
 pub mod error;
+mod flat;
 pub mod forest;
 pub mod gbt;
 pub mod iforest;
