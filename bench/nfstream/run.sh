@@ -68,7 +68,10 @@ echo "== netlens: $NETLENS_BIN ($(git rev-parse --short HEAD)), NFStream: $("$PY
 
 tf="%e %U %S %M"
 results="$out/results.csv"
-echo "capture,tool,setting,packets,flows,wall_s,cpu_s,peak_rss_kib" > "$results"
+# TABLE_ONLY=1: print the table of an earlier run's results.csv (rows may have
+# been appended by hand, e.g. NFStream on the full capture run separately).
+[ -n "${TABLE_ONLY:-}" ] && caps=()
+[ -z "${TABLE_ONLY:-}" ] && echo "capture,tool,setting,packets,flows,wall_s,cpu_s,peak_rss_kib" > "$results"
 
 for cap in "${caps[@]}"; do
   cat "$cap" > /dev/null # page cache
