@@ -22,6 +22,8 @@ use std::path::Path;
 
 use netlens_flow::{Flow, Selection};
 
+pub use parquet::basic::Compression;
+pub use parquet::file::properties::EnabledStatistics;
 pub use parquet_out::{BatchBuilder, ParquetOptions, arrow_schema};
 
 /// Output table format.
@@ -96,6 +98,46 @@ pub fn open_writer(
     })
 }
 
+/// Settings of [`open_writer_with`] beyond format and columns.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WriterOptions {
+    /// Parquet only: encode and compress on a second thread, overlapping
+    /// with the caller's metering (worth it when a core is free, e.g. with
+    /// `--threads 2`; the file is the same).
+    pub background: bool,
+}
+
+/// [`open_writer`] with options.
+pub fn open_writer_with(
+    format: Format,
+    out: Box<dyn Write + Send>,
+    selection: &Selection,
+    opts: WriterOptions,
+) -> Result<Box<dyn FlowWriter + Send>, ExportError> {
+    match format {
+        Format::Parquet => open_parquet(
+            out,
+            selection,
+            ParquetOptions {
+                background: opts.background,
+                ..ParquetOptions::default()
+            },
+        ),
+        _ => open_writer(format, out, selection),
+    }
+}
+
+/// A Parquet writer with explicit settings (codec, statistics, batch size).
+pub fn open_parquet(
+    out: Box<dyn Write + Send>,
+    selection: &Selection,
+    opts: ParquetOptions,
+) -> Result<Box<dyn FlowWriter + Send>, ExportError> {
+    Ok(Box::new(parquet_out::ParquetWriter::new(
+        out, selection, opts,
+    )?))
+}
+
 /// Append the text form of a value to `buf` (used by CSV and JSON writers).
 pub(crate) fn push_text(buf: &mut Vec<u8>, v: &netlens_flow::Value<'_>) {
     use netlens_flow::Value;
@@ -105,17 +147,7 @@ pub(crate) fn push_text(buf: &mut Vec<u8>, v: &netlens_flow::Value<'_>) {
         Value::I64(x) => buf.extend_from_slice(itoa::Buffer::new().format(x).as_bytes()),
         Value::F64(x) => push_f64(buf, x),
         Value::Str(s) => buf.extend_from_slice(s.as_bytes()),
-        Value::Ip(std::net::IpAddr::V4(v4)) => {
-            // Hand-formatted: this runs twice per exported flow, and the
-            // fmt machinery is several times slower than four itoa calls.
-            let mut b = itoa::Buffer::new();
-            for (i, x) in v4.octets().iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'.');
-                }
-                buf.extend_from_slice(b.format(*x).as_bytes());
-            }
-        }
+        Value::Ip(std::net::IpAddr::V4(v4)) => push_ipv4(buf, v4.octets()),
         Value::Ip(ip) => {
             let _ = write!(buf, "{ip}");
         }
@@ -138,16 +170,67 @@ pub(crate) fn push_text(buf: &mut Vec<u8>, v: &netlens_flow::Value<'_>) {
     }
 }
 
-/// `aa:bb:cc...` lower-case hex, colon separated.
-fn push_hex_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            buf.push(b':');
-        }
-        buf.push(HEX[usize::from(b >> 4)]);
-        buf.push(HEX[usize::from(b & 0x0f)]);
+/// Decimal text of every byte value: up to three digits and the length.
+const DEC: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let (h, te, o) = ((i / 100) as u8, ((i / 10) % 10) as u8, (i % 10) as u8);
+        t[i] = if i >= 100 {
+            ([b'0' + h, b'0' + te, b'0' + o], 3)
+        } else if i >= 10 {
+            ([b'0' + te, b'0' + o, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        i += 1;
     }
+    t
+};
+
+/// Dotted-quad text, as `Ipv4Addr`'s `Display`. Hand-formatted: it runs
+/// twice per exported flow, and the fmt machinery is several times slower
+/// than a table lookup per octet.
+#[inline]
+pub(crate) fn push_ipv4(buf: &mut Vec<u8>, octets: [u8; 4]) {
+    let mut out = [0u8; 15];
+    let mut n = 0;
+    for (i, o) in octets.into_iter().enumerate() {
+        if i > 0 {
+            if let Some(c) = out.get_mut(n) {
+                *c = b'.';
+            }
+            n += 1;
+        }
+        let (digits, len) = DEC[usize::from(o)];
+        let len = usize::from(len);
+        if let (Some(dst), Some(src)) = (out.get_mut(n..n + len), digits.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        n += len;
+    }
+    buf.extend_from_slice(out.get(..n).unwrap_or(&[]));
+}
+
+/// `aa:bb:cc...` lower-case hex, colon separated (MACs and OUIs: at most 8
+/// bytes are formatted, which covers both).
+#[inline]
+pub(crate) fn push_hex_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 24];
+    let mut n = 0;
+    for (i, b) in bytes.iter().take(8).enumerate() {
+        let sep = usize::from(i > 0);
+        if let Some(dst) = out.get_mut(n..n + sep + 2) {
+            if sep == 1 {
+                dst[0] = b':';
+            }
+            dst[sep] = HEX[usize::from(b >> 4)];
+            dst[sep + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        n += sep + 2;
+    }
+    buf.extend_from_slice(out.get(..n).unwrap_or(&[]));
 }
 
 fn push_list(buf: &mut Vec<u8>, xs: impl Iterator<Item = i64>) {
@@ -184,6 +267,23 @@ mod tests {
         let mut b = Vec::new();
         push_text(&mut b, &v);
         String::from_utf8(b).unwrap_or_default()
+    }
+
+    #[test]
+    fn ipv4_and_hex_match_display() {
+        for a in 0..=255u8 {
+            for b in [0u8, 7, 10, 99, 100, 255] {
+                let ip = std::net::Ipv4Addr::new(a, b, 255 - a, a / 3);
+                assert_eq!(text(Value::Ip(ip.into())), ip.to_string());
+            }
+        }
+        let mac = [0xffu8, 0x00, 0x0a, 0xa0, 0x5e, 0x01];
+        let want = mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        assert_eq!(text(Value::Mac(mac)), want);
     }
 
     #[test]

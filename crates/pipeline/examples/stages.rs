@@ -1,6 +1,8 @@
 //! Measure the packet pipeline stage by stage on one capture, in one process:
-//! (a) read only, (b) read + dissect, (c) read + dissect + flow metering
-//! (no export), with 1 and more threads for (c).
+//! (a) read only, (b) read + dissect, read + dissect + flow metering
+//! (no export) with 1 and more threads, and (c) read + dissect + meter +
+//! Parquet (basic columns, file discarded) with 1 thread, and with 2
+//! metering threads plus the Parquet encoder thread.
 //!
 //! ```text
 //! stages FILE [THREADS...]
@@ -115,34 +117,48 @@ fn measure(path: &str, threads: Vec<usize>) -> Result<(), String> {
             rep.meter.peak_active
         );
     }
-    // (c) in process: meter and write the basic columns to Parquet (in memory).
-    let (t, c) = (Instant::now(), cpu_s());
-    let mut r = open(path)?;
-    let sel = netlens_flow::Selection::parse("basic").map_err(|e| e.to_string())?;
-    let mut w = netlens_export::open_writer(
-        netlens_export::Format::Parquet,
-        Box::new(std::io::sink()),
-        &sel,
-    )
-    .map_err(|e| e.to_string())?;
-    let rep = run::<netlens_export::ExportError>(
-        &mut r,
-        &RunConfig::default(),
-        &mut [],
-        &mut |f| w.write(f),
-        &mut |_| {},
-    )
-    .map_err(|e| e.to_string())?;
-    w.finish().map_err(|e| e.to_string())?;
-    let secs = t.elapsed().as_secs_f64();
-    let cpu = cpu_s() - c;
-    println!(
-        "read+dissect+meter+parquet,1,{},{secs:.3},{cpu:.2},{:.0},{:.0}   # {} flows",
-        rep.packets,
-        rep.packets as f64 / secs,
-        rep.packets as f64 / cpu.max(0.01),
-        rep.flows
-    );
+    // (c) in process: meter and write the basic columns to Parquet (the
+    // file is discarded): 1 thread, then 2 metering threads with the Parquet
+    // encoder on a thread of its own.
+    for (th, background) in [(1, false), (2, true)] {
+        let (t, c) = (Instant::now(), cpu_s());
+        let mut r = open(path)?;
+        let sel = netlens_flow::Selection::parse("basic").map_err(|e| e.to_string())?;
+        let mut w = netlens_export::open_writer_with(
+            netlens_export::Format::Parquet,
+            Box::new(std::io::sink()),
+            &sel,
+            netlens_export::WriterOptions { background },
+        )
+        .map_err(|e| e.to_string())?;
+        let cfg = RunConfig {
+            threads: th,
+            ..RunConfig::default()
+        };
+        let rep = run::<netlens_export::ExportError>(
+            &mut r,
+            &cfg,
+            &mut [],
+            &mut |f| w.write(f),
+            &mut |_| {},
+        )
+        .map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
+        let secs = t.elapsed().as_secs_f64();
+        let cpu = cpu_s() - c;
+        println!(
+            "read+dissect+meter+parquet,{th},{},{secs:.3},{cpu:.2},{:.0},{:.0}   # {} flows{}",
+            rep.packets,
+            rep.packets as f64 / secs,
+            rep.packets as f64 / cpu.max(0.01),
+            rep.flows,
+            if background {
+                ", Parquet encoder thread"
+            } else {
+                ""
+            }
+        );
+    }
     per_flow_memory();
     Ok(())
 }
