@@ -24,7 +24,4 @@ pub enum WebError {
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(std::io::Error),
-    /// The detector failed on a batch of flows.
-    #[error("detector: {0}")]
-    Detect(#[from] netlens_detect::DetectError),
 }

@@ -4,8 +4,9 @@
 //!
 //! Invariants: the state lock is held only for short updates (one packet,
 //! one batch of flows or alerts, one copy of the series), never while
-//! sleeping, detecting or forecasting; the pacer never sleeps for packets
-//! that are already late, so a slow consumer catches up instead of drifting.
+//! waiting for packets, detecting or forecasting. Pacing is the pipeline's
+//! [`PacedReplay`]: its idle ticks hand out flows that time out during
+//! quiet stretches of a capture, so alerts appear when they would live.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,11 +15,10 @@ use std::time::{Duration, Instant};
 use netlens_capture::{CaptureReader, PacketRef};
 use netlens_detect::Detector;
 use netlens_flow::{Flow, MeterConfig};
-use netlens_pipeline::{PacketObserver, RunConfig, RunReport};
+use netlens_pipeline::{PacedReplay, PacketObserver, PacketSource, RunConfig, RunReport};
 use netlens_timeseries::forecast::{ForecastOptions, ModelChoice, SeasonChoice, forecast};
 use netlens_wire::{DissectError, PacketSummary};
 
-use crate::error::WebError;
 use crate::state::{Dashboard, ForecastView};
 
 /// The state shared by the pipeline thread and the HTTP handlers.
@@ -30,55 +30,13 @@ pub fn lock(state: &SharedState) -> MutexGuard<'_, Dashboard> {
     state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Settings of a replay.
+/// Settings of a feed.
 #[derive(Clone, Debug)]
-pub struct ReplayConfig {
-    /// Speed factor: 1 = the capture's own pace, 10 = ten times faster,
-    /// 0 = as fast as possible.
-    pub speed: f64,
+pub struct FeedConfig {
     /// Flow meter settings (the detector's feature set decides them).
     pub meter: MeterConfig,
     /// Packets between hand-overs of ended flows (small = alerts sooner).
     pub batch_packets: usize,
-}
-
-/// Releases each packet at its capture time relative to the first packet,
-/// scaled by the speed factor.
-///
-/// Written here because the pipeline's own paced source is not available
-/// yet; it is a few lines of clock arithmetic.
-struct Pacer<'a> {
-    speed: f64,
-    origin: Option<(i64, Instant)>,
-    stop: &'a AtomicBool,
-}
-
-/// The longest single wait, so a stop request is seen promptly.
-const MAX_SLEEP: Duration = Duration::from_millis(200);
-
-impl PacketObserver for Pacer<'_> {
-    fn on_packet(&mut self, pkt: &PacketRef<'_>, _: Result<&PacketSummary, DissectError>) {
-        if !(self.speed > 0.0 && self.speed.is_finite()) {
-            return;
-        }
-        let (t0, w0) = *self.origin.get_or_insert((pkt.ts_ns, Instant::now()));
-        let ahead_s = (pkt.ts_ns.saturating_sub(t0)) as f64 / 1e9 / self.speed;
-        if ahead_s <= 0.0 {
-            return;
-        }
-        // Bounded: a gap of years does not overflow Duration.
-        let target = w0 + Duration::from_secs_f64(ahead_s.min(1e9));
-        loop {
-            if self.stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let now = Instant::now();
-            if now >= target {
-                return;
-            }
-            std::thread::sleep((target - now).min(MAX_SLEEP));
-        }
-    }
 }
 
 struct StateObserver<'a>(&'a SharedState);
@@ -89,37 +47,45 @@ impl PacketObserver for StateObserver<'_> {
     }
 }
 
-/// Replays `reader` into `state`: paced packets, flows metered and handed
+/// Runs `source` (a capture, a [`netlens_pipeline::PacedReplay`] of one, or
+/// a live interface) into `state`: packets counted, flows metered and handed
 /// to `detector`, alerts recorded. Marks the state finished (or failed) at
-/// the end. `stop` makes the pacer stop waiting (the rest of the input is
-/// then read as fast as possible).
-pub fn replay(
-    reader: &mut CaptureReader,
-    cfg: &ReplayConfig,
+/// the end; `stop` ends the run cleanly (open flows flushed). A detector
+/// failure on a batch is shown as a warning and the run goes on.
+pub fn run_feed<S>(
+    source: &mut S,
+    cfg: &FeedConfig,
     detector: Option<&Detector>,
     state: &SharedState,
     stop: &AtomicBool,
-) -> Result<RunReport, WebError> {
+) -> Result<RunReport, S::Error>
+where
+    S: PacketSource + ?Sized,
+    S::Error: std::fmt::Display,
+{
     let run_cfg = RunConfig {
         meter: cfg.meter.clone(),
         batch_packets: cfg.batch_packets.max(1),
         threads: 1,
     };
-    let mut pacer = Pacer {
-        speed: cfg.speed,
-        origin: None,
-        stop,
-    };
     let mut obs = StateObserver(state);
+    let mut detect_failures = 0u64;
     let res = {
-        let mut observers: [&mut dyn PacketObserver; 2] = [&mut pacer, &mut obs];
-        netlens_pipeline::run::<WebError>(
-            reader,
+        let mut observers: [&mut dyn PacketObserver; 1] = [&mut obs];
+        netlens_pipeline::run_source::<S, S::Error>(
+            source,
             &run_cfg,
             &mut observers,
             &mut |flows: &[Flow]| {
-                let alerts = match detector {
-                    Some(d) => d.alerts(flows)?,
+                let alerts = match detector.map(|d| d.alerts(flows)) {
+                    Some(Ok(a)) => a,
+                    Some(Err(e)) => {
+                        detect_failures += 1;
+                        if detect_failures <= 3 {
+                            lock(state).warn(format!("detector failed on a batch: {e}"));
+                        }
+                        Vec::new()
+                    }
                     None => Vec::new(),
                 };
                 let mut st = lock(state);
@@ -128,17 +94,10 @@ pub fn replay(
                 Ok(())
             },
             &mut |_| {},
+            Some(stop),
         )
     };
-    let warnings: Vec<String> = reader
-        .take_warnings()
-        .into_iter()
-        .map(|w| w.to_string())
-        .collect();
     let mut st = lock(state);
-    for w in warnings {
-        st.warn(w);
-    }
     match res {
         Ok(report) => {
             st.finish(&report);
@@ -148,6 +107,37 @@ pub fn replay(
             st.fail(e.to_string());
             Err(e)
         }
+    }
+}
+
+/// Replays capture files into `state` at `speed` × their own pace (0 = as
+/// fast as possible), through the pipeline's paced replay, then records the
+/// reader's warnings.
+pub fn replay(
+    reader: CaptureReader,
+    speed: f64,
+    cfg: &FeedConfig,
+    detector: Option<&Detector>,
+    state: &SharedState,
+    stop: &AtomicBool,
+) -> RunReport {
+    let (report, mut reader) = if speed > 0.0 && speed.is_finite() {
+        let mut paced = PacedReplay::new(reader, speed);
+        let r = run_feed(&mut paced, cfg, detector, state, stop);
+        (r, paced.into_inner())
+    } else {
+        let mut reader = reader;
+        let r = run_feed(&mut reader, cfg, detector, state, stop);
+        (r, reader)
+    };
+    let mut st = lock(state);
+    for w in reader.take_warnings() {
+        st.warn(w.to_string());
+    }
+    // Both sources are infallible (damage in files is a warning).
+    match report {
+        Ok(r) => r,
+        Err(e) => match e {},
     }
 }
 

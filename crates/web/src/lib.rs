@@ -23,6 +23,6 @@ pub mod server;
 pub mod state;
 
 pub use error::WebError;
-pub use feed::{ReplayConfig, SharedState, replay, run_forecaster};
+pub use feed::{FeedConfig, SharedState, replay, run_feed, run_forecaster};
 pub use server::{ServerConfig, router, serve_blocking};
 pub use state::{Dashboard, Limits, SourceInfo};
