@@ -51,6 +51,8 @@ enum Command {
     Series(cmd::series::Args),
     /// Monitoring report folder: HTML page, PNG/SVG charts and report.json.
     Report(cmd::report::Args),
+    /// Live web dashboard of a capture replayed at its own pace (page + JSON API).
+    Serve(cmd::serve::Args),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -71,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Forecast(a) => cmd::forecast::run(a),
         Command::Series(a) => cmd::series::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     }
 }
 

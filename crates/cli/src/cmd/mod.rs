@@ -11,6 +11,7 @@ pub mod label;
 pub mod predict;
 pub mod report;
 pub mod series;
+pub mod serve;
 pub mod stats;
 pub mod synth;
 pub mod train;
