@@ -48,7 +48,8 @@ def main():
     Xtr, ytr, Xte, yte = load(kind, *sys.argv[2:])
     models = {
         "rf": lambda: RandomForestClassifier(n_estimators=RF_TREES, max_depth=RF_DEPTH, n_jobs=2, random_state=0),
-        "tree": lambda: DecisionTreeClassifier(random_state=0),
+        # netlens applies --max-depth to the single tree too.
+        "tree": lambda: DecisionTreeClassifier(max_depth=RF_DEPTH, random_state=0),
         "gbt": lambda: HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_depth=6, early_stopping=False),
         "logreg": lambda: LogisticRegression(C=1.0, max_iter=1000),
     }

@@ -575,6 +575,7 @@ impl Forest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::seq::IndexedRandom;
 
     /// Two interleaved spirals are not linearly separable; a forest must
     /// still learn them.
@@ -629,6 +630,49 @@ mod tests {
         // Fewer columns than the model: the per-row path's NaN semantics.
         let narrow = Matrix::from_columns((0..3).map(|c| xt.col(c).to_vec()).collect(), 50);
         assert_eq!(f.predict_proba(&narrow).len(), 100);
+    }
+
+    /// The bundled detector (models/detector.nlm, written before the
+    /// flattened path existed) still loads and scores identically through
+    /// both paths, on rows built around its own split thresholds.
+    #[test]
+    fn bundled_detector_model_scores_identically() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/detector.nlm");
+        let m = crate::model::TrainedModel::load(&path).unwrap();
+        let crate::model::Estimator::Forest(f) = &m.estimator else {
+            panic!("the bundled detector is not a forest")
+        };
+        let mut by_feature: Vec<Vec<f64>> = vec![Vec::new(); f.n_features];
+        for n in f.trees.iter().flat_map(|t| &t.nodes) {
+            if n.feature >= 0 {
+                by_feature[n.feature as usize].push(n.threshold);
+            }
+        }
+        let mut rng = StdRng::seed_from_u64(9);
+        let rows: Vec<Vec<f64>> = (0..3000)
+            .map(|_| {
+                by_feature
+                    .iter()
+                    .map(|t| match (t.choose(&mut rng), rng.random_range(0..20)) {
+                        (_, 0) => f64::NAN,
+                        (Some(v), 1) => *v,
+                        (Some(v), _) => v + rng.random_range(-1.0..1.0) * v.abs().max(1.0),
+                        (None, _) => rng.random_range(0.0..100.0),
+                    })
+                    .collect()
+            })
+            .collect();
+        let x = Matrix::from_rows(&rows);
+        let fast = f.predict_proba(&x);
+        let slow = f.predict_proba_rows(&x);
+        assert!(
+            fast.iter()
+                .zip(&slow)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert!(fast.chunks(f.n_classes).any(|r| r[0] > 0.5));
+        assert!(fast.chunks(f.n_classes).any(|r| r[0] < 0.5));
     }
 
     #[test]

@@ -221,6 +221,14 @@ impl Gbt {
         Ok(self.probabilities(&margins, x.n_rows))
     }
 
+    /// Class probabilities through forust-ml's own `predict` (parsing the
+    /// boosters on every call, as before the flattened path): the
+    /// reference for tests and benchmarks. Same output, slower.
+    pub fn predict_proba_forust(&self, x: &Matrix) -> Result<Vec<f64>> {
+        let boosters = self.load()?;
+        Ok(self.probabilities(&Self::margins_forust(&boosters, x)?, x.n_rows))
+    }
+
     /// forust-ml's own prediction: the reference for the flattened path and
     /// the fallback when a booster cannot be flattened.
     fn margins_forust(boosters: &[GradientBooster], x: &Matrix) -> Result<Vec<Vec<f64>>> {
