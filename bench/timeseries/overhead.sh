@@ -6,6 +6,8 @@
 # (user + system) and ratios: see bench/timeseries/overhead/src/main.rs.
 #
 # Usage: bench/timeseries/overhead.sh [ROUNDS (default 3)] [INTERVAL_S (default 60)]
+# NL_BREAKDOWN=1 adds two modes: accumulator packet callbacks only, flow
+# callbacks only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 big=bench/out/replay-10000000-192.pcap
