@@ -661,7 +661,7 @@ const BASIC: [Column; 30] = [
         Str,
         "",
         None,
-        "Why the flow ended: idle, active, fin (FIN both ways + final ACK), rst, end_of_input, evicted.",
+        "Why the flow ended: idle, active, fin (FIN both ways + final ACK), rst, end_of_input, evicted; early for the copy of a still-open flow output at its Nth packet when early output is on (`netlens detect --early N`).",
         |x| Value::Str(x.end_reason.name())
     ),
 ];
