@@ -19,6 +19,7 @@ CARGO_TARGET_DIR="$target" cargo build --release -p netlens-anomaly --example an
   echo "or packet (Kitsune) of one attack capture with those of the benign hold-out captures."
   echo
   "$target/release/examples/anomaly_bench" "$data"
+  cat "$here/reading.md"
 } > "$here/RESULTS.md.tmp"
 mv "$here/RESULTS.md.tmp" "$here/RESULTS.md"
 echo "wrote $here/RESULTS.md"
