@@ -4,7 +4,11 @@
 #   (a) the read-only floor (iterate records),
 #   (b) read + decode,
 #   (c) read + decode + flow metering, 1 and 2 threads (in-process),
-#   (d) `netlens flows` to Parquet, end to end, 1 and 2 threads, with peak memory.
+#   (c') the same plus Parquet export in process (1 thread; 2 metering
+#        threads + the Parquet encoder thread),
+#   (d) `netlens flows` to Parquet, end to end, 1 and 2 threads, with peak memory,
+#   (e) the Parquet export alone on 1 M real flows held in memory, per flow,
+#       under several writer settings (crates/export/examples/parquet_bench.rs).
 # Figures are ratios measured in one run; the machine is shared, so compare
 # ratios, not absolute numbers between runs.
 #
@@ -18,8 +22,8 @@ out=bench/out
 mkdir -p "$out"
 big="$out/replay-${min_packets}-${snaplen}.pcap"
 
-cargo build --release -q -p netlens -p netlens-pipeline --examples --bins
-bin=target/release
+cargo build --release -q -p netlens -p netlens-pipeline -p netlens-export --examples --bins
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 if [ ! -f "$big" ]; then
   echo "== building $big from real captures (replayed with rewritten addresses)"
@@ -43,6 +47,8 @@ for th in 1 2; do
     "$bin/netlens" flows "$big" -q --threads "$th" -o "$out/flows-$th.parquet" 2> "$out/time-$th.txt"
   cat "$out/time-$th.txt"
 done
+echo "== Parquet export alone (1 M flows in memory, basic columns)"
+"$bin/examples/parquet_bench" "$big" 1000000 basic | tee "$out/parquet-bench.csv"
 packets=$(grep '^read,' "$out/stages.csv" | cut -d, -f3)
 flows=$("$bin/netlens" stats "$big" --format json -q | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"])' 2>/dev/null || echo "?")
 python3 - "$out" "$packets" <<'PY'
@@ -67,11 +73,17 @@ print(f"| (b) read + decode | {dec/1e6:.2f} M | {dec/rd:.2f} × (a) |")
 if ("read+dissect+meter", "1") in rows:
     v = rows[("read+dissect+meter", "1")][1]
     print(f"| read + decode + meter (no export) | {v/1e6:.2f} M | {v/dec:.2f} × (b) |")
+if ("read+dissect+meter+parquet", "1") in rows:
+    v = rows[("read+dissect+meter+parquet", "1")][1]
+    print(f"| (c) read + decode + meter + Parquet, in process | {v/1e6:.2f} M | {v/dec:.2f} × (b) |")
 print(f"| (c) `netlens flows` → Parquet, 1 thread | {packets/c1/1e6:.2f} M | {packets/c1/dec:.2f} × (b) |")
 print("\nWall clock, 1 vs 2 metering threads:\n")
 if ("read+dissect+meter", "2") in rows:
     a, b = rows[("read+dissect+meter", "1")][0], rows[("read+dissect+meter", "2")][0]
     print(f"- in-process metering: {a/1e6:.2f} M → {b/1e6:.2f} M packets/s ({b/a:.2f} ×)")
+if ("read+dissect+meter+parquet", "2") in rows:
+    a, b = rows[("read+dissect+meter+parquet", "1")][0], rows[("read+dissect+meter+parquet", "2")][0]
+    print(f"- in-process meter + Parquet (2 meter threads + encoder thread): {a/1e6:.2f} M → {b/1e6:.2f} M packets/s ({b/a:.2f} ×)")
 print(f"- `netlens flows` → Parquet: {packets/w1/1e6:.2f} M → {packets/w2/1e6:.2f} M packets/s ({w1/w2:.2f} ×)")
 print(f"\npeak RSS: {m1/1024:.0f} MiB (1 thread), {m2/1024:.0f} MiB (2 threads)")
 PY
