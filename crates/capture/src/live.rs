@@ -101,6 +101,7 @@ pub struct LiveCapture {
     cap: pcap::Capture<pcap::Active>,
     linktype: u32,
     stats: LiveStats,
+    timeout_ms: i32,
 }
 
 fn classify(name: &str, e: pcap::Error) -> LiveError {
@@ -141,13 +142,21 @@ impl LiveCapture {
         if let Some(b) = cfg.buffer_bytes {
             inactive = inactive.buffer_size(b.min(i32::MAX as u32) as i32);
         }
-        let cap = inactive.open().map_err(|e| classify(name, e))?;
+        // Non-blocking, with our own poll() for the timeout: libpcap's read
+        // timeout is not guaranteed to return when no packet arrives (on
+        // Linux 1.10 it keeps polling), so an idle link would never tick.
+        let cap = inactive
+            .open()
+            .map_err(|e| classify(name, e))?
+            .setnonblock()
+            .map_err(|e| classify(name, e))?;
         let linktype = cap.get_datalink().0 as u32;
         Ok(LiveCapture {
             name: name.to_string(),
             cap,
             linktype,
             stats: LiveStats::default(),
+            timeout_ms: cfg.timeout_ms.clamp(1, 60_000) as i32,
         })
     }
 
@@ -168,7 +177,9 @@ impl LiveCapture {
     /// The next packet, or `Ok(None)` when the read timeout expired first
     /// (or the packet read was discarded and counted in `netlens_dropped`).
     pub fn next_packet(&mut self) -> Result<Option<PacketRef<'_>>, LiveError> {
+        use std::os::fd::AsRawFd;
         let linktype = self.linktype;
+        let (fd, timeout_ms) = (self.cap.as_raw_fd(), self.timeout_ms);
         match self.cap.next_packet() {
             Ok(p) => {
                 let h = *p.header;
@@ -194,7 +205,19 @@ impl LiveCapture {
                     interface: 0,
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(None),
+            Err(pcap::Error::TimeoutExpired) => {
+                // Nothing buffered: wait until the descriptor is readable or
+                // the timeout passes, then report "no packet" either way (the
+                // next call reads what arrived).
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the duration of the call.
+                unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+                Ok(None)
+            }
             Err(e) => Err(classify(&self.name, e)),
         }
     }

@@ -4,8 +4,13 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use anyhow::{Context, Result, bail};
 use netlens_capture::{CaptureReader, Input, ReadOptions};
+use netlens_pipeline::{PacketSource, SourceEvent};
 
 /// Open the inputs named on the command line (`-` = stdin).
 pub fn open_inputs(inputs: &[String], sort_by_time: bool) -> Result<CaptureReader> {
@@ -125,4 +130,292 @@ pub fn feature_groups(name: &str) -> Option<Vec<String>> {
             .map(|c| c.name.to_string())
             .collect(),
     )
+}
+
+/// Live-capture options shared by the packet-side commands (`flows`,
+/// `detect`, `analyze`, `anomaly`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LiveArgs {
+    /// Capture live from this network interface instead of reading files (`lo`, `eth0`, `any`); stop with Ctrl-C or --duration.
+    #[arg(short = 'i', long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Live: stop after this long (seconds, or 90s/2m/1h); otherwise at Ctrl-C.
+    #[arg(long, requires = "interface")]
+    pub duration: Option<String>,
+    /// Live: bytes kept per packet.
+    #[arg(long, default_value_t = 65_535, requires = "interface")]
+    pub snaplen: u32,
+    /// Live: do not put the interface into promiscuous mode.
+    #[arg(long, requires = "interface")]
+    pub no_promisc: bool,
+    /// Live: capture only packets matching this BPF filter (tcpdump syntax, e.g. "tcp port 443").
+    #[arg(long, value_name = "FILTER", requires = "interface")]
+    pub bpf: Option<String>,
+}
+
+/// Set when the run should end: Ctrl-C / SIGTERM, or the end of `--duration`.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Install the Ctrl-C (and SIGTERM) handler once and start the `--duration`
+/// timer; returns the flag the pipeline checks. A second Ctrl-C exits at
+/// once (status 130) in case the clean shutdown hangs.
+pub fn stop_flag(duration: Option<&str>) -> Result<&'static AtomicBool> {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    if INSTALLED.get().is_none() {
+        ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        })
+        .context("cannot install the Ctrl-C handler")?;
+        let _ = INSTALLED.set(());
+    }
+    if let Some(d) = duration {
+        let secs = parse_seconds(d)?;
+        let wait = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+        std::thread::spawn(move || {
+            std::thread::sleep(wait);
+            STOP.store(true, Ordering::SeqCst);
+        });
+    }
+    Ok(&STOP)
+}
+
+/// Where packets come from: capture files, or a live interface.
+pub enum PacketInput {
+    /// Capture files, directories or stdin.
+    Files(CaptureReader),
+    /// A live interface.
+    #[cfg(feature = "live")]
+    Live {
+        /// Interface name.
+        name: String,
+        /// The capture.
+        source: netlens_pipeline::LiveSource,
+    },
+}
+
+impl PacketInput {
+    /// Open the live interface of `live` if one is named, else the files.
+    pub fn open(inputs: &[String], sort_by_time: bool, live: &LiveArgs) -> Result<PacketInput> {
+        match &live.interface {
+            None => Ok(PacketInput::Files(open_inputs(inputs, sort_by_time)?)),
+            Some(iface) => {
+                if !inputs.is_empty() {
+                    bail!("give either capture files or --interface, not both");
+                }
+                open_live(iface, live)
+            }
+        }
+    }
+
+    /// The stop flag for this input: Ctrl-C / `--duration` for a live
+    /// interface, none for files (they end by themselves).
+    pub fn stop_flag(&self, live: &LiveArgs) -> Result<Option<&'static AtomicBool>> {
+        if self.is_live() {
+            Ok(Some(stop_flag(live.duration.as_deref())?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// True for a live interface.
+    pub fn is_live(&self) -> bool {
+        !matches!(self, PacketInput::Files(_))
+    }
+
+    /// Describe the input for reports: (name, kind, notes) per source.
+    pub fn describe(&self) -> Vec<(String, String, String)> {
+        match self {
+            PacketInput::Files(r) => r
+                .sources()
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        "capture".to_string(),
+                        format!("{}, {} packets", s.format, s.packets),
+                    )
+                })
+                .collect(),
+            #[cfg(feature = "live")]
+            PacketInput::Live { name, .. } => {
+                vec![(name.clone(), "live".to_string(), "live capture".to_string())]
+            }
+        }
+    }
+
+    /// Reader warnings (files only), as text.
+    pub fn warnings(&mut self) -> Vec<String> {
+        match self {
+            PacketInput::Files(r) => r
+                .take_warnings()
+                .into_iter()
+                .map(|w| w.to_string())
+                .collect(),
+            #[cfg(feature = "live")]
+            PacketInput::Live { .. } => Vec::new(),
+        }
+    }
+
+    /// After a run: print reader warnings, or the live capture counters
+    /// (packets, kernel/interface/netlens drops, flows) to stderr.
+    pub fn finish(&mut self, flows: u64, quiet: bool) {
+        match self {
+            PacketInput::Files(r) => print_warnings(r, quiet),
+            #[cfg(feature = "live")]
+            PacketInput::Live { name, source } => {
+                let s = source.stats();
+                if !quiet {
+                    eprintln!(
+                        "netlens: live {name}: {} packets captured, {} kernel drops, {} interface drops, {} netlens drops, {flows} flows",
+                        s.packets, s.kernel_dropped, s.interface_dropped, s.netlens_dropped
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl PacketSource for PacketInput {
+    type Error = anyhow::Error;
+    fn next_event(&mut self) -> Result<SourceEvent<'_>> {
+        match self {
+            PacketInput::Files(r) => match r.next_event() {
+                Ok(ev) => Ok(ev),
+                Err(e) => match e {},
+            },
+            #[cfg(feature = "live")]
+            PacketInput::Live { source, .. } => Ok(source.next_event()?),
+        }
+    }
+}
+
+#[cfg(feature = "live")]
+fn open_live(iface: &str, a: &LiveArgs) -> Result<PacketInput> {
+    use netlens_capture::live::{LiveCapture, LiveConfig};
+    let mut cfg = LiveConfig::new(iface);
+    cfg.snaplen = a.snaplen;
+    cfg.promiscuous = !a.no_promisc;
+    let mut cap = LiveCapture::open(&cfg)?;
+    if let Some(f) = &a.bpf {
+        cap.set_filter(f)?;
+    }
+    Ok(PacketInput::Live {
+        name: iface.to_string(),
+        source: netlens_pipeline::LiveSource::new(cap),
+    })
+}
+
+#[cfg(not(feature = "live"))]
+fn open_live(_iface: &str, _a: &LiveArgs) -> Result<PacketInput> {
+    bail!(
+        "this netlens was built without live capture (rebuild with the `live` feature and libpcap-dev)"
+    )
+}
+
+/// A flow table being written. For a live run CSV and JSON Lines go out
+/// per batch and are flushed, so `tail -f` sees flows as they end.
+///
+/// The export writers keep their own buffers and have no flush, so a
+/// streaming table writes each batch through a fresh writer into memory
+/// and appends the bytes (dropping the repeated CSV header line). Parquet
+/// cannot be appended to and is written whole at the end.
+pub struct TableOut {
+    format: netlens_export::Format,
+    sel: netlens_flow::Selection,
+    out: Box<dyn Write + Send>,
+    whole: Option<Box<dyn netlens_export::FlowWriter + Send>>,
+}
+
+/// An in-memory `Write` whose bytes can be taken out after its writer is gone.
+#[derive(Clone, Default)]
+struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut v) => {
+                v.extend_from_slice(b);
+                Ok(b.len())
+            }
+            Err(_) => Err(std::io::Error::other("buffer lock poisoned")),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl TableOut {
+    /// Open `path` (`-` = stdout) as a table of `format`; `streaming` flushes every batch.
+    pub fn open(
+        format: netlens_export::Format,
+        path: &str,
+        sel: &netlens_flow::Selection,
+        streaming: bool,
+    ) -> Result<TableOut> {
+        let out = open_output(path)?;
+        let streamable = matches!(
+            format,
+            netlens_export::Format::Csv | netlens_export::Format::Jsonl
+        );
+        if streaming && streamable {
+            let mut t = TableOut {
+                format,
+                sel: sel.clone(),
+                out,
+                whole: None,
+            };
+            t.append(&[], true)?;
+            Ok(t)
+        } else {
+            let w = netlens_export::open_writer(format, out, sel)?;
+            Ok(TableOut {
+                format,
+                sel: sel.clone(),
+                out: Box::new(std::io::sink()),
+                whole: Some(w),
+            })
+        }
+    }
+
+    fn append(&mut self, flows: &[netlens_flow::Flow], header: bool) -> Result<()> {
+        let buf = SharedBuf::default();
+        let mut w = netlens_export::open_writer(self.format, Box::new(buf.clone()), &self.sel)?;
+        w.write(flows)?;
+        w.finish()?;
+        let bytes = match buf.0.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            Err(_) => bail!("table buffer lock poisoned"),
+        };
+        let body = if !header && self.format == netlens_export::Format::Csv {
+            match bytes.iter().position(|&b| b == b'\n') {
+                Some(i) => bytes.get(i + 1..).unwrap_or(&[]),
+                None => &[],
+            }
+        } else {
+            &bytes[..]
+        };
+        self.out.write_all(body)?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Write a batch of flows.
+    pub fn write(&mut self, flows: &[netlens_flow::Flow]) -> Result<()> {
+        match &mut self.whole {
+            Some(w) => Ok(w.write(flows)?),
+            None if flows.is_empty() => Ok(()),
+            None => self.append(flows, false),
+        }
+    }
+
+    /// Finish the table (footer, flush).
+    pub fn finish(mut self) -> Result<()> {
+        match self.whole.take() {
+            Some(w) => Ok(w.finish()?),
+            None => Ok(self.out.flush()?),
+        }
+    }
 }

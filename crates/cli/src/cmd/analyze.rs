@@ -29,6 +29,9 @@ use crate::common;
 pub struct Args {
     /// Capture files or directories (`-` = stdin); default: the bundled sample.
     pub inputs: Vec<String>,
+    /// Live capture (`-i IFACE`; ends at --duration or Ctrl-C, then the report is built).
+    #[command(flatten)]
+    pub live: common::LiveArgs,
     /// Output folder.
     #[arg(short, long, default_value = "netlens-report")]
     pub output: String,
@@ -105,7 +108,10 @@ impl PacketObserver for Shared<'_> {
 /// Run the command.
 pub fn run(a: Args) -> Result<()> {
     let started = Instant::now();
-    let inputs: Vec<String> = if a.inputs.is_empty() {
+    let live = a.live.interface.is_some();
+    let inputs: Vec<String> = if let Some(i) = &a.live.interface {
+        vec![format!("live:{i}")]
+    } else if a.inputs.is_empty() {
         let s = sample_path().context(
             "no input given and the bundled sample data/sample/sample.pcap was not found (run from the repository, or name a capture)",
         )?;
@@ -163,7 +169,9 @@ pub fn run(a: Args) -> Result<()> {
         threads: a.threads.max(1),
         ..Default::default()
     };
-    let mut reader = common::open_inputs(&inputs, true)?;
+    let mut reader =
+        common::PacketInput::open(if live { &a.inputs } else { &inputs }, true, &a.live)?;
+    let stop = reader.stop_flag(&a.live)?;
     let pq_path = out.join("flows.parquet");
     let csv_path = out.join("flows.csv");
     let mut pq = netlens_export::open_writer(
@@ -182,7 +190,7 @@ pub fn run(a: Args) -> Result<()> {
     let run_report = {
         let mut shared = Shared(&collector);
         let mut obs: [&mut dyn PacketObserver; 1] = [&mut shared];
-        netlens_pipeline::run::<anyhow::Error>(
+        netlens_pipeline::run_source::<_, anyhow::Error>(
             &mut reader,
             &cfg,
             &mut obs,
@@ -214,17 +222,15 @@ pub fn run(a: Args) -> Result<()> {
                     r.packets, r.flows
                 ))
             },
+            stop,
         )?
     };
     pq.finish()?;
     csv.finish()?;
     alerts_out.flush()?;
     pb.finish_and_clear();
-    let warnings: Vec<String> = reader
-        .take_warnings()
-        .into_iter()
-        .map(|w| w.to_string())
-        .collect();
+    let warnings: Vec<String> = reader.warnings();
+    reader.finish(run_report.flows, a.quiet);
     for w in &warnings {
         say(&format!("warning: {w}"));
     }
@@ -236,6 +242,9 @@ pub fn run(a: Args) -> Result<()> {
     // Stage 2: the unsupervised detector (second pass, no labels).
     let anomalies_path = out.join("anomalies.jsonl");
     let unsup = if a.no_detect || a.no_unsupervised {
+        None
+    } else if live {
+        say("unsupervised detector skipped: it needs a second pass over stored captures");
         None
     } else {
         say("stage 2/4: unsupervised detector");
@@ -251,12 +260,12 @@ pub fn run(a: Args) -> Result<()> {
     let collected = collector.into_inner().finish()?;
     let facts = RunFacts::from_run(&run_report);
     let infos: Vec<InputInfo> = reader
-        .sources()
-        .iter()
-        .map(|s| InputInfo {
-            name: s.name.clone(),
-            kind: "capture".into(),
-            notes: vec![format!("{}, {} packets", s.format, s.packets)],
+        .describe()
+        .into_iter()
+        .map(|(name, kind, note)| InputInfo {
+            name,
+            kind,
+            notes: vec![note],
         })
         .collect();
     let opts = ReportOptions {

@@ -31,8 +31,11 @@ pub enum SummaryFormat {
 )]
 pub struct Args {
     /// Capture files or directories; `-` reads stdin.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interface")]
     pub inputs: Vec<String>,
+    /// Live capture (`-i IFACE`; alerts stream until --duration or Ctrl-C).
+    #[command(flatten)]
+    pub live: common::LiveArgs,
     /// Model file from `netlens train-detector` (default: the bundled detector; env NETLENS_DETECTOR_MODEL overrides).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -102,14 +105,15 @@ pub fn run(a: Args) -> Result<()> {
         threads: a.threads.max(1),
         ..Default::default()
     };
-    let mut reader = common::open_inputs(&a.inputs, !a.no_merge)?;
+    let mut reader = common::PacketInput::open(&a.inputs, !a.no_merge, &a.live)?;
+    let stop = reader.stop_flag(&a.live)?;
     let mut out = common::open_output(&a.output)?;
     let mut per_label: BTreeMap<String, u64> = BTreeMap::new();
     let mut alerts = 0u64;
     let mut decisions = EarlyDecisions::default();
     let start = std::time::Instant::now();
     let pb = common::packet_progress(a.quiet);
-    let report = netlens_pipeline::run::<anyhow::Error>(
+    let report = netlens_pipeline::run_source::<_, anyhow::Error>(
         &mut reader,
         &cfg,
         &mut [],
@@ -128,11 +132,12 @@ pub fn run(a: Args) -> Result<()> {
             Ok(())
         },
         &mut |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows)),
+        stop,
     )
     .with_context(|| format!("writing {}", a.output))?;
     pb.finish_and_clear();
     out.flush()?;
-    common::print_warnings(&mut reader, a.quiet);
+    reader.finish(report.flows, a.quiet);
     let secs = start.elapsed().as_secs_f64();
     // Flows, not records: an early snapshot and its final record are one flow.
     let flows = report.flows.saturating_sub(decisions.snapshots);

@@ -10,17 +10,22 @@ use crate::common;
 /// Meter bidirectional flows in captures and write them as CSV, JSON Lines or Parquet.
 ///
 /// Reads pcap and pcapng files (also gzip-compressed), whole directories and
-/// stdin (`-`); several inputs are merged in timestamp order. Flows end on
+/// stdin (`-`); several inputs are merged in timestamp order. Or captures live
+/// from an interface (`-i eth0`) until Ctrl-C or `--duration`: CSV and JSON
+/// Lines rows are flushed as flows end (`tail -f` works). Flows end on
 /// idle timeout, active timeout, TCP FIN (both ways + final ACK) or RST, and
-/// at the end of input; they are written as they end.
+/// at the end of input (or of the capture); they are written as they end.
 #[derive(Parser, Debug)]
 #[command(
-    after_help = "Examples:\n  netlens flows capture.pcap -o flows.parquet\n  netlens flows dir/ --features nfstream --splt 10 -o flows.csv\n  cat x.pcap.gz | netlens flows - --format jsonl | head"
+    after_help = "Examples:\n  netlens flows capture.pcap -o flows.parquet\n  netlens flows dir/ --features nfstream --splt 10 -o flows.csv\n  cat x.pcap.gz | netlens flows - --format jsonl | head\n  netlens flows -i eth0 --idle-timeout 30 -o live.csv   (Ctrl-C to stop)\n  netlens flows -i lo --bpf 'udp' --duration 1m -o lo.jsonl"
 )]
 pub struct Args {
     /// Capture files or directories; `-` reads stdin.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interface")]
     pub inputs: Vec<String>,
+    /// Live capture options.
+    #[command(flatten)]
+    pub live: common::LiveArgs,
     /// Output path (`-` = stdout).
     #[arg(short, long, default_value = "-")]
     pub output: String,
@@ -111,23 +116,36 @@ pub fn run(a: Args) -> Result<()> {
         threads: a.threads.max(1),
         ..Default::default()
     };
-    let mut reader = common::open_inputs(&a.inputs, !a.no_merge)?;
-    let out = common::open_output(&a.output)?;
-    let mut writer = netlens_export::open_writer(format, out, &sel)?;
+    let mut input = common::PacketInput::open(&a.inputs, !a.no_merge, &a.live)?;
+    let stop = input.stop_flag(&a.live)?;
+    let mut table = common::TableOut::open(format, &a.output, &sel, input.is_live())?;
     let pb = common::packet_progress(a.quiet);
-    let report = netlens_pipeline::run(
-        &mut reader,
-        &cfg,
-        &mut [],
-        &mut |flows| writer.write(flows),
-        &mut |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows)),
-    )
+    let mut progress =
+        |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows));
+    let report = match &mut input {
+        // Files go through the reader directly (no per-packet dispatch).
+        common::PacketInput::Files(reader) => netlens_pipeline::run(
+            reader,
+            &cfg,
+            &mut [],
+            &mut |flows| table.write(flows),
+            &mut progress,
+        ),
+        live => netlens_pipeline::run_source(
+            live,
+            &cfg,
+            &mut [],
+            &mut |flows| table.write(flows),
+            &mut progress,
+            stop,
+        ),
+    }
     .with_context(|| format!("writing {}", a.output))?;
     pb.finish_and_clear();
-    writer
+    table
         .finish()
         .with_context(|| format!("writing {}", a.output))?;
-    common::print_warnings(&mut reader, a.quiet);
+    input.finish(report.flows, a.quiet);
     if !a.quiet {
         eprintln!(
             "netlens: {} packets ({} metered, {} non-IP, {} malformed), {} flows{}",
