@@ -6,7 +6,8 @@
 //! more, never-taken match arm. Sources that run in real time tick:
 //!
 //! * [`LiveSource`] (feature `live`) wraps a libpcap [`LiveCapture`]: a read
-//!   timeout without packets ticks with the wall clock, and while packets
+//!   timeout without packets ticks with the packet clock advanced by the wall
+//!   time since the latest packet, and while packets
 //!   keep arriving it ticks with the latest packet's time at least every
 //!   `tick` (so expired flows leave even on a link that is never quiet).
 //! * [`PacedReplay`] releases the packets of a capture at their capture time
@@ -241,6 +242,10 @@ mod live {
         tick_ns: i64,
         last_tick_ns: Option<i64>,
         last_ts_ns: i64,
+        /// Wall instant of the latest packet: idle time is measured from it,
+        /// so ticks follow the packets' clock even when the kernel's packet
+        /// timestamps and the system clock disagree.
+        last_pkt_at: Option<std::time::Instant>,
     }
 
     impl LiveSource {
@@ -251,6 +256,7 @@ mod live {
                 tick_ns: DEFAULT_TICK.as_nanos() as i64,
                 last_tick_ns: None,
                 last_ts_ns: i64::MIN,
+                last_pkt_at: None,
             }
         }
 
@@ -279,14 +285,19 @@ mod live {
             }
             match self.cap.next_packet()? {
                 Some(p) => {
-                    self.last_ts_ns = p.ts_ns;
+                    self.last_ts_ns = self.last_ts_ns.max(p.ts_ns);
+                    self.last_pkt_at = Some(std::time::Instant::now());
                     self.last_tick_ns.get_or_insert(p.ts_ns);
                     Ok(SourceEvent::Packet(p))
                 }
                 None => {
-                    let now_ns = wall_now_ns();
+                    let now_ns = match self.last_pkt_at {
+                        Some(at) => self.last_ts_ns.saturating_add(
+                            i64::try_from(at.elapsed().as_nanos()).unwrap_or(i64::MAX),
+                        ),
+                        None => wall_now_ns(),
+                    };
                     self.last_tick_ns = Some(now_ns);
-                    self.last_ts_ns = self.last_ts_ns.max(now_ns);
                     Ok(SourceEvent::Idle { now_ns })
                 }
             }
