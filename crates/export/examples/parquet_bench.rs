@@ -6,7 +6,9 @@
 //! Meters the capture once (flows kept in memory, up to MAX_FLOWS), then
 //! times, per flow and per CPU-second: building the Arrow batches alone, and
 //! writing Parquet (to memory) under several writer settings, with the
-//! output size. Used to choose the defaults in `ParquetOptions`.
+//! output size. Used to choose the defaults in `ParquetOptions`. With
+//! `PARQUET_BENCH_OUT=PATH` the flows are also written there with the
+//! default settings.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -187,6 +189,19 @@ fn run(path: &str, max: usize, spec: &str) -> Result<(), String> {
             n,
             bytes.load(std::sync::atomic::Ordering::Relaxed),
         );
+    }
+    // With PARQUET_BENCH_OUT set, also keep a default-settings file there
+    // (to check that other tools read it).
+    if let Some(p) = std::env::var_os("PARQUET_BENCH_OUT") {
+        let f = std::fs::File::create(&p).map_err(|e| e.to_string())?;
+        let mut w = netlens_export::open_parquet(
+            Box::new(std::io::BufWriter::new(f)),
+            &sel,
+            ParquetOptions::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        w.write(&flows).map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
     }
     Ok(())
 }
