@@ -67,7 +67,7 @@ fn meter(path: &str, max: usize, sel: &Selection) -> Result<Vec<Flow>, String> {
             m.process_with_payload(p.ts_ns, p.wire_len, index, &s, s.payload(p.data));
         }
         index += 1;
-        if index % 8192 == 0 {
+        if index.is_multiple_of(8192) {
             m.drain(&mut flows);
             if flows.len() >= max {
                 break;
