@@ -157,3 +157,49 @@ fn kitsune_alerts_on_flood_after_benign_training() {
         a.len()
     );
 }
+
+#[test]
+fn validation_and_calibration_set_the_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("if.nlm");
+    let m = model.to_str().unwrap();
+    let o = netlens(&[
+        "anomaly",
+        "train",
+        "--trees",
+        "50",
+        "--quantile",
+        "0.99",
+        &data("pcap/nfstream/skype.pcap"),
+        "--validation",
+        &data("pcap/nfstream/pps.pcap"),
+        "-o",
+        m,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("validation flows"), "{err}");
+
+    // Kitsune: 2000 training packets, the next 1000 calibrate; the
+    // calibration packets themselves never alert.
+    let out = dir.path().join("k.jsonl");
+    let o = netlens(&[
+        "anomaly",
+        "kitsune",
+        "--train-packets",
+        "2000",
+        "--calibrate-packets",
+        "1000",
+        "--quantile",
+        "0.99",
+        &data("pcap/nfstream/skype.pcap"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("threshold 0."), "{err}");
+    // Fewer alerts than the 1 % of the ~280 packets after calibration would
+    // allow, give or take the bucketing by second.
+    assert!(alerts(&out).len() < 30, "{}", alerts(&out).len());
+}

@@ -33,7 +33,9 @@ pub enum Cmd {
 
 /// `netlens anomaly train`.
 #[derive(Parser, Debug)]
-#[command(after_help = "Example:\n  netlens anomaly train --method iforest clean/ -o iforest.nlm")]
+#[command(
+    after_help = "Example:\n  netlens anomaly train --method iforest clean/ --validation clean-later/ --quantile 0.99 -o iforest.nlm"
+)]
 pub struct TrainArgs {
     /// Captures (files or directories) of traffic assumed clean.
     #[arg(required = true)]
@@ -50,9 +52,14 @@ pub struct TrainArgs {
     /// Rows per tree.
     #[arg(long, default_value_t = 256)]
     pub sample_size: usize,
-    /// Quantile of training scores used as the default alert threshold.
+    /// Quantile of training scores (or of validation scores, with
+    /// `--validation`) used as the default alert threshold.
     #[arg(long, default_value_t = 0.995)]
     pub quantile: f64,
+    /// Clean captures kept out of fitting whose flow scores calibrate the
+    /// threshold (recommended: training scores are optimistic). Repeatable.
+    #[arg(long)]
+    pub validation: Vec<String>,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -90,7 +97,7 @@ pub struct ScoreArgs {
 /// `netlens anomaly kitsune`.
 #[derive(Parser, Debug)]
 #[command(
-    after_help = "Example:\n  netlens anomaly kitsune day.pcap --train-packets 100000 -o alerts.jsonl"
+    after_help = "Example:\n  netlens anomaly kitsune day.pcap --train-packets 100000 --calibrate-packets 20000 --quantile 0.99 -o alerts.jsonl"
 )]
 pub struct KitsuneArgs {
     /// Captures; the first `--train-packets` IP packets must be clean.
@@ -105,9 +112,13 @@ pub struct KitsuneArgs {
     /// Alert threshold on the score (default: a quantile of the training scores).
     #[arg(long)]
     pub threshold: Option<f64>,
-    /// Quantile of training scores used as the threshold.
+    /// Quantile of training (or calibration) scores used as the threshold.
     #[arg(long, default_value_t = 0.999)]
     pub quantile: f64,
+    /// IP packets after training, assumed clean, scored to calibrate the
+    /// threshold (no alerts during them); 0 = use late training scores.
+    #[arg(long, default_value_t = 0)]
+    pub calibrate_packets: u64,
     /// Most keys tracked per statistics table (least recently used are evicted).
     #[arg(long, default_value_t = 100_000)]
     pub max_keys: usize,
@@ -162,7 +173,38 @@ fn train(a: TrainArgs) -> Result<()> {
         Err(e) => match e {},
     };
     common::print_warnings(&mut reader, a.quiet);
-    let m = t.fit()?;
+    let mut m = t.fit()?;
+    if !a.validation.is_empty() {
+        let ff = m.flow_features()?;
+        let mut ctx = m.new_context();
+        let mut scores = Vec::new();
+        let mut vreader = common::open_inputs(&a.validation, true)?;
+        let r = netlens_pipeline::run::<std::convert::Infallible>(
+            &mut vreader,
+            &run_cfg(),
+            &mut [],
+            &mut |b| {
+                scores.extend(m.score(&ff, ctx.as_mut(), b).1);
+                Ok(())
+            },
+            &mut |_| {},
+        );
+        if let Err(e) = r {
+            match e {}
+        }
+        common::print_warnings(&mut vreader, a.quiet);
+        if scores.is_empty() {
+            bail!("the validation captures hold no flows");
+        }
+        let n = scores.len();
+        m.threshold = netlens_anomaly::kitsune::quantile(&mut scores, a.quantile);
+        if !a.quiet {
+            eprintln!(
+                "netlens: threshold calibrated on {n} validation flows: {:.4} (q{})",
+                m.threshold, a.quantile
+            );
+        }
+    }
     m.save(&a.output)?;
     if !a.quiet {
         eprintln!(
@@ -223,6 +265,7 @@ fn kitsune(a: KitsuneArgs) -> Result<()> {
     let mut cfg = KitsuneConfig::with_train_packets(a.train_packets);
     cfg.threshold = a.threshold;
     cfg.threshold_quantile = a.quantile;
+    cfg.calibrate_packets = a.calibrate_packets;
     cfg.max_keys = a.max_keys.max(2);
     let mut reader = common::open_inputs(&a.inputs, true)?;
     let out = AlertWriter::new(common::open_output(&a.output)?);
@@ -245,6 +288,12 @@ fn kitsune(a: KitsuneArgs) -> Result<()> {
         eprintln!(
             "netlens: warning: only {} IP packets; training needs {} — no packet was scored",
             obs.det.packets, a.train_packets
+        );
+    } else if obs.det.threshold().is_none() {
+        eprintln!(
+            "netlens: warning: only {} IP packets; training and calibration need {} — no alert was possible",
+            obs.det.packets,
+            a.train_packets.saturating_add(a.calibrate_packets)
         );
     }
     if !a.quiet {
