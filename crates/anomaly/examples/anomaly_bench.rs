@@ -112,7 +112,7 @@ fn main() {
         let mut det = Kitsune::new(KitsuneConfig::with_train_packets(n_train));
         kitsune_scores(&mut det, &train)?;
         let ktrain_s = t.elapsed().as_secs_f64();
-        eprintln!("ensemble sizes {:?}", det.ensemble_sizes());
+        let sizes = det.ensemble_sizes();
         let mut val_k = kitsune_scores(&mut det.clone(), &val)?;
         let th = quantile(&mut val_k, Q);
         det.set_threshold(Some(th));
@@ -123,12 +123,15 @@ fn main() {
             "iforest: 200 trees × 256 rows on {} training flows (fit in {train_s:.1}s); \
              threshold = q{Q} of the {} validation flow scores = {:.4} (q0.995 of training \
              scores would be {th_train:.4}). Kitsune: {} features, trained on all {n_train} \
-             training IP packets in one pass ({ktrain_s:.1}s); threshold = q{Q} of the {} \
-             validation packet scores = {th:.5}.\n",
+             training IP packets in one pass ({ktrain_s:.1}s), {} autoencoders of {}–{} inputs; \
+             threshold = q{Q} of the {} validation packet scores = {th:.5}.\n",
             m.train_flows.1,
             val_if.len(),
             m.threshold,
             netlens_anomaly::kitsune::N_FEATURES,
+            sizes.len(),
+            sizes.iter().min().unwrap_or(&0),
+            sizes.iter().max().unwrap_or(&0),
             val_k.len(),
         );
         println!(
@@ -164,7 +167,10 @@ fn main() {
         let benign_pk = packets(&holdout);
         let mut sink = 0.0;
         for (what, set) in [
-            ("SYN-flood captures (every packet a new socket), repeated", &pk),
+            (
+                "SYN-flood captures (every packet a new socket), repeated",
+                &pk,
+            ),
             ("benign hold-out captures, repeated", &benign_pk),
         ] {
             let mut d2 = det.clone();

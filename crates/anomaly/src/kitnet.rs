@@ -389,9 +389,14 @@ impl Packed {
         let mut p = Packed::default();
         for (g, ae) in groups.iter().zip(ensemble) {
             let n_in = ae.n_in.min(g.len());
+            let nh = ae.n_hidden.max(1);
+            // Hidden layers padded to a multiple of 4 with zero weights, so
+            // the inner loops run on whole 4-lane chunks. A padded unit is
+            // σ(0) = 0.5 but has zero decoding weights: no effect on z.
+            let nhp = nh.div_ceil(4) * 4;
             let w_off = p.w.len();
             p.members
-                .push((p.perm.len(), n_in, p.hbias.len(), ae.n_hidden, w_off));
+                .push((p.perm.len(), n_in, p.hbias.len(), nhp, w_off));
             for (i, &f) in g.iter().enumerate().take(n_in) {
                 p.perm.push(f);
                 let lo = ae.min.get(i).copied().unwrap_or(0.0);
@@ -400,9 +405,13 @@ impl Packed {
                 let ok = span > 0.0 && span.is_finite() && lo.is_finite();
                 p.lo.push(if ok { lo } else { 0.0 });
                 p.scale.push(if ok { 1.0 / span } else { 0.0 });
+                let row = ae.w.get(i * nh..(i + 1) * nh).unwrap_or(&[]);
+                p.w.extend(row);
+                p.w.extend(std::iter::repeat_n(0.0, nhp - row.len().min(nhp)));
             }
-            p.w.extend(ae.w.iter().take(n_in * ae.n_hidden));
-            p.hbias.extend(&ae.hbias);
+            p.hbias.extend(ae.hbias.iter().take(nh));
+            p.hbias
+                .extend(std::iter::repeat_n(0.0, nhp - ae.hbias.len().min(nh)));
             p.vbias.extend(ae.vbias.iter().take(n_in));
         }
         p.x = vec![0.0; p.perm.len()];
@@ -434,8 +443,10 @@ impl Packed {
                 continue;
             };
             for (xi, row) in x.iter().zip(w.chunks_exact(nh.max(1))) {
-                for (hj, wj) in h.iter_mut().zip(row) {
-                    *hj += xi * wj;
+                for (hc, wc) in h.chunks_exact_mut(4).zip(row.chunks_exact(4)) {
+                    for k in 0..4 {
+                        hc[k] += xi * wc[k];
+                    }
                 }
             }
         }
