@@ -74,7 +74,7 @@ fn exp_f32(x: f32) -> f32 {
     let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 0.5;
     let er = p * r * r + r + 1.0;
     // n is in [-126, 126] and sits in the low mantissa bits of t: 2^n is
     // built with integer operations only (no float→int conversion).
