@@ -111,6 +111,62 @@ fn nsl_kdd_train_evaluate_predict_roundtrip() {
     let mut lines = text.lines();
     assert!(lines.next().unwrap().ends_with("prediction,score"));
     assert_eq!(lines.count(), 2000);
+    // Parquet output (chosen by the extension): the same table, readable
+    // again by netlens, scoring to the same accuracy.
+    let pq = dir.path().join("pred.parquet");
+    let out = netlens(&[
+        "predict",
+        test.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--no-header",
+        "--columns-file",
+        fields.to_str().unwrap(),
+        "-o",
+        pq.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&pq).unwrap().starts_with(b"PAR1"));
+    let again = dir.path().join("again.csv");
+    let out = netlens(&[
+        "predict",
+        pq.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Columns ..., prediction, score (from the Parquet file), prediction.1, score.1.
+    let again = std::fs::read_to_string(&again).unwrap();
+    let mut rows = again.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .ends_with("prediction,score,prediction,score")
+    );
+    let first: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplitn(3, ',').map(str::to_string).collect())
+        .collect();
+    let mut n = 0;
+    for (a, b) in rows.zip(&first) {
+        let f: Vec<&str> = a.rsplitn(5, ',').collect();
+        // Stored prediction/score, re-predicted ones, and the CSV run's: all equal.
+        assert_eq!((f[3], f[2]), (b[1].as_str(), b[0].as_str()));
+        assert_eq!((f[1], f[0]), (b[1].as_str(), b[0].as_str()));
+        n += 1;
+    }
+    assert_eq!(n, 2000);
     // A corrupted model is rejected with a one-line reason.
     let mut bytes = std::fs::read(&model).unwrap();
     let mid = bytes.len() / 2;

@@ -18,6 +18,8 @@ pub enum OutFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// Apache Parquet (numbers as Float64, text as UTF-8).
+    Parquet,
 }
 
 /// Arguments of `netlens predict`.
@@ -44,9 +46,7 @@ fn format_for(path: &Path, f: Option<OutFormat>) -> Result<OutFormat> {
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("jsonl") | Some("ndjson") => Ok(OutFormat::Jsonl),
-        Some("parquet") => {
-            bail!("predict writes CSV or JSONL; convert with `netlens export` for Parquet")
-        }
+        Some("parquet") | Some("pq") => Ok(OutFormat::Parquet),
         _ => Ok(OutFormat::Csv),
     }
 }
@@ -73,6 +73,26 @@ pub fn run(args: Args) -> Result<()> {
         data: ColumnData::Num(scored.score),
     });
     let fmt = format_for(&args.output, args.format)?;
+    if fmt == OutFormat::Parquet {
+        let to_stdout = args.output == Path::new("-");
+        if to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            bail!("Parquet is binary: give an output file with -o (or redirect stdout)");
+        }
+        if to_stdout {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            netlens_ml::parquet_in::write_parquet(&table, &mut out, &args.output)?;
+            out.flush()?;
+        } else {
+            let file = std::fs::File::create(&args.output)
+                .with_context(|| format!("creating {}", args.output.display()))?;
+            netlens_ml::parquet_in::write_parquet(
+                &table,
+                std::io::BufWriter::new(file),
+                &args.output,
+            )?;
+        }
+        return Ok(());
+    }
     let out: Box<dyn Write> = if args.output == Path::new("-") {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -83,6 +103,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     match fmt {
         OutFormat::Csv => table.write_csv(out)?,
+        OutFormat::Parquet => bail!("Parquet output is written above"),
         OutFormat::Jsonl => {
             let mut out = out;
             for r in 0..table.n_rows {
