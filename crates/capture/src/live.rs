@@ -102,7 +102,14 @@ pub struct LiveCapture {
     linktype: u32,
     stats: LiveStats,
     timeout_ms: i32,
+    /// The last packet, copied out of libpcap's ring (reused, grows to the
+    /// snap length at most).
+    buf: Vec<u8>,
 }
+
+/// Reads of an apparently ready descriptor that may come back empty before
+/// `next_packet` reports the link idle.
+const EMPTY_READS_BEFORE_IDLE: u32 = 3;
 
 fn classify(name: &str, e: pcap::Error) -> LiveError {
     let detail = e.to_string();
@@ -157,6 +164,7 @@ impl LiveCapture {
             linktype,
             stats: LiveStats::default(),
             timeout_ms: cfg.timeout_ms.clamp(1, 60_000) as i32,
+            buf: Vec::new(),
         })
     }
 
@@ -174,52 +182,73 @@ impl LiveCapture {
         self.linktype
     }
 
-    /// The next packet, or `Ok(None)` when the read timeout expired first
-    /// (or the packet read was discarded and counted in `netlens_dropped`).
+    /// The next packet, or `Ok(None)` when no packet arrived within the read
+    /// timeout (or the packet read was discarded and counted in
+    /// `netlens_dropped`).
+    ///
+    /// `Ok(None)` means the link really was quiet for the timeout: a
+    /// non-blocking libpcap read can come back empty while packets are
+    /// waiting in the ring (at a ring-block boundary), so an empty read is
+    /// followed by a `poll()` and, when the descriptor is ready, another
+    /// read. Reporting those empty reads as idle let the caller's idle clock
+    /// run ahead of packets still in the ring (under load, a flow could
+    /// expire before its last packets were read). The packet is copied out
+    /// of the ring into a reused buffer so the retry loop needs no unsafe
+    /// borrow tricks.
     pub fn next_packet(&mut self) -> Result<Option<PacketRef<'_>>, LiveError> {
         use std::os::fd::AsRawFd;
-        let linktype = self.linktype;
-        let (fd, timeout_ms) = (self.cap.as_raw_fd(), self.timeout_ms);
-        match self.cap.next_packet() {
-            Ok(p) => {
-                let h = *p.header;
-                let data = p.data;
-                if data.len() > MAX_CAPLEN as usize
-                    || data.len() as u64 > u64::from(h.len.max(h.caplen))
-                {
-                    self.stats.netlens_dropped += 1;
-                    return Ok(None);
+        let fd = self.cap.as_raw_fd();
+        let mut empty = 0u32;
+        let h = loop {
+            match self.cap.next_packet() {
+                Ok(p) => {
+                    let h = *p.header;
+                    if p.data.len() > MAX_CAPLEN as usize
+                        || p.data.len() as u64 > u64::from(h.len.max(h.caplen))
+                    {
+                        self.stats.netlens_dropped += 1;
+                        return Ok(None);
+                    }
+                    self.buf.clear();
+                    self.buf.extend_from_slice(p.data);
+                    break h;
                 }
-                // time_t/suseconds_t are i32 on some targets.
-                #[allow(clippy::useless_conversion)]
-                let ts_ns = i64::from(h.ts.tv_sec)
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(i64::from(h.ts.tv_usec).saturating_mul(1000));
-                self.stats.packets += 1;
-                Ok(Some(PacketRef {
-                    ts_ns,
-                    wire_len: h.len.max(data.len() as u32),
-                    linktype,
-                    data,
-                    source: 0,
-                    interface: 0,
-                }))
+                Err(pcap::Error::TimeoutExpired) => {
+                    empty += 1;
+                    if empty > EMPTY_READS_BEFORE_IDLE {
+                        return Ok(None);
+                    }
+                    let mut pfd = libc::pollfd {
+                        fd,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd for the duration of the call.
+                    let ready = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
+                    // 0: quiet for the whole timeout; < 0: interrupted (a
+                    // signal such as Ctrl-C) — either way let the caller run.
+                    if ready <= 0 {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(classify(&self.name, e)),
             }
-            Err(pcap::Error::TimeoutExpired) => {
-                // Nothing buffered: wait until the descriptor is readable or
-                // the timeout passes, then report "no packet" either way (the
-                // next call reads what arrived).
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd for the duration of the call.
-                unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
-                Ok(None)
-            }
-            Err(e) => Err(classify(&self.name, e)),
-        }
+        };
+        // time_t/suseconds_t are i32 on some targets.
+        #[allow(clippy::useless_conversion)]
+        let ts_ns = i64::from(h.ts.tv_sec)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(i64::from(h.ts.tv_usec).saturating_mul(1000));
+        self.stats.packets += 1;
+        let data = self.buf.as_slice();
+        Ok(Some(PacketRef {
+            ts_ns,
+            wire_len: h.len.max(data.len() as u32),
+            linktype: self.linktype,
+            data,
+            source: 0,
+            interface: 0,
+        }))
     }
 
     /// Counters, with the kernel's drop counts read now.

@@ -122,7 +122,9 @@ fn live_flows_on_loopback_expire_while_running_and_flush_on_sigint() {
             "-i",
             "lo",
             "--idle-timeout",
-            "1",
+            // Long enough that a loaded CI machine (scheduling delays of
+            // the test's own sender threads) cannot split a burst.
+            "3",
             "--bpf",
             &filter,
             "-o",
@@ -169,7 +171,7 @@ fn live_flows_on_loopback_expire_while_running_and_flush_on_sigint() {
         .collect();
     server.join().expect("server");
 
-    // Five 200-byte datagrams; the flow then goes quiet and must expire (1 s).
+    // Five 200-byte datagrams; the flow then goes quiet and must expire (3 s).
     let udp_tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let udp_src = udp_tx.local_addr().expect("addr").port();
     for _ in 0..5 {
