@@ -348,12 +348,14 @@ impl Write for SharedBuf {
 }
 
 impl TableOut {
-    /// Open `path` (`-` = stdout) as a table of `format`; `streaming` flushes every batch.
+    /// Open `path` (`-` = stdout) as a table of `format`; `streaming` flushes
+    /// every batch; `background` encodes on a second thread.
     pub fn open(
         format: netlens_export::Format,
         path: &str,
         sel: &netlens_flow::Selection,
         streaming: bool,
+        background: bool,
     ) -> Result<TableOut> {
         let out = open_output(path)?;
         let streamable = matches!(
@@ -370,7 +372,14 @@ impl TableOut {
             t.append(&[], true)?;
             Ok(t)
         } else {
-            let w = netlens_export::open_writer(format, out, sel)?;
+            // Encoding on its own thread overlaps Parquet compression with
+            // metering; worth it only when there is a core to spare.
+            let w = netlens_export::open_writer_with(
+                format,
+                out,
+                sel,
+                netlens_export::WriterOptions { background },
+            )?;
             Ok(TableOut {
                 format,
                 sel: sel.clone(),

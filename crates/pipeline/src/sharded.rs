@@ -249,6 +249,7 @@ where
             }
             m.evicted += st.evicted;
             m.peak_active += st.peak_active;
+            m.early_snapshots += st.early_snapshots;
         }
         m.fragments_attributed = frags.attributed;
         m.fragments_unattributed = frags.unattributed;

@@ -161,9 +161,16 @@ fn worker(mut reader: CaptureReader, settings: FlowSettings, rows: usize, tx: Sy
         &settings.run,
         &mut [],
         &mut |flows: &[Flow]| -> std::result::Result<(), Stop> {
-            for f in flows {
-                bb.append(f);
-                if bb.len() >= rows {
+            // Whole slices, column by column (per-flow appends lose most of
+            // the export crate's speed), cut at the row budget or when a
+            // text/list column grows too large.
+            let mut rest = flows;
+            while !rest.is_empty() {
+                let take = rows.saturating_sub(bb.len()).clamp(1, rest.len());
+                let (head, tail) = rest.split_at(take);
+                bb.append_flows(head);
+                rest = tail;
+                if bb.len() >= rows || bb.is_full() {
                     send_batch(&tx, &mut bb)?;
                 }
             }

@@ -137,10 +137,10 @@ pub fn run(a: Args) -> Result<()> {
     .with_context(|| format!("writing {}", a.output))?;
     pb.finish_and_clear();
     out.flush()?;
-    reader.finish(report.flows, a.quiet);
-    let secs = start.elapsed().as_secs_f64();
     // Flows, not records: an early snapshot and its final record are one flow.
     let flows = report.flows.saturating_sub(decisions.snapshots);
+    reader.finish(flows, a.quiet);
+    let secs = start.elapsed().as_secs_f64();
     if !a.quiet {
         match a.format {
             SummaryFormat::Json => {

@@ -118,7 +118,8 @@ pub fn run(a: Args) -> Result<()> {
     };
     let mut input = common::PacketInput::open(&a.inputs, !a.no_merge, &a.live)?;
     let stop = input.stop_flag(&a.live)?;
-    let mut table = common::TableOut::open(format, &a.output, &sel, input.is_live())?;
+    let mut table =
+        common::TableOut::open(format, &a.output, &sel, input.is_live(), a.threads > 1)?;
     let pb = common::packet_progress(a.quiet);
     let mut progress =
         |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows));
