@@ -658,16 +658,26 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
     } else {
         let window = (n / 4).clamp(8, 288);
         let seasonal = season.filter(|m| n >= 4 * m);
+        // Probation (15 % calibration without alerts) only when the input
+        // is long enough to spare it: on a short capture the warm-up window
+        // already takes a quarter, and probation would silence half of it.
+        let probation = if n >= 8 * window {
+            AnomalyOptions::default().probation
+        } else {
+            0.0
+        };
         let o = AnomalyOptions {
             season: seasonal,
             window,
             threshold: opts.anomaly_threshold,
+            probation,
             ..AnomalyOptions::default()
         };
-        match anomaly::detect(&t.values, &o) {
-            Ok(ev) => {
+        match anomaly::detect_with_info(&t.values, &o) {
+            Ok(det) => {
+                let first = det.first_alert.min(n);
                 d.anomalies.status = format!(
-                    "Causal robust detector on {} per {} ({} intervals; expected value from the {}; trailing window {window} intervals; score ≥ {}).",
+                    "Causal robust detector on {} per {} ({} intervals; expected value from the {}; trailing window {window} intervals; alert when {}; calibrated threshold {:.1}; the first {} intervals ({}) are warm-up and calibration and raise no alerts).",
                     t.name,
                     units::format_duration(iv),
                     n,
@@ -676,8 +686,12 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
                     } else {
                         "median of the trailing window"
                     },
-                    opts.anomaly_threshold
+                    o.describe(),
+                    det.threshold,
+                    first,
+                    units::format_duration(first as i64 * iv),
                 );
+                let ev = det.events;
                 d.anomalies.events = ev
                     .iter()
                     .map(|e| AnomalyRow {
