@@ -1,7 +1,7 @@
 //! Quick micro benchmark (no criterion): ns per `dissect` call for a few
 //! typical frames, on one core.
 //!
-//! `cargo run --release -p netlens-wire --example bench`
+//! `cargo run --release -p netlens-wire --example dissect_bench`
 
 use netlens_wire::{PacketSummary, dissect, linktype};
 use std::hint::black_box;
