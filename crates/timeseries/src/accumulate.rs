@@ -29,8 +29,14 @@
 //! - Active flows in an interval: flows started at or before its end and not
 //!   ended before its start (flows never ended stay active to the last row).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
+
+// hashbrown's default hasher (foldhash) instead of std's SipHash: these
+// tables are probed for every packet, and SipHash was a third of the
+// accumulator's cost (bench/timeseries/overhead.sh). Nothing here depends on
+// iteration order (top talkers are sorted with a tie-break).
+use hashbrown::{HashMap, HashSet};
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -339,16 +345,19 @@ impl IntervalAccumulator {
 
     /// Counts for interval `k`, or None if the row limit forbids a new row.
     fn counts_mut(&mut self, k: i64) -> Option<&mut Counts> {
-        if !self.counts.contains_key(&k) {
-            let lo = self.min_k.min(k);
-            let hi = self.max_k.max(k);
-            if (hi as i128 - lo as i128) >= self.limits.max_intervals as i128 {
-                return None;
+        match self.counts.entry(k) {
+            std::collections::btree_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let lo = self.min_k.min(k);
+                let hi = self.max_k.max(k);
+                if (hi as i128 - lo as i128) >= self.limits.max_intervals as i128 {
+                    return None;
+                }
+                self.min_k = lo;
+                self.max_k = hi;
+                Some(e.insert(Counts::default()))
             }
-            self.min_k = lo;
-            self.max_k = hi;
         }
-        Some(self.counts.entry(k).or_default())
     }
 
     /// Closes sketches older than the open window.
@@ -396,12 +405,17 @@ impl IntervalAccumulator {
                 c.tcp_syn += 1;
             }
         }
+        // Fast path: the packet's interval is open (nearly always).
+        if let Some(o) = self.open.get_mut(&k) {
+            o.src.insert(src);
+            o.dst.insert(dst);
+            o.talkers.add(src, bytes);
+            return;
+        }
         let oldest_open = self.open.keys().next().copied();
-        let is_open = self.open.contains_key(&k);
-        let may_open = !is_open
-            && (self.open.len() < self.limits.open_intervals.max(1)
-                || oldest_open.is_some_and(|o| k > o));
-        if is_open || may_open {
+        let may_open = self.open.len() < self.limits.open_intervals.max(1)
+            || oldest_open.is_some_and(|o| k > o);
+        if may_open {
             let cap = self.limits.top_n.max(1) * 4;
             let o = self.open.entry(k).or_insert_with(|| Open {
                 src: Distinct::new(),
@@ -414,9 +428,7 @@ impl IntervalAccumulator {
             o.src.insert(src);
             o.dst.insert(dst);
             o.talkers.add(src, bytes);
-            if may_open {
-                self.close_old();
-            }
+            self.close_old();
         } else if let Some(c) = self.counts.get_mut(&k) {
             c.late_packets += 1;
         }
