@@ -98,16 +98,21 @@ pub struct RunReport {
     pub meter: MeterStats,
 }
 
+/// Whether a skip reason ([`DissectError::reason`]) is a defect of the packet
+/// (malformed or truncated headers) rather than traffic netlens does not
+/// meter (non-IP, unsupported link type).
+pub fn is_malformed_reason(reason: &str) -> bool {
+    reason.starts_with("truncated")
+        || reason.starts_with("malformed")
+        || reason == "too_many_layers"
+}
+
 impl RunReport {
     /// Packets skipped for a defect (malformed or truncated headers), not for being non-IP.
     pub fn malformed(&self) -> u64 {
         self.skipped
             .iter()
-            .filter(|(k, _)| {
-                k.starts_with("truncated")
-                    || k.starts_with("malformed")
-                    || k.as_str() == "too_many_layers"
-            })
+            .filter(|(k, _)| is_malformed_reason(k))
             .map(|(_, v)| v)
             .sum()
     }

@@ -194,11 +194,7 @@ impl Dashboard {
         let s = match dissected {
             Ok(s) => s,
             Err(e) => {
-                let r = e.reason();
-                if r.starts_with("truncated")
-                    || r.starts_with("malformed")
-                    || r == "too_many_layers"
-                {
+                if netlens_pipeline::is_malformed_reason(e.reason()) {
                     self.malformed += 1;
                 }
                 self.protocols.entry("non-ip").or_default().add(bytes);

@@ -84,7 +84,7 @@ fn sample_path() -> Option<PathBuf> {
 }
 
 /// The last component of `p`, for notes inside the report folder.
-fn file_name(p: &Path) -> String {
+pub(crate) fn file_name(p: &Path) -> String {
     p.file_name().map_or_else(
         || p.display().to_string(),
         |n| n.to_string_lossy().into_owned(),

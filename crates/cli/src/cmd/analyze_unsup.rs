@@ -126,10 +126,7 @@ pub fn run(inputs: &[String], ip_packets: u64, path: &Path, quiet: bool) -> Resu
         calibrate_packets(train),
         threshold.map_or("-".into(), |t| format!("{t:.4}")),
         obs.anomalous_packets,
-        path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned()
-        ),
+        super::analyze::file_name(path),
         rows.len()
     );
     Ok(Outcome {
