@@ -4,6 +4,12 @@
 //! model's preprocessing reads is a column of the [`FeatureSet`] the run
 //! produces (so prediction never fails on a missing column mid-stream), the
 //! model is a classifier, and it has a `benign` class (score = 1 − P(benign)).
+//!
+//! Decision: a flow is an attack when its score reaches the model's stored
+//! threshold (`TrainedModel::threshold`, chosen by `train-detector
+//! --target-fpr` or 0.5 for binary models), otherwise when the most probable
+//! class is not `benign`; an attack is labelled with its most probable
+//! non-benign class.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -222,7 +228,9 @@ impl Detector {
                 msg: "it does not output class probabilities".into(),
             });
         };
-        let threshold = self.model.threshold.filter(|_| k == 2);
+        // Binary models always carry one (0.5 by default); multi-class ones
+        // only when train-detector chose it (--target-fpr).
+        let threshold = self.model.threshold;
         Ok(p.chunks(k)
             .map(|row| {
                 let pb = row.get(self.benign).copied().unwrap_or(1.0);

@@ -15,9 +15,17 @@ use netlens_detect::training::{CaptureLabels, DetectorSpec, LabelledCapture, tra
 /// whole-capture label (`--attack-capture FILE[:type]`, `--benign-capture FILE`).
 /// Whole-capture labels also mark the benign background inside attack
 /// captures as attack; see docs/labelling.md.
+///
+/// For few false positives on real traffic (docs/detection.md): give many
+/// benign captures, `--benign-share 0.5` so floods with thousands of
+/// near-identical flows do not outvote the benign class, and
+/// `--target-fpr 0.01` to choose the alert threshold on the attack score
+/// (1 − P(benign)) by cross-validation grouped by capture file (needs ≥ 2
+/// benign and ≥ 2 attack captures; the threshold is stored in the model and
+/// used by `netlens detect`).
 #[derive(Parser, Debug)]
 #[command(
-    after_help = "Examples:\n  netlens train-detector data/sample/sample.pcap:data/sample/sample.labels.csv -o detector.nlm\n  netlens train-detector --attack-capture scan.pcap:portscan --benign-capture office.pcap -o d.nlm"
+    after_help = "Examples:\n  netlens train-detector data/sample/sample.pcap:data/sample/sample.labels.csv -o detector.nlm\n  netlens train-detector --attack-capture scan.pcap:portscan --benign-capture office.pcap -o d.nlm\n  netlens train-detector --attack-capture a.pcap:scan --attack-capture b.pcap:flood --benign-capture c1.pcap --benign-capture c2.pcap --benign-share 0.5 --target-fpr 0.01 -o d.nlm"
 )]
 pub struct Args {
     /// Captures with a labels CSV: `CAPTURE:LABELS.csv`.
@@ -46,6 +54,21 @@ pub struct Args {
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Leave a feature out of the model (repeatable; `*` matches any text, e.g. `cic_*_init_win`).
+    #[arg(long = "exclude-feature", value_name = "NAME")]
+    pub exclude_feature: Vec<String>,
+    /// Minimum share of benign flows in the training rows, in (0, 1): attack flows are
+    /// subsampled (small classes kept whole) until benign flows are at least this share.
+    #[arg(long)]
+    pub benign_share: Option<f64>,
+    /// Choose the alert threshold on the attack score so that at most this fraction of
+    /// benign flows alert, by cross-validation grouped by capture file (e.g. 0.01).
+    /// Without it a flow alerts when its most probable class is not benign.
+    #[arg(long)]
+    pub target_fpr: Option<f64>,
+    /// Folds of the cross-validation of --target-fpr (at most the number of benign captures).
+    #[arg(long, default_value_t = 4)]
+    pub cv_folds: usize,
     /// Output model file; a `.json` note of what it was trained on is written beside it.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -114,12 +137,30 @@ pub fn run(a: Args) -> Result<()> {
         max_depth: Some(a.max_depth.max(1)),
         seed: a.seed,
         max_per_class: a.max_per_class,
+        exclude: a.exclude_feature.clone(),
+        benign_share: a.benign_share,
+        target_fpr: a.target_fpr,
+        cv_folds: a.cv_folds.max(2),
     };
     let start = std::time::Instant::now();
-    let (model, summaries) = train_detector(&caps, &spec)?;
+    let (model, report) = train_detector(&caps, &spec)?;
+    let summaries = &report.captures;
     model
         .save(&a.output)
         .with_context(|| format!("writing {}", a.output.display()))?;
+    // Feature importances (mean decrease in impurity), highest first: shows
+    // whether a capture-identifying feature (e.g. a tool's TCP window) dominates.
+    let mut importances: Vec<(String, f64)> = match &model.estimator {
+        netlens_ml::model::Estimator::Forest(f) => model
+            .pipeline
+            .feature_names
+            .iter()
+            .cloned()
+            .zip(f.importances.iter().copied())
+            .collect(),
+        _ => Vec::new(),
+    };
+    importances.sort_by(|a, b| b.1.total_cmp(&a.1));
     let note = serde_json::json!({
         "model": a.output.file_name().map(|n| n.to_string_lossy().into_owned()),
         "kind": "random_forest",
@@ -131,6 +172,11 @@ pub fn run(a: Args) -> Result<()> {
         "max_per_class": a.max_per_class,
         "seed": a.seed,
         "train_rows": model.meta.train_rows,
+        "excluded_features": a.exclude_feature,
+        "benign_share": a.benign_share,
+        "rows_per_class": report.rows_per_class,
+        "threshold": report.threshold,
+        "importances": importances,
         "captures": summaries,
     });
     let mut note_path = a.output.clone().into_os_string();
@@ -138,7 +184,7 @@ pub fn run(a: Args) -> Result<()> {
     std::fs::write(&note_path, serde_json::to_string_pretty(&note)? + "\n")
         .with_context(|| format!("writing {}", PathBuf::from(&note_path).display()))?;
     if !a.quiet {
-        for s in &summaries {
+        for s in summaries {
             let kept: Vec<String> = s.kept.iter().map(|(k, v)| format!("{k}={v}")).collect();
             eprintln!(
                 "netlens: {}: {} flows, kept {}{}",
@@ -161,6 +207,27 @@ pub fn run(a: Args) -> Result<()> {
             start.elapsed().as_secs_f64(),
             a.output.display()
         );
+        let rows: Vec<String> = report
+            .rows_per_class
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        eprintln!("netlens: training rows per class: {}", rows.join(" "));
+        if let Some(t) = &report.threshold {
+            let per: Vec<String> = t
+                .per_class
+                .iter()
+                .map(|(k, c)| format!("{k} {}/{}", c.alerted, c.flows))
+                .collect();
+            eprintln!(
+                "netlens: threshold {:.4} on the attack score for a {:.2} % false-positive target ({}-fold cross-validation by capture; argmax would give {:.2} %); out-of-fold alerted/flows: {}",
+                t.threshold,
+                t.target_fpr * 100.0,
+                t.folds,
+                t.argmax_fpr * 100.0,
+                per.join(", ")
+            );
+        }
     }
     Ok(())
 }
