@@ -13,6 +13,10 @@
 # ratios, not absolute numbers between runs.
 #
 # Usage: bench/flows.sh [MIN_PACKETS (default 10000000)] [SNAPLEN (default 192)]
+# Env: MIX=flood (default) replays six application captures and the
+#   CIC-DDoS2019 SYN flood: 3 packets per flow, a worst case for per-flow
+#   work (export). MIX=typical leaves the flood out: the six application
+#   captures alone, 18 packets per flow, closer to an access link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${NETLENS_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
@@ -20,7 +24,15 @@ min_packets="${1:-10000000}"
 snaplen="${2:-192}"
 out=bench/out
 mkdir -p "$out"
-big="$out/replay-${min_packets}-${snaplen}.pcap"
+mix="${MIX:-flood}"
+case "$mix" in
+  flood) big="$out/replay-${min_packets}-${snaplen}.pcap"; flood=("$data/labeled/attack-pcap/lucid-cicddos2019/CIC-DDoS-2019-SynFlood.pcap") ;;
+  typical) big="$out/replay-typical-${min_packets}-${snaplen}.pcap"; flood=() ;;
+  *) echo "MIX must be flood or typical" >&2; exit 2 ;;
+esac
+# Results of each mix in their own folder (the flood mix keeps bench/out).
+res="$out"; [ "$mix" = typical ] && res="$out/typical"
+mkdir -p "$res"
 
 cargo build --release -q -p netlens -p netlens-pipeline -p netlens-export --examples --bins
 bin="${CARGO_TARGET_DIR:-target}/release"
@@ -33,25 +45,25 @@ if [ ! -f "$big" ]; then
     "$data/pcap/nfstream/instagram.pcap" \
     "$data/pcap/ndpi/1kxun.pcap" \
     "$data/pcap/suricata-verify/tls/tls-subjectaltname/input.pcap" \
-    "$data/labeled/attack-pcap/lucid-cicddos2019/CIC-DDoS-2019-SynFlood.pcap" \
+    "${flood[@]}" \
     "$data/pcap/ndpi/alexa-app.pcapng"
 fi
 ls -l "$big"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== stages (in-process)"
-"$bin/examples/stages" "$big" 1 2 | tee "$out/stages.csv"
+"$bin/examples/stages" "$big" 1 2 | tee "$res/stages.csv"
 
 echo "== netlens flows -> Parquet (end to end)"
 for th in 1 2; do
   /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KiB peak RSS" \
-    "$bin/netlens" flows "$big" -q --threads "$th" -o "$out/flows-$th.parquet" 2> "$out/time-$th.txt"
-  cat "$out/time-$th.txt"
+    "$bin/netlens" flows "$big" -q --threads "$th" -o "$res/flows-$th.parquet" 2> "$res/time-$th.txt"
+  cat "$res/time-$th.txt"
 done
 echo "== Parquet export alone (1 M flows in memory, basic columns)"
-"$bin/examples/parquet_bench" "$big" 1000000 basic | tee "$out/parquet-bench.csv"
-packets=$(grep '^read,' "$out/stages.csv" | cut -d, -f3)
+"$bin/examples/parquet_bench" "$big" 1000000 basic | tee "$res/parquet-bench.csv"
+packets=$(grep '^read,' "$res/stages.csv" | cut -d, -f3)
 flows=$("$bin/netlens" stats "$big" --format json -q | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"])' 2>/dev/null || echo "?")
-python3 - "$out" "$packets" <<'PY'
+python3 - "$res" "$packets" <<'PY'
 import sys, re
 out, packets = sys.argv[1], int(sys.argv[2])
 rows = {}
