@@ -140,9 +140,30 @@ pub struct Collector {
     single_packet_flows: u64,
     flows: u64,
     tcp: TcpCounters,
-    apps: BTreeMap<&'static str, Count>,
+    /// Flows and bytes per application name, and the name's column in the
+    /// accumulator (looked up once per name, not per flow).
+    apps: BTreeMap<&'static str, (Count, usize)>,
+    /// The last application seen (consecutive flows are mostly of the same
+    /// one: no map lookup).
+    last_app: Option<(&'static str, Count, usize)>,
     per_second: BTreeMap<i64, u64>,
+    /// The second being counted and its bytes so far (packets arrive in
+    /// time order: one map update per second instead of per packet).
+    current_second: Option<(i64, u64)>,
     per_second_overflow: bool,
+}
+
+/// The fields of a flow the collector uses, borrowed (a metered [`Flow`]
+/// needs no allocation to be counted).
+struct FlowView<'a> {
+    first_ns: i64,
+    last_ns: i64,
+    protocol: u8,
+    src_port: u16,
+    dst_port: u16,
+    bytes: u64,
+    conn_state: &'a str,
+    end_reason: &'a str,
 }
 
 /// What a collection produced.
@@ -205,7 +226,9 @@ impl Collector {
             flows: 0,
             tcp: TcpCounters::default(),
             apps: BTreeMap::new(),
+            last_app: None,
             per_second: BTreeMap::new(),
+            current_second: None,
             per_second_overflow: false,
         })
     }
@@ -247,34 +270,74 @@ impl Collector {
         }
         if !self.per_second_overflow {
             let sec = ts_ns.div_euclid(1_000_000_000);
-            if let Some(v) = self.per_second.get_mut(&sec) {
-                *v = v.saturating_add(bytes);
-            } else if self.per_second.len() < MAX_SECONDS {
-                self.per_second.insert(sec, bytes);
-            } else {
-                self.per_second_overflow = true;
-                self.per_second = BTreeMap::new();
+            match &mut self.current_second {
+                Some((s, v)) if *s == sec => *v = v.saturating_add(bytes),
+                cur => {
+                    if let Some((s, v)) = cur.replace((sec, bytes)) {
+                        self.flush_second(s, v);
+                    }
+                }
             }
         }
         self.acc
             .on_packet(ts_ns, bytes, src, dst, protocol, tcp_flags);
     }
 
+    /// Adds a finished second's bytes to the per-second map (or gives the
+    /// map up beyond [`MAX_SECONDS`] distinct seconds).
+    fn flush_second(&mut self, sec: i64, bytes: u64) {
+        if self.per_second_overflow {
+            return;
+        }
+        if let Some(v) = self.per_second.get_mut(&sec) {
+            *v = v.saturating_add(bytes);
+        } else if self.per_second.len() < MAX_SECONDS {
+            self.per_second.insert(sec, bytes);
+        } else {
+            self.per_second_overflow = true;
+            self.per_second = BTreeMap::new();
+        }
+    }
+
     /// Counts a batch of flows handed over by the pipeline sink.
     pub fn on_flows(&mut self, flows: &[Flow]) {
         for f in flows {
-            self.flow(&FlowEvent::from_flow(f));
+            self.count_flow(&FlowView {
+                first_ns: f.first_ns,
+                last_ns: f.last_ns,
+                protocol: f.protocol,
+                src_port: f.src.port,
+                dst_port: f.dst.port,
+                bytes: f.bytes(),
+                conn_state: if f.protocol == 6 {
+                    f.tcp.conn_state()
+                } else {
+                    ""
+                },
+                end_reason: f.end_reason.name(),
+            });
         }
     }
 
     /// Counts one flow (see module docs).
     pub fn flow(&mut self, f: &FlowEvent) {
+        self.count_flow(&FlowView {
+            first_ns: f.first_ns,
+            last_ns: f.last_ns,
+            protocol: f.protocol,
+            src_port: f.src_port,
+            dst_port: f.dst_port,
+            bytes: f.bytes,
+            conn_state: &f.conn_state,
+            end_reason: &f.end_reason,
+        });
+    }
+
+    fn count_flow(&mut self, f: &FlowView<'_>) {
         self.flows += 1;
-        let syn_only =
-            f.protocol == 6 && matches!(f.conn_state.as_str(), "S0" | "REJ" | "RSTOS0" | "SH");
-        self.acc.on_flow_start(f.first_ns, f.id, f.protocol);
+        let syn_only = f.protocol == 6 && matches!(f.conn_state, "S0" | "REJ" | "RSTOS0" | "SH");
         self.acc
-            .on_flow_end(f.last_ns.max(f.first_ns), f.id, f.protocol, syn_only);
+            .on_flow(f.first_ns, f.last_ns.max(f.first_ns), f.protocol, syn_only);
         let dur_ns = f.last_ns.saturating_sub(f.first_ns).max(0);
         if dur_ns == 0 {
             self.single_packet_flows += 1;
@@ -299,27 +362,53 @@ impl Collector {
             if f.conn_state.starts_with("RST") || f.conn_state == "REJ" || f.end_reason == "rst" {
                 self.tcp.rst_flows += 1;
             }
-            if !f.conn_state.is_empty() && self.tcp.conn_states.len() < 64 {
-                *self
-                    .tcp
-                    .conn_states
-                    .entry(f.conn_state.clone())
-                    .or_insert(0) += 1;
+            if let Some(n) = self.tcp.conn_states.get_mut(f.conn_state) {
+                *n += 1;
+            } else if !f.conn_state.is_empty() && self.tcp.conn_states.len() < 64 {
+                self.tcp.conn_states.insert(f.conn_state.to_string(), 1);
             }
         }
         let app = apps::guess(f.protocol, f.src_port, f.dst_port);
-        let e = self.apps.entry(app).or_default();
-        e.packets += 1; // flows, for the app mix
-        e.bytes = e.bytes.saturating_add(f.bytes);
-        self.spread_app_bytes(app, f);
+        let column = match &mut self.last_app {
+            Some((name, count, column)) if *name == app => {
+                count.packets += 1; // flows, for the app mix
+                count.bytes = count.bytes.saturating_add(f.bytes);
+                *column
+            }
+            last => {
+                let column = match self.apps.get(app) {
+                    Some((_, column)) => *column,
+                    None => self.acc.app_column(app),
+                };
+                let count = Count {
+                    packets: 1,
+                    bytes: f.bytes,
+                };
+                if let Some(prev) = last.replace((app, count, column)) {
+                    Self::merge_app(&mut self.apps, prev);
+                }
+                column
+            }
+        };
+        self.spread_app_bytes(column, f);
     }
 
-    fn spread_app_bytes(&mut self, app: &str, f: &FlowEvent) {
+    /// Adds a run of flows of one application to the per-application map.
+    fn merge_app(
+        apps: &mut BTreeMap<&'static str, (Count, usize)>,
+        (name, count, column): (&'static str, Count, usize),
+    ) {
+        let (e, _) = apps.entry(name).or_insert((Count::default(), column));
+        e.packets += count.packets;
+        e.bytes = e.bytes.saturating_add(count.bytes);
+    }
+
+    fn spread_app_bytes(&mut self, column: usize, f: &FlowView<'_>) {
         let iv = self.interval_s.saturating_mul(1_000_000_000);
         let (a, b) = (f.first_ns, f.last_ns.max(f.first_ns));
         let (ka, kb) = (a.div_euclid(iv), b.div_euclid(iv));
         if ka == kb || kb.saturating_sub(ka) > MAX_SPREAD || b == a {
-            self.acc.on_app_bytes(a, app, f.bytes);
+            self.acc.on_app_column_bytes(a, column, f.bytes);
             return;
         }
         let total = (b - a) as f64;
@@ -335,13 +424,19 @@ impl Collector {
             let part = part.min(f.bytes - given);
             given += part;
             if part > 0 {
-                self.acc.on_app_bytes(lo, app, part);
+                self.acc.on_app_column_bytes(lo, column, part);
             }
         }
     }
 
     /// Finishes the collection.
-    pub fn finish(self) -> Result<Collected> {
+    pub fn finish(mut self) -> Result<Collected> {
+        if let Some((s, v)) = self.current_second.take() {
+            self.flush_second(s, v);
+        }
+        if let Some(last) = self.last_app.take() {
+            Self::merge_app(&mut self.apps, last);
+        }
         let table = self.acc.finish()?;
         Ok(Collected {
             table,
@@ -359,7 +454,7 @@ impl Collector {
             apps: self
                 .apps
                 .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
+                .map(|(k, (v, _))| (k.to_string(), v))
                 .collect(),
             per_second: if self.per_second_overflow {
                 None

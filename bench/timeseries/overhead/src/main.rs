@@ -11,8 +11,9 @@
 //! - `flows`: what `netlens flows CAPTURE -o OUT.parquet` does with its
 //!   defaults (basic features, 1 thread).
 //! - `flows+accumulator`: the same plus the timeseries `IntervalAccumulator`
-//!   fed from a packet observer (every packet) and from the flow sink (flow
-//!   start/end), then `finish` and `to_series`: the series extraction alone.
+//!   fed from a packet observer (every packet) and from the flow sink (one
+//!   `on_flow` per flow), then `finish` and `to_series`: the series
+//!   extraction alone.
 //! - `flows+collector`: the same plus the report crate's `Collector`, what
 //!   `netlens series` and `netlens analyze` run (accumulator, whole-input
 //!   traffic summary, histograms, per-second throughput, application bytes).
@@ -152,8 +153,7 @@ fn once(
                     for f in flows {
                         let syn_only = f.protocol == 6
                             && matches!(f.tcp.conn_state(), "S0" | "REJ" | "RSTOS0" | "SH");
-                        a.on_flow_start(f.first_ns, f.id, f.protocol);
-                        a.on_flow_end(f.last_ns.max(f.first_ns), f.id, f.protocol, syn_only);
+                        a.on_flow(f.first_ns, f.last_ns.max(f.first_ns), f.protocol, syn_only);
                     }
                 }
             }
