@@ -50,14 +50,15 @@ pub struct ForestParams {
 }
 
 impl ForestParams {
-    /// scikit-learn's RandomForestClassifier defaults: 100 trees, sqrt(p)
-    /// features per split, bootstrap.
+    /// scikit-learn's RandomForestClassifier defaults: 100 trees,
+    /// floor(sqrt(p)) features per split (its `max_features="sqrt"` rule,
+    /// `max(1, int(sqrt(p)))`), bootstrap.
     pub fn random_forest(n_features: usize) -> Self {
         ForestParams {
             n_trees: 100,
             max_depth: None,
             min_samples_leaf: 1,
-            max_features: Some(((n_features as f64).sqrt().round() as usize).max(1)),
+            max_features: Some(sqrt_features(n_features)),
             bootstrap: true,
             seed: 0,
         }
@@ -74,6 +75,12 @@ impl ForestParams {
             seed: 0,
         }
     }
+}
+
+/// floor(sqrt(p)), at least 1: the features tried per split by default
+/// (exact for every `usize`, unlike a rounded float square root).
+fn sqrt_features(p: usize) -> usize {
+    p.isqrt().max(1)
 }
 
 /// One node; `feature < 0` marks a leaf whose probabilities start at
@@ -673,6 +680,18 @@ mod tests {
         );
         assert!(fast.chunks(f.n_classes).any(|r| r[0] > 0.5));
         assert!(fast.chunks(f.n_classes).any(|r| r[0] < 0.5));
+    }
+
+    #[test]
+    fn default_max_features_is_floor_sqrt_like_scikit_learn() {
+        // 24 features: sqrt = 4.9; scikit-learn tries 4 (rounding gave 5).
+        for (p, want) in [(1, 1), (3, 1), (4, 2), (24, 4), (40, 6), (122, 11), (0, 1)] {
+            assert_eq!(
+                ForestParams::random_forest(p).max_features,
+                Some(want),
+                "p = {p}"
+            );
+        }
     }
 
     #[test]
