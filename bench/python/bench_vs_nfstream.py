@@ -6,7 +6,9 @@ For each capture it times, end to end (capture file in, pandas DataFrame
 out): netlens with NFStream-equivalent settings (features="nfstream":
 bidirectional + directional statistics, tcp_termination=False like
 NFStream) and ``NFStreamer(source, statistical_analysis=True).to_pandas()``
-when nfstream is installed. It also times the Arrow → pandas conversion
+when nfstream is installed (its default n_meters=0 runs cores − 1 meter
+processes besides its reader; ``--threads N`` gives netlens N metering
+threads). It also times the Arrow → pandas conversion
 alone (flows/s). Best of N runs; results print as a Markdown table.
 Build the package with ``maturin develop --release`` for meaningful numbers.
 """
@@ -37,6 +39,12 @@ def main():
     ap.add_argument("captures", nargs="*", type=Path)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-nfstream", action="store_true")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="netlens metering threads (NFStream's default n_meters=0 means cores - 1 meter processes plus its reader)",
+    )
     a = ap.parse_args()
     caps = a.captures or [DATA / "pcap" / "ndpi" / "1kxun.pcap", REPO / "data" / "sample" / "sample.pcap"]
     try:
@@ -47,11 +55,12 @@ def main():
         NFStreamer = None
         print(f"nfstream unavailable ({e}); timing netlens only", file=sys.stderr)
 
+    print(f"netlens threads={a.threads}; NFStream defaults (n_meters=0: cores - 1 meters, {os.cpu_count()} CPUs)", file=sys.stderr)
     print("| capture | MB | flows netlens | netlens s | flows NFStream | NFStream s | speed-up | to_pandas flows/s |")
     print("|---|---|---|---|---|---|---|---|")
     for cap in caps:
         mb = cap.stat().st_size / 1e6 if cap.is_file() else sum(p.stat().st_size for p in cap.rglob("*") if p.is_file()) / 1e6
-        nl_s, df = best(lambda: netlens.flows(cap, features="nfstream", tcp_termination=False).to_pandas(), a.repeat)
+        nl_s, df = best(lambda: netlens.flows(cap, features="nfstream", tcp_termination=False, threads=a.threads).to_pandas(), a.repeat)
         table = netlens.flows(cap, features="nfstream", tcp_termination=False).to_arrow()
         conv_s, _ = best(lambda: table.to_pandas(), max(a.repeat, 5))
         rate = table.num_rows / conv_s if conv_s > 0 else float("inf")
