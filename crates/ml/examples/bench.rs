@@ -144,10 +144,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     if mode == "predict" {
-        // `bench predict MODEL TEST FIELD_NAMES`: prediction speed only
-        // (best of repeated calls over ~3 s) of a saved NSL-KDD model.
+        // `bench predict MODEL TEST [FIELD_NAMES]`: prediction speed only
+        // (best of repeated calls over ~3 s, and rows per CPU-second) of a
+        // saved model (NSL-KDD with FIELD_NAMES).
         let model = model::TrainedModel::load(Path::new(&a[2]))?;
-        let mut t = Table::from_csv_path(Path::new(&a[3]), &nsl_options(&a[4])?)?;
+        // Without FIELD_NAMES: a CSV file with a header (the synthetic table).
+        let opts = match a.get(4) {
+            Some(f) => nsl_options(f)?,
+            None => CsvOptions::default(),
+        };
+        let mut t = Table::from_csv_path(Path::new(&a[3]), &opts)?;
         // BENCH_ROWS=N: score only the first N rows (short calls measure
         // better on a loaded machine).
         if let Some(n) = std::env::var("BENCH_ROWS")
@@ -194,7 +200,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cpu += cpu_seconds() - c0;
             reps += 1;
             // Alternate with the per-row reference path of a forest, so the
-            // speed-up is measured under the same machine load.
+            // speed-up is measured under the same machine load (BENCH_NO_REF=1
+            // skips it).
+            if std::env::var_os("BENCH_NO_REF").is_some() {
+                continue;
+            }
             if let model::Estimator::Forest(f) = &model.estimator {
                 let t0 = Instant::now();
                 let _ = f.predict_proba_rows(&x);

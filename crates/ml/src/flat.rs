@@ -220,7 +220,8 @@ impl FlatTrees {
         }
         // Leaf reached by each row in the current tree.
         let mut leaf = vec![0u32; n];
-        // Rows still descending (`rid`) and their current nodes (`idx`).
+        // Rows still descending (`rid`: offset of the row in `rows`, which
+        // saves a multiply per step) and their current nodes (`idx`).
         // Stepping a row that sits on a leaf is a no-op, so the list is
         // compacted only every LEVELS levels, in a separate pass: compacting
         // inside the step loop made every step wait for the previous one
@@ -231,7 +232,7 @@ impl FlatTrees {
         let mut idx: Vec<u32> = Vec::with_capacity(n);
         for &(root, depth) in &self.trees {
             rid.clear();
-            rid.extend(0..n as u32);
+            rid.extend((0..n).map(|r| (r * q) as u32));
             idx.clear();
             idx.resize(n, root);
             // Every inner step moves to a later slot, so `depth` levels
@@ -245,7 +246,7 @@ impl FlatTrees {
                             continue;
                         };
                         let v = rows
-                            .get(r as usize * q + (node.feat & !NAN_RIGHT) as usize)
+                            .get(r as usize + (node.feat & !NAN_RIGHT) as usize)
                             .copied()
                             .unwrap_or(f64::NAN);
                         let right = if NAN {
@@ -259,7 +260,7 @@ impl FlatTrees {
                 left -= levels;
                 if left == 0 {
                     for (&r, &i) in rid.iter().zip(&idx) {
-                        if let Some(l) = leaf.get_mut(r as usize) {
+                        if let Some(l) = leaf.get_mut(r as usize / q) {
                             *l = i;
                         }
                     }
@@ -272,7 +273,7 @@ impl FlatTrees {
                         break;
                     };
                     if self.nodes.get(i as usize).is_none_or(|nd| nd.next == i) {
-                        if let Some(l) = leaf.get_mut(r as usize) {
+                        if let Some(l) = leaf.get_mut(r as usize / q) {
                             *l = i;
                         }
                     } else {
