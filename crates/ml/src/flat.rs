@@ -218,27 +218,46 @@ impl FlatTrees {
                 }
             }
         }
-        // Leaf reached by each row in the current tree.
+        // Node of each row in the current tree; its leaf once the tree is done.
         let mut leaf = vec![0u32; n];
-        // Rows still descending (`rid`: offset of the row in `rows`, which
-        // saves a multiply per step) and their current nodes (`idx`).
-        // Stepping a row that sits on a leaf is a no-op, so the list is
-        // compacted only every LEVELS levels, in a separate pass: compacting
-        // inside the step loop made every step wait for the previous one
-        // (measured 25 % slower than no compaction at all), while stepping
-        // every row until the deepest one is done did twice the steps needed
-        // (19 per row and tree on NSL-KDD against a mean path of 9.4).
+        // Rows of a deep tree still descending (`rid`: offset of the
+        // row in `rows`, which saves a multiply per step) and their current
+        // nodes (`idx`). Stepping a row that sits on a leaf is a no-op, so
+        // the list is compacted only every LEVELS levels, in a separate
+        // pass: compacting inside the step loop made every step wait for the
+        // previous one (measured 25 % slower than no compaction at all),
+        // while stepping every row until the deepest one is done did twice
+        // the steps needed (19 per row and tree on NSL-KDD against a mean
+        // path of 9.4).
         let mut rid: Vec<u32> = Vec::with_capacity(n);
         let mut idx: Vec<u32> = Vec::with_capacity(n);
         for &(root, depth) in &self.trees {
-            rid.clear();
-            rid.extend((0..n).map(|r| (r * q) as u32));
-            idx.clear();
-            idx.resize(n, root);
+            leaf.iter_mut().for_each(|l| *l = root);
             // Every inner step moves to a later slot, so `depth` levels
             // reach every leaf.
             let mut left = depth;
-            loop {
+            if depth <= LEVELS {
+                // A shallow tree (boosting): every row, in order, no list.
+                for _ in 0..depth {
+                    for (i, row) in leaf.iter_mut().zip(rows.chunks_exact(q)) {
+                        let Some(node) = self.nodes.get(*i as usize) else {
+                            continue;
+                        };
+                        let v = row
+                            .get((node.feat & !NAN_RIGHT) as usize)
+                            .copied()
+                            .unwrap_or(f64::NAN);
+                        *i = node.next + u32::from(goes_right::<NAN>(v, node));
+                    }
+                }
+                left = 0;
+            } else {
+                rid.clear();
+                rid.extend((0..n).map(|r| (r * q) as u32));
+                idx.clear();
+                idx.resize(n, root);
+            }
+            while left > 0 && !rid.is_empty() {
                 let levels = LEVELS.min(left);
                 for _ in 0..levels {
                     for (i, &r) in idx.iter_mut().zip(&rid) {
@@ -249,30 +268,18 @@ impl FlatTrees {
                             .get(r as usize + (node.feat & !NAN_RIGHT) as usize)
                             .copied()
                             .unwrap_or(f64::NAN);
-                        let right = if NAN {
-                            (v > node.threshold) | ((node.feat & NAN_RIGHT != 0) & v.is_nan())
-                        } else {
-                            v > node.threshold
-                        };
-                        *i = node.next + u32::from(right);
+                        *i = node.next + u32::from(goes_right::<NAN>(v, node));
                     }
                 }
                 left -= levels;
-                if left == 0 {
-                    for (&r, &i) in rid.iter().zip(&idx) {
-                        if let Some(l) = leaf.get_mut(r as usize / q) {
-                            *l = i;
-                        }
-                    }
-                    break;
-                }
-                // Record and drop the rows that reached a leaf.
+                // Record every row that reached a leaf (all of them after
+                // the last level) and keep the others.
                 let mut m = 0usize;
                 for a in 0..rid.len() {
                     let (Some(&r), Some(&i)) = (rid.get(a), idx.get(a)) else {
                         break;
                     };
-                    if self.nodes.get(i as usize).is_none_or(|nd| nd.next == i) {
+                    if left == 0 || self.nodes.get(i as usize).is_none_or(|nd| nd.next == i) {
                         if let Some(l) = leaf.get_mut(r as usize / q) {
                             *l = i;
                         }
@@ -288,9 +295,6 @@ impl FlatTrees {
                 }
                 rid.truncate(m);
                 idx.truncate(m);
-                if m == 0 {
-                    break;
-                }
             }
             for (r, i) in leaf.iter().enumerate() {
                 let off = self.leaf_value.get(*i as usize).copied().unwrap_or(0) as usize;
@@ -304,6 +308,17 @@ impl FlatTrees {
                 }
             }
         }
+    }
+}
+
+/// Whether `v` goes right at `node` (`NAN`: honour the node's NaN flag;
+/// without it NaN fails `>` and goes left).
+#[inline(always)]
+fn goes_right<const NAN: bool>(v: f64, node: &FlatNode) -> bool {
+    if NAN {
+        (v > node.threshold) | ((node.feat & NAN_RIGHT != 0) & v.is_nan())
+    } else {
+        v > node.threshold
     }
 }
 
