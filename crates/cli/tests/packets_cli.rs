@@ -320,3 +320,45 @@ fn synth_is_deterministic_and_matches_the_shipped_sample() {
         "the shipped sample must be `netlens synth --seed 1`"
     );
 }
+
+/// `--threads 2` (sharded metering, Parquet converted and encoded on the
+/// encoder thread from flows handed over) writes the same file as one thread.
+#[test]
+fn flows_parquet_is_identical_for_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inputs = [
+        sample(),
+        data_dir().join("pcap/ndpi/1kxun.pcap"),
+        data_dir().join("pcap/nfstream/skype.pcap"),
+    ];
+    for input in inputs.iter().filter(|p| p.exists()) {
+        let mut files = Vec::new();
+        for threads in ["1", "2"] {
+            let out = dir.path().join(format!("t{threads}.parquet"));
+            let o = netlens(&[
+                "flows",
+                &input.to_string_lossy(),
+                "--features",
+                "all",
+                "--threads",
+                threads,
+                "-q",
+                "-o",
+                &out.to_string_lossy(),
+            ]);
+            assert!(
+                o.status.success(),
+                "{}: {}",
+                input.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            files.push(std::fs::read(&out).unwrap_or_else(|e| panic!("{e}")));
+        }
+        assert!(files[0].len() > 1000, "{}: tiny file", input.display());
+        assert!(
+            files[0] == files[1],
+            "{}: --threads 2 wrote a different Parquet file",
+            input.display()
+        );
+    }
+}
