@@ -80,7 +80,7 @@ pub struct Hyper {
     pub n_trees: usize,
     /// Maximum depth (trees; boosting uses `gbt_depth`).
     pub max_depth: Option<usize>,
-    /// Features per split (random forest; None = sqrt).
+    /// Features per split (random forest; None = floor(sqrt(p)), as scikit-learn).
     pub max_features: Option<usize>,
     /// Boosting rounds.
     pub iterations: usize,
