@@ -6,6 +6,7 @@
 # (user + system) and ratios: see bench/timeseries/overhead/src/main.rs.
 #
 # Usage: bench/timeseries/overhead.sh [ROUNDS (default 3)] [INTERVAL_S (default 60)]
+# Before/after of two builds: bench/timeseries/compare.sh.
 # NL_BREAKDOWN=1 adds two modes: accumulator packet callbacks only, flow
 # callbacks only.
 set -euo pipefail
