@@ -11,8 +11,8 @@
 # counting them as benign. Within each class the captures, sorted by path, go
 # alternately to train and test (a class with one capture only trains), so no
 # file is in both. Training options: TRAIN_OPTS (default: --benign-share 0.5
-# --target-fpr 0.01, the threshold chosen by cross-validation on the train
-# captures, grouped by file); CLASSES=merged trains on scan / flood (ddos+dos)
+# --target-fpr 0.01 --context: balanced classes, host-context features, the
+# threshold chosen by cross-validation on the train captures, grouped by file); CLASSES=merged trains on scan / flood (ddos+dos)
 # / other instead of the categories. Train with `netlens train-detector`, run `netlens detect`
 # on every test capture, and count per capture: recall = alerted flows /
 # flows of an attack capture (whole-capture labels: background flows count as
@@ -30,7 +30,7 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 EARLY="${EARLY:-0}"
-TRAIN_OPTS="${TRAIN_OPTS:---benign-share 0.5 --target-fpr 0.01}"
+TRAIN_OPTS="${TRAIN_OPTS:---benign-share 0.5 --target-fpr 0.01 --context}"
 CLASSES="${CLASSES:-category}"
 
 python3 - "$data" "$work" "$here/not-benign.tsv" "$CLASSES" <<'PY'
@@ -138,6 +138,9 @@ L.append("\n## Per test capture\n\n| class | capture | flows | alerts | rate | b
 for cls, path, s in sorted(rows):
     f, a = s.get("flows", 0), s.get("alerts", 0)
     L.append(f"| {cls} | {path} | {f} | {a} | {a / f if f else float('nan'):.3f} | {json.dumps(s.get('alerts_by_label', {}))} |")
+note = json.load(open(os.path.join(work, "detector.nlm.json")))
+L.append("\n## Most important features (mean decrease in impurity)\n")
+L.append(", ".join(f"{n} {v:.3f}" for n, v in note.get("importances", [])[:15]) + "\n")
 L.append("\n## Training log\n\n```\n" + "\n".join(train_log) + "\n```\n")
 open(out, "w").write("\n".join(L) + "\n")
 print("\n".join(L[:40]))

@@ -13,6 +13,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Mutex;
 
 use netlens_export::time::rfc3339_us;
 use netlens_flow::{EndReason, Flow, FlowKey};
@@ -21,7 +22,7 @@ use netlens_ml::table::ColumnData;
 
 use crate::alert::{Alert, TopFeature};
 use crate::error::{DetectError, Result};
-use crate::features::{FeatureSet, refs_to_table};
+use crate::features::{CONTEXT_FEATURES, FeatureSet, HostContext, refs_to_table_with};
 
 /// Features listed per alert.
 pub const TOP_FEATURES: usize = 5;
@@ -34,6 +35,9 @@ pub struct Detector {
     set: FeatureSet,
     benign: usize,
     top: Vec<String>,
+    /// Host-context state of the stream this detector classifies (used when
+    /// the model reads host-context features; every classified flow updates it).
+    context: Mutex<HostContext>,
 }
 
 /// The flows of a stream already decided on an early snapshot, so that
@@ -145,6 +149,13 @@ impl Detector {
             Some(n) => FeatureSet::early(n),
             None => FeatureSet::full(),
         });
+        // A model trained with host context needs it; one without does not.
+        let needs_context = model
+            .pipeline
+            .required_columns()
+            .iter()
+            .any(|c| CONTEXT_FEATURES.contains(c));
+        let set = set.with_context(needs_context);
         let have = set.feature_names();
         let missing: Vec<&str> = model
             .pipeline
@@ -191,6 +202,7 @@ impl Detector {
             set,
             benign,
             top,
+            context: Mutex::new(HostContext::default()),
         })
     }
 
@@ -219,8 +231,27 @@ impl Detector {
         if flows.is_empty() {
             return Ok(Vec::new());
         }
-        let table = refs_to_table(flows, self.set);
-        let x = self.model.features(&table)?;
+        let table = self.table(flows);
+        self.classify_table(&table)
+    }
+
+    /// The feature table of `flows`, updating the stream's host context.
+    fn table(&self, flows: &[&Flow]) -> netlens_ml::table::Table {
+        if !self.set.context {
+            return refs_to_table_with(flows, self.set, None);
+        }
+        // A poisoned lock only means another thread panicked mid-update;
+        // the counts are still usable.
+        let mut ctx = self.context.lock().unwrap_or_else(|e| e.into_inner());
+        let rows: Vec<_> = flows.iter().map(|f| ctx.observe(f)).collect();
+        refs_to_table_with(flows, self.set, Some(&rows))
+    }
+
+    fn classify_table(&self, table: &netlens_ml::table::Table) -> Result<Vec<(String, f64)>> {
+        if table.n_rows == 0 {
+            return Ok(Vec::new());
+        }
+        let x = self.model.features(table)?;
         let k = self.model.classes.len().max(1);
         let Output::Proba(p) = self.model.output(&x)? else {
             return Err(DetectError::UnusableModel {
@@ -287,14 +318,16 @@ impl Detector {
     }
 
     fn alerts_refs(&self, flows: &[&Flow]) -> Result<Vec<Alert>> {
-        let classes = self.classify_refs(flows)?;
-        let mut table = None;
+        if flows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t = self.table(flows);
+        let classes = self.classify_table(&t)?;
         let mut out = Vec::new();
         for (i, (f, (label, score))) in flows.iter().zip(classes).enumerate() {
             if label == "benign" {
                 continue;
             }
-            let t = table.get_or_insert_with(|| refs_to_table(flows, self.set));
             let top_features = self
                 .top
                 .iter()

@@ -13,8 +13,21 @@
 //! (≤ N) and the direction, size and gap of packets 1..N (`splt_*_i`, −1
 //! where the flow had fewer packets).
 //!
+//! Host context ([`FeatureSet::context`], full-flow set only): what the
+//! stream says around a flow rather than the flow alone: exponentially
+//! decayed counts (time constant [`CONTEXT_TAU_S`] s) of the flows that ended
+//! so far with the same destination address, the same source address and
+//! the same address pair, and of the one-way ones among them (no reply
+//! packet). A flood is many flows into one address, a scan many flows out
+//! of one; a single flow of either looks like ordinary traffic. The counts
+//! are computed by one [`HostContext`] per stream, fed every flow in the
+//! order the meter emits them (training and detection alike), with memory
+//! bounded by [`CONTEXT_MAX_HOSTS`] tracked keys per map.
+//!
 //! Invariant: the table has one row per flow in input order, then the
 //! identity columns in [`ID_COLUMNS`] (never used as features).
+
+use std::collections::HashMap;
 
 use netlens_flow::{Column, ColumnType, Flow, MeterConfig, Selection, Value};
 use netlens_ml::table::{Column as TColumn, ColumnData, Table};
@@ -44,22 +57,55 @@ const EXCLUDED: [&str; 10] = [
     "ip_version",
 ];
 
+/// Names of the host-context features, in table order.
+pub const CONTEXT_FEATURES: [&str; 7] = [
+    "ctx_dst_flows",
+    "ctx_dst_oneway",
+    "ctx_dst_oneway_share",
+    "ctx_src_flows",
+    "ctx_src_oneway",
+    "ctx_src_oneway_share",
+    "ctx_pair_flows",
+];
+
+/// Time constant of the host-context counts, seconds.
+pub const CONTEXT_TAU_S: f64 = 10.0;
+
+/// Keys tracked per host-context map before stale ones are dropped.
+pub const CONTEXT_MAX_HOSTS: usize = 1 << 18;
+
 /// Which features a detector uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FeatureSet {
     /// 0 = full-flow features; N > 0 = features of the first N packets only.
     pub early: u16,
+    /// Add the host-context features (full-flow set only).
+    pub context: bool,
 }
 
 impl FeatureSet {
     /// Full-flow features.
     pub fn full() -> FeatureSet {
-        FeatureSet { early: 0 }
+        FeatureSet {
+            early: 0,
+            context: false,
+        }
     }
 
     /// Features of the first `n` packets.
     pub fn early(n: u16) -> FeatureSet {
-        FeatureSet { early: n }
+        FeatureSet {
+            early: n,
+            context: false,
+        }
+    }
+
+    /// This set with the host-context features (ignored for the early set).
+    pub fn with_context(self, context: bool) -> FeatureSet {
+        FeatureSet {
+            context: context && self.early == 0,
+            ..self
+        }
     }
 
     /// Meter settings that produce this feature set (timeouts left at defaults).
@@ -89,11 +135,15 @@ impl FeatureSet {
     /// Names of the feature columns this set produces, in table order.
     pub fn feature_names(&self) -> Vec<String> {
         if self.early == 0 {
-            return self
+            let mut v: Vec<String> = self
                 .registry_columns()
                 .iter()
                 .map(|c| c.name.to_string())
                 .collect();
+            if self.context {
+                v.extend(CONTEXT_FEATURES.iter().map(|s| s.to_string()));
+            }
+            return v;
         }
         let mut v = vec![
             "protocol".to_string(),
@@ -138,14 +188,113 @@ fn reg(name: &str) -> Option<&'static Column> {
     Selection::parse(name).ok()?.columns().next()
 }
 
+/// One host-context row: the values of [`CONTEXT_FEATURES`] for a flow.
+pub type ContextRow = [f64; CONTEXT_FEATURES.len()];
+
+/// Decayed counts of one key.
+#[derive(Debug, Default, Clone, Copy)]
+struct Decayed {
+    all: f64,
+    oneway: f64,
+    t: i64,
+}
+
+impl Decayed {
+    /// Add one flow ending at `t` (ns). Flows arrive roughly in end order;
+    /// one older than the key's clock is added already decayed.
+    fn add(&mut self, t: i64, oneway: bool) {
+        let w = f64::from(u8::from(oneway));
+        if t >= self.t {
+            let k = (-((t - self.t) as f64) / (CONTEXT_TAU_S * 1e9)).exp();
+            self.all = self.all * k + 1.0;
+            self.oneway = self.oneway * k + w;
+            self.t = t;
+        } else {
+            let k = (-((self.t - t) as f64) / (CONTEXT_TAU_S * 1e9)).exp();
+            self.all += k;
+            self.oneway += w * k;
+        }
+    }
+
+    /// The count decayed to `now`.
+    fn at(&self, now: i64) -> f64 {
+        self.all * (-((now.saturating_sub(self.t)).max(0) as f64) / (CONTEXT_TAU_S * 1e9)).exp()
+    }
+}
+
+/// Update `key` in `map`, dropping stale keys when the map is full.
+fn bump<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, Decayed>,
+    key: K,
+    t: i64,
+    oneway: bool,
+) -> Decayed {
+    if map.len() >= CONTEXT_MAX_HOSTS && !map.contains_key(&key) {
+        map.retain(|_, d| d.at(t) >= 0.01);
+        if map.len() >= CONTEXT_MAX_HOSTS * 3 / 4 {
+            // Still full of live keys (a flood from spoofed sources): start over
+            // rather than grow without bound.
+            map.clear();
+        }
+    }
+    let d = map.entry(key).or_default();
+    d.add(t, oneway);
+    *d
+}
+
+/// Host-context state of one flow stream (see the module docs).
+#[derive(Debug, Default)]
+pub struct HostContext {
+    dst: HashMap<[u8; 16], Decayed>,
+    src: HashMap<[u8; 16], Decayed>,
+    pair: HashMap<([u8; 16], [u8; 16]), Decayed>,
+}
+
+impl HostContext {
+    /// Record a flow (in meter output order) and return its context row,
+    /// counting the flow itself.
+    pub fn observe(&mut self, f: &Flow) -> ContextRow {
+        let oneway = f.bwd.packets == 0;
+        let t = f.last_ns;
+        let d = bump(&mut self.dst, f.dst.addr, t, oneway);
+        let s = bump(&mut self.src, f.src.addr, t, oneway);
+        let p = bump(&mut self.pair, (f.src.addr, f.dst.addr), t, oneway);
+        let share = |x: Decayed| if x.all > 0.0 { x.oneway / x.all } else { 0.0 };
+        [d.all, d.oneway, share(d), s.all, s.oneway, share(s), p.all]
+    }
+
+    /// Keys tracked (destination, source and pair maps together).
+    pub fn len(&self) -> usize {
+        self.dst.len() + self.src.len() + self.pair.len()
+    }
+
+    /// Whether nothing has been observed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Build the feature table of `flows` (plus the [`ID_COLUMNS`]).
 pub fn flows_to_table(flows: &[Flow], set: FeatureSet) -> Table {
     let refs: Vec<&Flow> = flows.iter().collect();
     refs_to_table(&refs, set)
 }
 
-/// [`flows_to_table`] over borrowed flows (a selection of a batch).
+/// [`flows_to_table`] over borrowed flows (a selection of a batch). With
+/// host context, the counts see only these flows; a stream should use
+/// [`refs_to_table_with`] and one [`HostContext`].
 pub fn refs_to_table(flows: &[&Flow], set: FeatureSet) -> Table {
+    refs_to_table_with(flows, set, None)
+}
+
+/// [`refs_to_table`] with the host-context rows of `flows` (from
+/// [`HostContext::observe`], one per flow); `None` computes them over
+/// `flows` alone. Ignored when the set has no host context.
+pub fn refs_to_table_with(
+    flows: &[&Flow],
+    set: FeatureSet,
+    context: Option<&[ContextRow]>,
+) -> Table {
     let n = flows.len();
     let mut columns: Vec<TColumn> = Vec::new();
     if set.early == 0 {
@@ -154,6 +303,27 @@ pub fn refs_to_table(flows: &[&Flow], set: FeatureSet) -> Table {
                 name: c.name.to_string(),
                 data: ColumnData::Num(flows.iter().map(|f| num(c.value(f))).collect()),
             });
+        }
+        if set.context {
+            let local: Vec<ContextRow>;
+            let rows = match context {
+                Some(r) if r.len() == n => r,
+                _ => {
+                    let mut hc = HostContext::default();
+                    local = flows.iter().map(|f| hc.observe(f)).collect();
+                    &local
+                }
+            };
+            for (i, name) in CONTEXT_FEATURES.iter().enumerate() {
+                columns.push(TColumn {
+                    name: name.to_string(),
+                    data: ColumnData::Num(
+                        rows.iter()
+                            .map(|r| r.get(i).copied().unwrap_or(0.0))
+                            .collect(),
+                    ),
+                });
+            }
         }
     } else {
         let k = usize::from(set.early);
@@ -264,5 +434,79 @@ mod tests {
             assert!(t.index_of(n).is_some(), "{n}");
         }
         assert!(set.meter_config().splt == 3);
+    }
+
+    #[test]
+    fn host_context_counts_floods_and_decays() {
+        let mut f = Flow {
+            id: 0,
+            first_packet_index: 0,
+            src: netlens_flow::key::Endpoint {
+                addr: [1; 16],
+                port: 1000,
+            },
+            dst: netlens_flow::key::Endpoint {
+                addr: [2; 16],
+                port: 80,
+            },
+            protocol: 6,
+            ip_version: 6,
+            vlan_id: 0,
+            tunnel: Default::default(),
+            tunnel_id: 0,
+            src_mac: [0; 6],
+            dst_mac: [0; 6],
+            first_ns: 0,
+            last_ns: 0,
+            fwd: Default::default(),
+            bwd: Default::default(),
+            end_reason: netlens_flow::EndReason::Idle,
+            tcp: Default::default(),
+            icmp_type_code: (0, 0),
+            stats: None,
+            cic: None,
+            app: None,
+        };
+        let mut hc = HostContext::default();
+        // Ten one-way flows into one address from ten sources within a millisecond.
+        let mut last = ContextRow::default();
+        for i in 0..10u8 {
+            f.src.addr = [i; 16];
+            f.last_ns = i64::from(i) * 100_000;
+            last = hc.observe(&f);
+        }
+        assert!((last[0] - 10.0).abs() < 0.01, "{last:?}");
+        assert!((last[1] - 10.0).abs() < 0.01);
+        assert!((last[2] - 1.0).abs() < 1e-3);
+        assert!((last[3] - 1.0).abs() < 1e-9, "each source sent one flow");
+        // A flow with a reply, a minute later: the flood has decayed away.
+        f.bwd.packets = 1;
+        f.last_ns = 60_000_000_000;
+        let r = hc.observe(&f);
+        assert!(r[0] < 1.1 && r[0] >= 1.0, "{r:?}");
+        assert!(r[1] < 0.1);
+        // An out-of-order (older) flow is added decayed, never negative.
+        f.last_ns = 0;
+        let r = hc.observe(&f);
+        assert!(r[0] > 1.0 && r[0].is_finite());
+        assert_eq!(
+            hc.len(),
+            1 + 10 + 10,
+            "one destination, ten sources, ten pairs"
+        );
+        // The set names them; the early set never has them.
+        let names = FeatureSet::full().with_context(true).feature_names();
+        assert!(
+            CONTEXT_FEATURES
+                .iter()
+                .all(|c| names.iter().any(|n| n == c))
+        );
+        assert!(!FeatureSet::early(4).with_context(true).context);
+        // A table without given rows computes them over its own flows.
+        let t = refs_to_table(&[&f, &f], FeatureSet::full().with_context(true));
+        match &t.column("ctx_pair_flows").unwrap().data {
+            ColumnData::Num(v) => assert_eq!(v, &vec![1.0, 2.0]),
+            ColumnData::Str(_) => panic!("text column"),
+        }
     }
 }

@@ -22,7 +22,7 @@ use netlens_ml::table::{Column, ColumnData, Table};
 use netlens_pipeline::RunConfig;
 
 use crate::error::{DetectError, Result};
-use crate::features::{FeatureSet, flows_to_table};
+use crate::features::{ContextRow, FeatureSet, HostContext, refs_to_table_with};
 use crate::labels::FlowLabels;
 
 /// Where a capture's labels come from.
@@ -88,7 +88,9 @@ pub fn capture_table(
         ..RunConfig::default()
     };
     let mut rng = Rng(seed ^ 0x9E37_79B9_7F4A_7C15 | 1);
-    let mut reservoirs: BTreeMap<String, (u64, Vec<Flow>)> = BTreeMap::new();
+    let mut reservoirs: BTreeMap<String, (u64, Vec<(Flow, ContextRow)>)> = BTreeMap::new();
+    // Host context sees every flow of the capture in meter order, as in `detect`.
+    let mut context = HostContext::default();
     let mut unlabelled = 0u64;
     let max = max_per_class.max(1);
     let report = netlens_pipeline::run::<DetectError>(
@@ -101,6 +103,11 @@ pub fn capture_table(
                     // A snapshot duplicates a flow's final record: train on each flow once.
                     continue;
                 }
+                let ctx = if set.context {
+                    context.observe(f)
+                } else {
+                    ContextRow::default()
+                };
                 let class = match &cap.labels {
                     CaptureLabels::Whole(c) => Some(c.as_str()),
                     CaptureLabels::Csv(l, default) => l.class_of(f).or(default.as_deref()),
@@ -112,11 +119,11 @@ pub fn capture_table(
                 let (seen, res) = reservoirs.entry(class.to_string()).or_default();
                 *seen += 1;
                 if res.len() < max {
-                    res.push(f.clone());
+                    res.push((f.clone(), ctx));
                 } else {
                     let j = rng.next() % *seen;
                     if let Some(slot) = usize::try_from(j).ok().and_then(|j| res.get_mut(j)) {
-                        *slot = f.clone();
+                        *slot = (f.clone(), ctx);
                     }
                 }
             }
@@ -125,6 +132,7 @@ pub fn capture_table(
         &mut |_| {},
     )?;
     let mut flows: Vec<Flow> = Vec::new();
+    let mut ctx_rows: Vec<ContextRow> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     let mut per_class = BTreeMap::new();
     let mut kept = BTreeMap::new();
@@ -132,9 +140,13 @@ pub fn capture_table(
         per_class.insert(class.clone(), seen);
         kept.insert(class.clone(), res.len() as u64);
         labels.extend(std::iter::repeat_n(class, res.len()));
-        flows.extend(res);
+        for (f, c) in res {
+            flows.push(f);
+            ctx_rows.push(c);
+        }
     }
-    let mut table = flows_to_table(&flows, set);
+    let refs: Vec<&Flow> = flows.iter().collect();
+    let mut table = refs_to_table_with(&refs, set, Some(&ctx_rows));
     table.columns.push(Column {
         name: "label".into(),
         data: ColumnData::Str(labels),

@@ -42,6 +42,12 @@ pub struct Args {
     /// Early detection: train on the first N packets of each flow only.
     #[arg(long, default_value_t = 0)]
     pub early: u16,
+    /// Add host-context features: decayed counts of recent flows to the same destination,
+    /// from the same source and between the same pair, and their one-way share (what makes
+    /// a flood or a scan, which single flows do not show). `detect` computes them over its
+    /// whole input stream. Full-flow models only.
+    #[arg(long)]
+    pub context: bool,
     /// Trees in the forest.
     #[arg(long, default_value_t = 50)]
     pub trees: usize,
@@ -127,11 +133,14 @@ pub fn run(a: Args) -> Result<()> {
     if caps.is_empty() {
         bail!("no training captures given");
     }
+    if a.context && a.early > 0 {
+        bail!("--context needs full flows; it cannot be combined with --early");
+    }
     let spec = DetectorSpec {
         set: if a.early > 0 {
             FeatureSet::early(a.early)
         } else {
-            FeatureSet::full()
+            FeatureSet::full().with_context(a.context)
         },
         trees: a.trees,
         max_depth: Some(a.max_depth.max(1)),
@@ -166,6 +175,7 @@ pub fn run(a: Args) -> Result<()> {
         "kind": "random_forest",
         "classes": model.classes,
         "early_packets": a.early,
+        "host_context": a.context,
         "features": model.pipeline.feature_names,
         "trees": a.trees,
         "max_depth": a.max_depth,
