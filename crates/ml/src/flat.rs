@@ -159,6 +159,10 @@ impl FlatTrees {
                     }
                     let slot_of = self.dense.get_mut(feature)?;
                     if *slot_of == 0 {
+                        // Row offsets in a block (`ROWS × used`) are u32.
+                        if self.used.len() >= u32::MAX as usize / ROWS {
+                            return None;
+                        }
                         self.used.push(feature as u32);
                         *slot_of = self.used.len() as u32;
                     }
