@@ -32,16 +32,22 @@ impl Count {
 }
 
 /// Per-packet traffic breakdown.
-#[derive(Clone, Debug, Default)]
+///
+/// The per-class tables are read through [`TrafficSummary::linktypes`],
+/// [`TrafficSummary::ip_versions`], [`TrafficSummary::protocols`] and
+/// [`TrafficSummary::tunnels`]; inside they are arrays and short lists, so a
+/// packet costs array indexing instead of four ordered-map lookups (this
+/// observer runs on every packet of `netlens series`, `report` and `analyze`).
+#[derive(Clone, Debug)]
 pub struct TrafficSummary {
-    /// By link type number.
-    pub linktypes: BTreeMap<u32, Count>,
-    /// By IP version (4, 6).
-    pub ip_versions: BTreeMap<u8, Count>,
+    /// By link type number (few distinct values: a short list).
+    linktypes: Vec<(u32, Count)>,
+    /// By IP version byte.
+    ip_versions: Box<[Count; 256]>,
     /// By inner IP protocol number.
-    pub protocols: BTreeMap<u8, Count>,
-    /// By tunnel kind name ("" = none).
-    pub tunnels: BTreeMap<&'static str, Count>,
+    protocols: Box<[Count; 256]>,
+    /// By tunnel kind name ("" = none); few distinct values.
+    tunnels: Vec<(&'static str, Count)>,
     /// Packets carrying an 802.1Q tag.
     pub vlan_tagged: Count,
     /// Bytes sent per source address.
@@ -52,14 +58,51 @@ pub struct TrafficSummary {
     pub ports: HashMap<(u8, u16), Count>,
 }
 
+impl Default for TrafficSummary {
+    fn default() -> Self {
+        TrafficSummary {
+            linktypes: Vec::new(),
+            ip_versions: Box::new([Count::default(); 256]),
+            protocols: Box::new([Count::default(); 256]),
+            tunnels: Vec::new(),
+            vlan_tagged: Count::default(),
+            hosts: HashMap::new(),
+            untracked_host_bytes: 0,
+            ports: HashMap::new(),
+        }
+    }
+}
+
+/// The count of `key` in a short list, appended when new.
+fn short_entry<K: PartialEq + Copy>(list: &mut Vec<(K, Count)>, key: K) -> &mut Count {
+    let i = match list.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            list.push((key, Count::default()));
+            list.len() - 1
+        }
+    };
+    // `i` indexes an element that exists (found, or pushed just above).
+    &mut list[i].1
+}
+
+/// The non-empty entries of a table indexed by a byte.
+fn byte_table(t: &[Count; 256]) -> BTreeMap<u8, Count> {
+    (0..=u8::MAX)
+        .zip(t.iter())
+        .filter(|(_, c)| c.packets > 0)
+        .map(|(k, c)| (k, *c))
+        .collect()
+}
+
 impl PacketObserver for TrafficSummary {
     fn on_packet(&mut self, pkt: &PacketRef<'_>, dissected: Result<&PacketSummary, DissectError>) {
         let bytes = u64::from(pkt.wire_len);
-        self.linktypes.entry(pkt.linktype).or_default().add(bytes);
+        short_entry(&mut self.linktypes, pkt.linktype).add(bytes);
         let Ok(s) = dissected else { return };
-        self.ip_versions.entry(s.ip_version).or_default().add(bytes);
-        self.protocols.entry(s.protocol).or_default().add(bytes);
-        self.tunnels.entry(s.tunnel.name()).or_default().add(bytes);
+        self.ip_versions[usize::from(s.ip_version)].add(bytes);
+        self.protocols[usize::from(s.protocol)].add(bytes);
+        short_entry(&mut self.tunnels, s.tunnel.name()).add(bytes);
         if s.vlan_depth > 0 {
             self.vlan_tagged.add(bytes);
         }
@@ -80,6 +123,26 @@ impl PacketObserver for TrafficSummary {
 }
 
 impl TrafficSummary {
+    /// Packets and bytes by link type number.
+    pub fn linktypes(&self) -> BTreeMap<u32, Count> {
+        self.linktypes.iter().copied().collect()
+    }
+
+    /// Packets and bytes of decoded packets by IP version (4, 6).
+    pub fn ip_versions(&self) -> BTreeMap<u8, Count> {
+        byte_table(&self.ip_versions)
+    }
+
+    /// Packets and bytes of decoded packets by inner IP protocol number.
+    pub fn protocols(&self) -> BTreeMap<u8, Count> {
+        byte_table(&self.protocols)
+    }
+
+    /// Packets and bytes of decoded packets by tunnel kind name ("" = none).
+    pub fn tunnels(&self) -> BTreeMap<&'static str, Count> {
+        self.tunnels.iter().copied().collect()
+    }
+
     /// The `n` source addresses that sent the most bytes, largest first.
     pub fn top_talkers(&self, n: usize) -> Vec<(IpAddr, Count)> {
         let mut v: Vec<(IpAddr, Count)> = self.hosts.iter().map(|(k, c)| (*k, *c)).collect();
@@ -117,4 +180,69 @@ pub fn protocol_name(p: u8) -> &'static str {
         132 => "sctp",
         _ => "other",
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ethernet + IPv4 + `proto` header stub from 10.0.0.`src`, or ARP when `proto` is None.
+    fn frame(src: u8, proto: Option<u8>) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, src];
+        match proto {
+            None => {
+                f.extend_from_slice(&[0x08, 0x06]);
+                f.extend_from_slice(&[0u8; 28]);
+            }
+            Some(p) => {
+                f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 28, 0, 1, 0, 0, 64, p, 0, 0]);
+                f.extend_from_slice(&[10, 0, 0, src, 10, 0, 0, 1]);
+                // 8 bytes: a UDP header, or the start of an ICMP message.
+                f.extend_from_slice(&[0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0]);
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn tables_count_every_packet_once_by_class() {
+        let mut t = TrafficSummary::default();
+        let frames = [
+            (ETHERNET, frame(2, Some(17))),
+            (ETHERNET, frame(2, Some(17))),
+            (ETHERNET, frame(3, Some(1))),
+            (ETHERNET, frame(4, None)),
+        ];
+        let mut wire_total = 0u64;
+        for (lt, f) in &frames {
+            let mut s = PacketSummary::default();
+            let res = netlens_wire::dissect(*lt, f, &mut s);
+            let pkt = PacketRef {
+                ts_ns: 0,
+                wire_len: f.len() as u32,
+                linktype: *lt,
+                data: f,
+                source: 0,
+                interface: 0,
+            };
+            wire_total += f.len() as u64;
+            t.on_packet(&pkt, res.map(|()| &s));
+        }
+        let lt = t.linktypes();
+        assert_eq!(lt.len(), 1);
+        assert_eq!(
+            lt.get(&1).map(|c| (c.packets, c.bytes)),
+            Some((4, wire_total))
+        );
+        let p = t.protocols();
+        assert_eq!(p.keys().copied().collect::<Vec<_>>(), vec![1, 17]);
+        assert_eq!(p.get(&17).map(|c| c.packets), Some(2));
+        assert_eq!(p.get(&1).map(|c| c.packets), Some(1));
+        assert_eq!(t.ip_versions().get(&4).map(|c| c.packets), Some(3));
+        assert_eq!(t.ip_versions().len(), 1);
+        assert_eq!(t.tunnels().get("").map(|c| c.packets), Some(3));
+        assert_eq!(t.hosts.len(), 2);
+    }
+
+    const ETHERNET: u32 = 1;
 }

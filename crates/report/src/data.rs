@@ -460,7 +460,7 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
     };
     // Protocol mix (IP packets by inner protocol, plus non-IP).
     let mut protos: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for (p, cnt) in &c.summary.protocols {
+    for (p, cnt) in &c.summary.protocols() {
         let e = protos.entry(protocol_name(*p)).or_default();
         e.0 += cnt.packets;
         e.1 += cnt.bytes;

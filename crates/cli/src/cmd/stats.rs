@@ -73,12 +73,12 @@ pub fn run(a: Args) -> Result<()> {
         _ => 0.0,
     };
     let lt: Vec<_> = summary
-        .linktypes
+        .linktypes()
         .iter()
         .map(|(k, c)| json!({"linktype": k, "name": netlens_wire::linktype::linktype_name(*k), "packets": c.packets, "bytes": c.bytes}))
         .collect();
     let protos: Vec<_> = summary
-        .protocols
+        .protocols()
         .iter()
         .map(|(k, c)| json!({"protocol": k, "name": protocol_name(*k), "packets": c.packets, "bytes": c.bytes}))
         .collect();
@@ -104,9 +104,9 @@ pub fn run(a: Args) -> Result<()> {
         "skipped": report.skipped,
         "malformed": report.malformed(),
         "linktypes": lt,
-        "ip_versions": summary.ip_versions.iter().map(|(k, c)| (k.to_string(), json!({"packets": c.packets, "bytes": c.bytes}))).collect::<serde_json::Map<_, _>>(),
+        "ip_versions": summary.ip_versions().iter().map(|(k, c)| (k.to_string(), json!({"packets": c.packets, "bytes": c.bytes}))).collect::<serde_json::Map<_, _>>(),
         "protocols": protos,
-        "tunnels": summary.tunnels.iter().filter(|(k, _)| !k.is_empty()).map(|(k, c)| (k.to_string(), json!({"packets": c.packets, "bytes": c.bytes}))).collect::<serde_json::Map<_, _>>(),
+        "tunnels": summary.tunnels().iter().filter(|(k, _)| !k.is_empty()).map(|(k, c)| (k.to_string(), json!({"packets": c.packets, "bytes": c.bytes}))).collect::<serde_json::Map<_, _>>(),
         "vlan_tagged_packets": summary.vlan_tagged.packets,
         "flows": report.flows,
         "flows_by_end_reason": {
