@@ -5,7 +5,10 @@
 //! * [`labels`]: labels for captures (a 5-tuple labels CSV or a
 //!   whole-capture label) matched to metered flows in either direction.
 //! * [`features`]: the numeric per-flow feature set a detector is trained
-//!   on (identifiers and timestamps excluded), full-flow or early-flow.
+//!   on (identifiers and timestamps excluded), full-flow or early-flow,
+//!   optionally with host context (decayed per-address flow counts of the stream).
+//! * [`training`]: labelled captures to a model, with class balancing and a
+//!   decision threshold chosen by cross-validation grouped by capture file.
 //! * [`detector`]: a loaded model checked against the features a run
 //!   produces, classifying batches of flows into [`alert::Alert`]s; with
 //!   early snapshots from the meter (`MeterConfig::early_emit`), one
