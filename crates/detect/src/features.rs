@@ -196,7 +196,14 @@ pub type ContextRow = [f64; CONTEXT_FEATURES.len()];
 struct Decayed {
     all: f64,
     oneway: f64,
+    /// Time of the latest flow counted (ns); meaningless while `all == 0`.
     t: i64,
+}
+
+/// exp(−Δt / τ) for a gap `dt` in ns (saturated, so hostile timestamps
+/// only make the factor 0 or 1).
+fn decay(dt: i64) -> f64 {
+    (-(dt.max(0) as f64) / (CONTEXT_TAU_S * 1e9)).exp()
 }
 
 impl Decayed {
@@ -204,13 +211,17 @@ impl Decayed {
     /// one older than the key's clock is added already decayed.
     fn add(&mut self, t: i64, oneway: bool) {
         let w = f64::from(u8::from(oneway));
-        if t >= self.t {
-            let k = (-((t - self.t) as f64) / (CONTEXT_TAU_S * 1e9)).exp();
+        if self.all == 0.0 || t >= self.t {
+            let k = if self.all == 0.0 {
+                0.0
+            } else {
+                decay(t.saturating_sub(self.t))
+            };
             self.all = self.all * k + 1.0;
             self.oneway = self.oneway * k + w;
             self.t = t;
         } else {
-            let k = (-((self.t - t) as f64) / (CONTEXT_TAU_S * 1e9)).exp();
+            let k = decay(self.t.saturating_sub(t));
             self.all += k;
             self.oneway += w * k;
         }
@@ -218,7 +229,7 @@ impl Decayed {
 
     /// The count decayed to `now`.
     fn at(&self, now: i64) -> f64 {
-        self.all * (-((now.saturating_sub(self.t)).max(0) as f64) / (CONTEXT_TAU_S * 1e9)).exp()
+        self.all * decay(now.saturating_sub(self.t))
     }
 }
 
