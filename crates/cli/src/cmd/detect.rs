@@ -25,6 +25,12 @@ pub enum SummaryFormat {
 /// Runs capture → flows → features → model and writes one JSON line per
 /// flow classified as an attack, flushed as soon as the flow is decided.
 /// Without `--model`, the bundled detector (models/detector.nlm) is used.
+///
+/// A model trained with `train-detector --target-fpr` alerts when its attack
+/// score 1 − P(benign) reaches the threshold stored in it (otherwise: when the
+/// most probable class is not benign); one trained with `--context` counts
+/// recent flows per address over the whole input, all files together
+/// (docs/detection.md).
 #[derive(Parser, Debug)]
 #[command(
     after_help = "Examples:\n  netlens detect capture.pcap -o alerts.jsonl\n  netlens detect --model my.nlm --early 8 dir/ --format json"
