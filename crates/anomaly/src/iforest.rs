@@ -270,6 +270,7 @@ impl IforestModel {
             vlan_id: flow.vlan_id,
             score,
             flow_id: Some(flow.id),
+            packets: flow.packets(),
             top_features,
         }
     }

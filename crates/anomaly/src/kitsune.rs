@@ -625,7 +625,7 @@ impl KitsuneObserver {
             return;
         }
         for a in &v {
-            if let Err(e) = self.out.write(a) {
+            if let Err(e) = self.out.write(&a.to_record()) {
                 self.error = Some(e);
                 return;
             }
@@ -691,6 +691,7 @@ impl PacketObserver for KitsuneObserver {
             Some(a) => {
                 a.ts_start_ns = a.ts_start_ns.min(pkt.ts_ns);
                 a.ts_end_ns = a.ts_end_ns.max(pkt.ts_ns);
+                a.packets += 1;
                 if score > a.score {
                     a.score = score;
                     a.top_features = top();
@@ -709,6 +710,7 @@ impl PacketObserver for KitsuneObserver {
                     vlan_id: p.vlan_id,
                     score,
                     flow_id: None,
+                    packets: 1,
                     top_features: top(),
                 };
                 self.buckets.insert(key, a);

@@ -32,12 +32,16 @@ fn alerts(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-const KEYS: [&str; 13] = [
+/// The keys of every netlens alert (supervised and unsupervised detectors
+/// write the same record), sorted.
+const KEYS: [&str; 15] = [
     "detector",
     "dst_ip",
     "dst_port",
+    "early",
     "flow_id",
     "label",
+    "packets",
     "protocol",
     "score",
     "src_ip",
@@ -53,6 +57,10 @@ fn check_keys(a: &serde_json::Value) {
     k.sort();
     assert_eq!(k, KEYS);
     assert_eq!(a["label"], "anomaly");
+    assert_eq!(a["early"], false);
+    assert!(a["packets"].as_u64().unwrap_or(0) >= 1);
+    // The same record type as the supervised detector's alerts.
+    let _: netlens_export::alert::Alert = serde_json::from_value(a.clone()).unwrap();
 }
 
 #[test]

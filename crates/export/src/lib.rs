@@ -12,6 +12,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alert;
 mod csv_out;
 mod jsonl;
 mod parquet_out;

@@ -882,7 +882,7 @@ mod tests {
         let v = d.alerts();
         assert_eq!(v.total, 3);
         assert_eq!(v.recent.len(), 2);
-        assert_eq!(v.recent[0].flow_id, 3, "newest first");
+        assert_eq!(v.recent[0].flow_id, Some(3), "newest first");
         assert_eq!(v.by_label.get("scan"), Some(&2));
     }
 

@@ -238,7 +238,7 @@ fn score(a: ScoreArgs) -> Result<()> {
             flows += b.len() as u64;
             for ((f, r), s) in b.iter().zip(&rows).zip(s) {
                 if s > th {
-                    out.write(&m.alert(&ff, f, r, s))?;
+                    out.write(&m.alert(&ff, f, r, s).to_record())?;
                 }
             }
             out.flush()
