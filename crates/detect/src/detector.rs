@@ -361,7 +361,7 @@ impl Detector {
                 vlan_id: f.vlan_id,
                 label,
                 score,
-                flow_id: f.id,
+                flow_id: Some(f.id),
                 early: f.end_reason == EndReason::Early,
                 packets: f.packets(),
                 top_features,
