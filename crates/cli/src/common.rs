@@ -420,15 +420,6 @@ impl TableOut {
         }
     }
 
-    /// Write a batch of flows the caller gives away (see
-    /// `FlowWriter::write_owned`: a background Parquet encoder takes them).
-    pub fn write_owned(&mut self, flows: &mut Vec<netlens_flow::Flow>) -> Result<()> {
-        match &mut self.whole {
-            Some(w) => Ok(w.write_owned(flows)?),
-            None => self.write(flows),
-        }
-    }
-
     /// Finish the table (footer, flush).
     pub fn finish(mut self) -> Result<()> {
         match self.whole.take() {

@@ -321,8 +321,8 @@ fn synth_is_deterministic_and_matches_the_shipped_sample() {
     );
 }
 
-/// `--threads 2` (sharded metering, Parquet converted and encoded on the
-/// encoder thread from flows handed over) writes the same file as one thread.
+/// `--threads 2` (sharded metering, Parquet encoded on a second thread)
+/// writes the same file as one thread.
 #[test]
 fn flows_parquet_is_identical_for_one_and_two_threads() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -78,16 +78,6 @@ pub enum ExportError {
 pub trait FlowWriter {
     /// Write a batch of flows (in the order given).
     fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError>;
-    /// Write a batch of flows the caller gives away (in the order given).
-    /// A writer that encodes on another thread moves them there, so that
-    /// converting and freeing them leaves the caller's thread; others write
-    /// them as [`FlowWriter::write`] does. Either way `flows` is written
-    /// once, and what is left in it afterwards is not to be written again.
-    fn write_owned(&mut self, flows: &mut Vec<Flow>) -> Result<(), ExportError> {
-        self.write(flows)?;
-        flows.clear();
-        Ok(())
-    }
     /// Flush buffers and write any footer; must be called once at the end.
     fn finish(self: Box<Self>) -> Result<(), ExportError>;
 }

@@ -9,9 +9,8 @@
 //!
 //! Invariants: the values written are exactly those of [`Column::value`]
 //! (text as the CSV writer formats it), whatever the batching, the thread
-//! that converts or encodes, or the writer properties; with `background` at
-//! most `BACKGROUND_QUEUE` finished batches or given-away flow vectors wait
-//! for the encoder thread, and it writes them in the order they were sent.
+//! that encodes, or the writer properties; with `background` at most
+//! `BACKGROUND_QUEUE` finished batches wait for the encoder thread.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -482,17 +481,9 @@ impl BatchBuilder {
 enum Sink {
     Inline(Box<ArrowWriter<Box<dyn Write + Send>>>),
     Background {
-        tx: Option<SyncSender<ToEncoder>>,
+        tx: Option<SyncSender<RecordBatch>>,
         handle: Option<JoinHandle<Result<(), ExportError>>>,
     },
-}
-
-/// Work for the encoder thread, encoded in the order sent.
-enum ToEncoder {
-    /// A batch the caller's thread converted.
-    Batch(RecordBatch),
-    /// Flows the caller gave away: converted (and freed) on the encoder thread.
-    Flows(Vec<Flow>),
 }
 
 /// Finished batches that may wait for the encoder thread.
@@ -508,29 +499,13 @@ impl ParquetWriter {
         let props = writer_properties(&batch.schema(), &opts);
         let w = ArrowWriter::try_new(out, batch.schema(), Some(props))?;
         let sink = if opts.background {
-            let (tx, rx) = sync_channel::<ToEncoder>(BACKGROUND_QUEUE);
-            let mut own = BatchBuilder::new(sel, opts.batch_rows);
-            let rows = opts.batch_rows.max(1);
+            let (tx, rx) = sync_channel::<RecordBatch>(BACKGROUND_QUEUE);
             let handle = std::thread::Builder::new()
                 .name("netlens-parquet".into())
                 .spawn(move || -> Result<(), ExportError> {
                     let mut w = w;
-                    while let Ok(m) = rx.recv() {
-                        match m {
-                            ToEncoder::Batch(b) => {
-                                // Rows converted here come first.
-                                if !own.is_empty() {
-                                    w.write(&own.finish()?)?;
-                                }
-                                w.write(&b)?;
-                            }
-                            ToEncoder::Flows(flows) => {
-                                append_bounded(&mut own, &flows, rows, &mut |b| Ok(w.write(&b)?))?;
-                            }
-                        }
-                    }
-                    if !own.is_empty() {
-                        w.write(&own.finish()?)?;
+                    while let Ok(b) = rx.recv() {
+                        w.write(&b)?;
                     }
                     w.close()?;
                     Ok(())
@@ -553,46 +528,16 @@ impl ParquetWriter {
         match &mut self.sink {
             Sink::Inline(w) => w.write(&batch)?,
             Sink::Background { tx, handle } => {
-                send_or_join(tx, handle, ToEncoder::Batch(batch))?;
+                let sent = tx.as_ref().is_some_and(|tx| tx.send(batch).is_ok());
+                if !sent {
+                    // The encoder stopped: report its error.
+                    tx.take();
+                    return join_encoder(handle.take());
+                }
             }
         }
         Ok(())
     }
-}
-
-/// Send work to the encoder thread; if it has stopped, return its error.
-fn send_or_join(
-    tx: &mut Option<SyncSender<ToEncoder>>,
-    handle: &mut Option<JoinHandle<Result<(), ExportError>>>,
-    m: ToEncoder,
-) -> Result<(), ExportError> {
-    let sent = tx.as_ref().is_some_and(|tx| tx.send(m).is_ok());
-    if !sent {
-        // The encoder stopped: report its error.
-        tx.take();
-        return join_encoder(handle.take());
-    }
-    Ok(())
-}
-
-/// Append `flows` to `bb`, handing a finished batch to `out` whenever it
-/// reaches `rows` rows or a text/list column is full.
-fn append_bounded(
-    bb: &mut BatchBuilder,
-    mut flows: &[Flow],
-    rows: usize,
-    out: &mut dyn FnMut(RecordBatch) -> Result<(), ExportError>,
-) -> Result<(), ExportError> {
-    while !flows.is_empty() {
-        let room = rows.saturating_sub(bb.len()).max(1);
-        let (now, later) = flows.split_at(room.min(CHUNK_FLOWS).min(flows.len()));
-        bb.append_flows(now);
-        if bb.len() >= rows || bb.is_full() {
-            out(bb.finish()?)?;
-        }
-        flows = later;
-    }
-    Ok(())
 }
 
 /// Wait for the encoder thread and return its outcome.
@@ -649,35 +594,18 @@ fn writer_properties(schema: &Schema, opts: &ParquetOptions) -> WriterProperties
 }
 
 impl FlowWriter for ParquetWriter {
-    fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError> {
+    fn write(&mut self, mut flows: &[Flow]) -> Result<(), ExportError> {
         let rows = self.opts.batch_rows.max(1);
-        let ParquetWriter { sink, batch, .. } = self;
-        append_bounded(batch, flows, rows, &mut |b| match sink {
-            Sink::Inline(w) => Ok(w.write(&b)?),
-            Sink::Background { tx, handle } => send_or_join(tx, handle, ToEncoder::Batch(b)),
-        })
-    }
-
-    fn write_owned(&mut self, flows: &mut Vec<Flow>) -> Result<(), ExportError> {
-        let rows = self.opts.batch_rows.max(1);
-        let ParquetWriter { sink, batch, .. } = self;
-        match sink {
-            Sink::Inline(w) => {
-                append_bounded(batch, flows, rows, &mut |b| Ok(w.write(&b)?))?;
-                flows.clear();
-                Ok(())
+        while !flows.is_empty() {
+            let room = rows.saturating_sub(self.batch.len()).max(1);
+            let (now, later) = flows.split_at(room.min(CHUNK_FLOWS).min(flows.len()));
+            self.batch.append_flows(now);
+            if self.batch.len() >= rows || self.batch.is_full() {
+                self.flush_batch()?;
             }
-            Sink::Background { tx, handle } => {
-                // Rows this thread converted go first.
-                if !batch.is_empty() {
-                    send_or_join(tx, handle, ToEncoder::Batch(batch.finish()?))?;
-                }
-                if flows.is_empty() {
-                    return Ok(());
-                }
-                send_or_join(tx, handle, ToEncoder::Flows(std::mem::take(flows)))
-            }
+            flows = later;
         }
+        Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
@@ -950,43 +878,6 @@ mod tests {
         }
         // The encoder thread does not change a byte.
         assert_eq!(files[0], files[1]);
-    }
-
-    #[test]
-    fn flows_given_to_the_encoder_thread_give_the_same_file() {
-        let sel = all_features();
-        let flows = flows("pcap/nfstream/skype.pcap", &sel);
-        let base = ParquetOptions {
-            batch_rows: 100,
-            row_group_rows: 250,
-            ..ParquetOptions::default()
-        };
-        let mut files = Vec::new();
-        // Inline with borrowed pieces; then background and inline with pieces
-        // given away, alternating with borrowed ones (order must hold).
-        for (background, owned) in [(false, false), (true, true), (false, true)] {
-            let out = Shared::default();
-            let opts = ParquetOptions {
-                background,
-                ..base.clone()
-            };
-            let mut w = crate::open_parquet(Box::new(out.clone()), &sel, opts)
-                .unwrap_or_else(|e| panic!("{e}"));
-            for (i, piece) in flows.chunks(33).enumerate() {
-                if owned && i % 3 != 1 {
-                    let mut v = piece.to_vec();
-                    w.write_owned(&mut v).unwrap_or_else(|e| panic!("{e}"));
-                    assert!(v.is_empty(), "write_owned left flows behind");
-                } else {
-                    w.write(piece).unwrap_or_else(|e| panic!("{e}"));
-                }
-            }
-            w.finish().unwrap_or_else(|e| panic!("{e}"));
-            files.push(out.0.lock().map(|v| v.clone()).unwrap_or_default());
-        }
-        assert!(!files[0].is_empty());
-        assert_eq!(files[0], files[1]);
-        assert_eq!(files[0], files[2]);
     }
 
     fn arrow_select_concat(schema: &Arc<Schema>, batches: &[RecordBatch]) -> RecordBatch {

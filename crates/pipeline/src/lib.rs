@@ -128,16 +128,7 @@ pub fn run<E>(
     sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
     progress: &mut dyn FnMut(&RunReport),
 ) -> Result<RunReport, E> {
-    let mut owned = |flows: &mut Vec<Flow>| sink(flows);
-    drive(
-        reader,
-        cfg,
-        observers,
-        &mut owned,
-        progress,
-        None,
-        |e| match e {},
-    )
+    drive(reader, cfg, observers, sink, progress, None, |e| match e {})
 }
 
 /// [`run`] over any [`PacketSource`]: packets are metered as from a file,
@@ -158,26 +149,6 @@ where
     S: PacketSource + ?Sized,
     E: From<S::Error>,
 {
-    let mut owned = |flows: &mut Vec<Flow>| sink(flows);
-    drive(source, cfg, observers, &mut owned, progress, stop, E::from)
-}
-
-/// [`run_source`] with a sink that may take the flows it is given: it gets
-/// the batch's vector and can move the flows out (e.g. to an encoder
-/// thread, so that converting and dropping them leaves the metering
-/// thread); whatever it leaves is dropped.
-pub fn run_source_owned<S, E>(
-    source: &mut S,
-    cfg: &RunConfig,
-    observers: &mut [&mut dyn PacketObserver],
-    sink: &mut dyn FnMut(&mut Vec<Flow>) -> Result<(), E>,
-    progress: &mut dyn FnMut(&RunReport),
-    stop: Option<&AtomicBool>,
-) -> Result<RunReport, E>
-where
-    S: PacketSource + ?Sized,
-    E: From<S::Error>,
-{
     drive(source, cfg, observers, sink, progress, stop, E::from)
 }
 
@@ -191,7 +162,7 @@ fn drive<S, E>(
     source: &mut S,
     cfg: &RunConfig,
     observers: &mut [&mut dyn PacketObserver],
-    sink: &mut dyn FnMut(&mut Vec<Flow>) -> Result<(), E>,
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
     progress: &mut dyn FnMut(&RunReport),
     stop: Option<&AtomicBool>,
     source_err: impl Fn(S::Error) -> E,
@@ -268,9 +239,9 @@ where
 
 /// Sort a batch of expired flows by first packet, number them and sink them.
 fn emit<E>(
-    out: &mut Vec<Flow>,
+    out: &mut [Flow],
     report: &mut RunReport,
-    sink: &mut dyn FnMut(&mut Vec<Flow>) -> Result<(), E>,
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
 ) -> Result<(), E> {
     if out.is_empty() {
         return Ok(());
@@ -287,7 +258,7 @@ fn hand_over<E>(
     meter: &mut FlowMeter,
     out: &mut Vec<Flow>,
     report: &mut RunReport,
-    sink: &mut dyn FnMut(&mut Vec<Flow>) -> Result<(), E>,
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
 ) -> Result<(), E> {
     if meter.pending() == 0 {
         return Ok(());

@@ -77,7 +77,7 @@ pub(crate) fn run<S, E>(
     source: &mut S,
     cfg: &RunConfig,
     observers: &mut [&mut dyn PacketObserver],
-    sink: &mut dyn FnMut(&mut Vec<Flow>) -> Result<(), E>,
+    sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
     progress: &mut dyn FnMut(&RunReport),
     stop: Option<&AtomicBool>,
     source_err: impl Fn(S::Error) -> E,

@@ -123,23 +123,20 @@ pub fn run(a: Args) -> Result<()> {
     let pb = common::packet_progress(a.quiet);
     let mut progress =
         |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows));
-    // The table may take the flows: with --threads > 1 its Parquet encoder
-    // thread converts and frees them, off the reading thread.
     let report = match &mut input {
         // Files go through the reader directly (no per-packet dispatch).
-        common::PacketInput::Files(reader) => netlens_pipeline::run_source_owned(
+        common::PacketInput::Files(reader) => netlens_pipeline::run(
             reader,
             &cfg,
             &mut [],
-            &mut |flows| table.write_owned(flows),
+            &mut |flows| table.write(flows),
             &mut progress,
-            None,
         ),
-        live => netlens_pipeline::run_source_owned(
+        live => netlens_pipeline::run_source(
             live,
             &cfg,
             &mut [],
-            &mut |flows| table.write_owned(flows),
+            &mut |flows| table.write(flows),
             &mut progress,
             stop,
         ),
