@@ -323,27 +323,37 @@ impl Detector {
         }
         let t = self.table(flows);
         let classes = self.classify_table(&t)?;
+        // Columns looked up by name once per batch, not once per alert.
+        let top_cols: Vec<(&String, Option<&[f64]>)> = self
+            .top
+            .iter()
+            .map(|n| {
+                let v = match t.column(n).map(|c| &c.data) {
+                    Ok(ColumnData::Num(v)) => Some(&v[..]),
+                    _ => None,
+                };
+                (n, v)
+            })
+            .collect();
+        let text = |name: &str| match t.column(name).map(|c| &c.data) {
+            Ok(ColumnData::Str(s)) => Some(&s[..]),
+            _ => None,
+        };
+        let (src_col, dst_col) = (text("src_ip"), text("dst_ip"));
         let mut out = Vec::new();
         for (i, (f, (label, score))) in flows.iter().zip(classes).enumerate() {
             if label == "benign" {
                 continue;
             }
-            let top_features = self
-                .top
+            let top_features = top_cols
                 .iter()
-                .map(|n| TopFeature {
-                    name: n.clone(),
-                    value: t.column(n).ok().and_then(|c| match &c.data {
-                        ColumnData::Num(v) => v.get(i).copied().filter(|x| x.is_finite()),
-                        ColumnData::Str(_) => None,
-                    }),
+                .map(|(n, v)| TopFeature {
+                    name: (*n).clone(),
+                    value: v.and_then(|v| v.get(i).copied()).filter(|x| x.is_finite()),
                 })
                 .collect();
-            let (src_ip, dst_ip) = match (
-                &t.column("src_ip").map(|c| &c.data),
-                &t.column("dst_ip").map(|c| &c.data),
-            ) {
-                (Ok(ColumnData::Str(s)), Ok(ColumnData::Str(d))) => (
+            let (src_ip, dst_ip) = match (src_col, dst_col) {
+                (Some(s), Some(d)) => (
                     s.get(i).cloned().unwrap_or_default(),
                     d.get(i).cloned().unwrap_or_default(),
                 ),

@@ -1,7 +1,6 @@
 //! `netlens detect`: captures in, one JSON alert per flow a model classifies as an attack.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -113,7 +112,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let mut reader = common::PacketInput::open(&a.inputs, !a.no_merge, &a.live)?;
     let stop = reader.stop_flag(&a.live)?;
-    let mut out = common::open_output(&a.output)?;
+    let mut out = netlens_export::alert::AlertWriter::new(common::open_output(&a.output)?);
     let mut per_label: BTreeMap<String, u64> = BTreeMap::new();
     let mut alerts = 0u64;
     let mut decisions = EarlyDecisions::default();
@@ -128,8 +127,7 @@ pub fn run(a: Args) -> Result<()> {
                 .alerts_once(flows, &mut decisions)
                 .map_err(|e: DetectError| anyhow::Error::new(e))?;
             for al in &found {
-                serde_json::to_writer(&mut out, al)?;
-                out.write_all(b"\n")?;
+                out.write(al)?;
                 *per_label.entry(al.label.clone()).or_insert(0) += 1;
             }
             alerts += found.len() as u64;
