@@ -105,20 +105,17 @@ pub struct FlowEvent {
 impl FlowEvent {
     /// From a metered flow.
     pub fn from_flow(f: &Flow) -> Self {
+        let v = FlowView::of(f);
         FlowEvent {
             id: f.id,
-            first_ns: f.first_ns,
-            last_ns: f.last_ns,
-            protocol: f.protocol,
-            src_port: f.src.port,
-            dst_port: f.dst.port,
-            bytes: f.bytes(),
-            conn_state: if f.protocol == 6 {
-                f.tcp.conn_state().to_string()
-            } else {
-                String::new()
-            },
-            end_reason: f.end_reason.name().to_string(),
+            first_ns: v.first_ns,
+            last_ns: v.last_ns,
+            protocol: v.protocol,
+            src_port: v.src_port,
+            dst_port: v.dst_port,
+            bytes: v.bytes,
+            conn_state: v.conn_state.to_string(),
+            end_reason: v.end_reason.to_string(),
         }
     }
 }
@@ -164,6 +161,26 @@ struct FlowView<'a> {
     bytes: u64,
     conn_state: &'a str,
     end_reason: &'a str,
+}
+
+impl<'a> FlowView<'a> {
+    /// The fields of a metered flow, borrowed (no allocation).
+    fn of(f: &'a Flow) -> FlowView<'a> {
+        FlowView {
+            first_ns: f.first_ns,
+            last_ns: f.last_ns,
+            protocol: f.protocol,
+            src_port: f.src.port,
+            dst_port: f.dst.port,
+            bytes: f.bytes(),
+            conn_state: if f.protocol == 6 {
+                f.tcp.conn_state()
+            } else {
+                ""
+            },
+            end_reason: f.end_reason.name(),
+        }
+    }
 }
 
 /// What a collection produced.
@@ -302,20 +319,7 @@ impl Collector {
     /// Counts a batch of flows handed over by the pipeline sink.
     pub fn on_flows(&mut self, flows: &[Flow]) {
         for f in flows {
-            self.count_flow(&FlowView {
-                first_ns: f.first_ns,
-                last_ns: f.last_ns,
-                protocol: f.protocol,
-                src_port: f.src.port,
-                dst_port: f.dst.port,
-                bytes: f.bytes(),
-                conn_state: if f.protocol == 6 {
-                    f.tcp.conn_state()
-                } else {
-                    ""
-                },
-                end_reason: f.end_reason.name(),
-            });
+            self.count_flow(&FlowView::of(f));
         }
     }
 
@@ -542,6 +546,55 @@ mod tests {
             c.flow(f);
         }
         (c.finish().expect("finish"), report)
+    }
+
+    /// The sink path (`on_flows`, borrowed fields) counts exactly what the
+    /// owned path (`flow(&FlowEvent)`) counts.
+    #[test]
+    fn on_flows_equals_flow_events() {
+        let path = crate::tests_support::sample();
+        let collect = |borrowed: bool| {
+            let mut reader = netlens_capture::CaptureReader::open(
+                &[netlens_capture::Input::from_arg(
+                    path.to_str().unwrap_or_default(),
+                )],
+                &netlens_capture::ReadOptions { sort_by_time: true },
+            )
+            .expect("open sample");
+            let mut c = Collector::new(60, 5).expect("collector");
+            let mut flows = Vec::new();
+            {
+                let mut obs: [&mut dyn PacketObserver; 1] = [&mut c];
+                netlens_pipeline::run::<std::convert::Infallible>(
+                    &mut reader,
+                    &RunConfig::default(),
+                    &mut obs,
+                    &mut |fs: &[Flow]| {
+                        flows.extend_from_slice(fs);
+                        Ok(())
+                    },
+                    &mut |_| {},
+                )
+                .unwrap_or_else(|e| match e {});
+            }
+            if borrowed {
+                c.on_flows(&flows);
+            } else {
+                for f in &flows {
+                    c.flow(&FlowEvent::from_flow(f));
+                }
+            }
+            c.finish().expect("finish")
+        };
+        let (a, b) = (collect(true), collect(false));
+        assert!(a.flows > 0);
+        assert_eq!(format!("{:?}", a.table), format!("{:?}", b.table));
+        assert_eq!(
+            (a.flows, a.single_packet_flows, &a.durations, &a.apps),
+            (b.flows, b.single_packet_flows, &b.durations, &b.apps)
+        );
+        assert_eq!(format!("{:?}", a.tcp), format!("{:?}", b.tcp));
+        assert_eq!(a.per_second, b.per_second);
     }
 
     #[test]

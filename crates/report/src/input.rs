@@ -13,7 +13,7 @@ use netlens_capture::{CaptureReader, Input, ReadOptions};
 use netlens_flow::Flow;
 use netlens_pipeline::{PacketObserver, RunConfig};
 
-use crate::collect::{Collected, Collector, FlowEvent, RunFacts};
+use crate::collect::{Collected, Collector, RunFacts};
 use crate::data::InputInfo;
 use crate::error::{Error, Result};
 use crate::flowtable;
@@ -173,9 +173,7 @@ pub fn gather(
                         let mut c = cell
                             .try_borrow_mut()
                             .map_err(|_| Error::Invalid("collector busy".into()))?;
-                        for f in fs {
-                            c.flow(&FlowEvent::from_flow(f));
-                        }
+                        c.on_flows(fs);
                         Ok(())
                     },
                     &mut |r| progress(r.packets),

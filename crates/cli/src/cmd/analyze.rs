@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use netlens_flow::{Flow, Selection};
 use netlens_pipeline::{PacketObserver, RunConfig};
-use netlens_report::collect::{FlowEvent, RunFacts};
+use netlens_report::collect::RunFacts;
 use netlens_report::data::InputInfo;
 use netlens_report::{Collector, ReportOptions, build_report, render};
 use netlens_timeseries::units;
@@ -196,9 +196,7 @@ pub fn run(a: Args) -> Result<()> {
             &mut obs,
             &mut |fs: &[Flow]| {
                 if let Ok(mut c) = collector.try_borrow_mut() {
-                    for f in fs {
-                        c.flow(&FlowEvent::from_flow(f));
-                    }
+                    c.on_flows(fs);
                 }
                 pq.write(fs)?;
                 csv.write(fs)?;
