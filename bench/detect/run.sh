@@ -28,7 +28,8 @@ if [[ -z "$bin" ]]; then
   bin="${CARGO_TARGET_DIR:-$root/target}/release/netlens"
 fi
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# KEEP=DIR keeps the trained model, training log and split in DIR (for analysis).
+trap 'if [[ -n "${KEEP:-}" ]]; then mkdir -p "$KEEP" && cp "$work"/detector.nlm* "$work"/train.log "$work"/split.tsv "$work"/results.tsv "$KEEP"/ 2>/dev/null; fi; rm -rf "$work"' EXIT
 EARLY="${EARLY:-0}"
 TRAIN_OPTS="${TRAIN_OPTS:---benign-share 0.5 --target-fpr 0.01 --context}"
 CLASSES="${CLASSES:-category}"
@@ -98,7 +99,8 @@ while IFS=$'\t' read -r part cls path _; do
   fi
 done < "$work/split.tsv"
 
-python3 - "$work" "$here/RESULTS${EARLY/#0/}.md" "$train_s" "$EARLY" "$data" "$TRAIN_OPTS" "$CLASSES" <<'PY'
+# OUT=FILE writes the tables there instead (experiments that should not replace RESULTS.md).
+python3 - "$work" "${OUT:-$here/RESULTS${EARLY/#0/}.md}" "$train_s" "$EARLY" "$data" "$TRAIN_OPTS" "$CLASSES" <<'PY'
 import json, os, sys
 work, out, train_s, early, data, opts, classes = sys.argv[1:8]
 rows = []
@@ -134,11 +136,25 @@ for cls, (n, flows, alerts, err) in sorted(agg.items(), key=lambda kv: (kv[0].st
     note = "false-positive rate" if "benign" in cls else ("alerted share (not benign, not attack)" if cls == "excluded" else "recall (flow level)")
     if err: note += f"; {err} capture(s) failed"
     L.append(f"| {cls} | {n} | {flows} | {alerts} | {rate:.4f} | {note} |")
+note = json.load(open(os.path.join(work, "detector.nlm.json")))
+th = note.get("threshold") or {}
+if th:
+    L.append(f"\nThreshold: {th.get('threshold', float('nan')):.4f} on the attack score 1 − P(benign), chosen by `--target-fpr {th.get('target_fpr')}`: "
+             f"{th.get('folds')}-fold cross-validation on the train captures only, grouped by capture file; the lowest threshold at which at most "
+             f"{100 * th.get('target_fpr', 0):.0f} % of the pooled out-of-fold benign flows alert (argmax would alert {100 * th.get('argmax_fpr', 0):.2f} % of them). "
+             "Out-of-fold counts per class are in the training log below.")
+ben = sorted(((s.get("alerts", 0), s.get("flows", 0), path) for cls, path, s in rows if cls == "benign"), reverse=True)
+tot_f = sum(f for _, f, _ in ben)
+tot_a = sum(a for a, _, _ in ben)
+L.append("\n## Benign test captures with the most alerts\n\n| capture | flows | alerts | rate | benign FP rate without this capture |\n|---|---|---|---|---|")
+for a, f, path in ben[:5]:
+    rest = (tot_a - a) / (tot_f - f) if tot_f > f else float("nan")
+    L.append(f"| {path} | {f} | {a} | {a / f if f else float('nan'):.3f} | {rest:.4f} |")
+L.append(f"\n{sum(1 for a, _, _ in ben if a == 0)} of {len(ben)} benign test captures raise no alert.")
 L.append("\n## Per test capture\n\n| class | capture | flows | alerts | rate | by label |\n|---|---|---|---|---|---|")
 for cls, path, s in sorted(rows):
     f, a = s.get("flows", 0), s.get("alerts", 0)
     L.append(f"| {cls} | {path} | {f} | {a} | {a / f if f else float('nan'):.3f} | {json.dumps(s.get('alerts_by_label', {}))} |")
-note = json.load(open(os.path.join(work, "detector.nlm.json")))
 L.append("\n## Most important features (mean decrease in impurity)\n")
 L.append(", ".join(f"{n} {v:.3f}" for n, v in note.get("importances", [])[:15]) + "\n")
 L.append("\n## Training log\n\n```\n" + "\n".join(train_log) + "\n```\n")

@@ -24,6 +24,18 @@
 //! order the meter emits them (training and detection alike), with memory
 //! bounded by [`CONTEXT_MAX_HOSTS`] tracked keys per map.
 //!
+//! Related flows: a flow from B to A while A's recent two-way flows to B
+//! still count at least [`CONTEXT_RELATED_MIN`] (decayed) belongs to a
+//! conversation A started: a peer connecting back, a late packet or the
+//! burst of bare RSTs a peer sends after the meter ended the connection at
+//! its first RST (each such packet becomes a one-packet flow). It is not
+//! fan-in into A nor fan-out of B, so it is left out of the maps; its row
+//! reports the counts as if it were added (so a flow always counts itself),
+//! and `ctx_related` gives that reverse count. Without this, a peer-to-peer
+//! node's closed connections look like a flood into it. A flooder can hide
+//! only from a host that held a two-way conversation with it in the last
+//! ~30 s, and only while that count has not decayed.
+//!
 //! Invariant: the table has one row per flow in input order, then the
 //! identity columns in [`ID_COLUMNS`] (never used as features).
 
@@ -58,7 +70,7 @@ const EXCLUDED: [&str; 10] = [
 ];
 
 /// Names of the host-context features, in table order.
-pub const CONTEXT_FEATURES: [&str; 7] = [
+pub const CONTEXT_FEATURES: [&str; 8] = [
     "ctx_dst_flows",
     "ctx_dst_oneway",
     "ctx_dst_oneway_share",
@@ -66,10 +78,16 @@ pub const CONTEXT_FEATURES: [&str; 7] = [
     "ctx_src_oneway",
     "ctx_src_oneway_share",
     "ctx_pair_flows",
+    "ctx_related",
 ];
 
 /// Time constant of the host-context counts, seconds.
 pub const CONTEXT_TAU_S: f64 = 10.0;
+
+/// Decayed count of two-way flows from a flow's destination to its source
+/// at or above which the flow is related (see the module docs): one such
+/// flow that ended up to ~30 s earlier (e^-3 ≈ 0.05 with τ = 10 s).
+pub const CONTEXT_RELATED_MIN: f64 = 0.05;
 
 /// Keys tracked per host-context map before stale ones are dropped.
 pub const CONTEXT_MAX_HOSTS: usize = 1 << 18;
@@ -231,6 +249,23 @@ impl Decayed {
     fn at(&self, now: i64) -> f64 {
         self.all * decay(now.saturating_sub(self.t))
     }
+
+    /// The count of flows with a reply, decayed to `now`.
+    fn two_way_at(&self, now: i64) -> f64 {
+        (self.all - self.oneway).max(0.0) * decay(now.saturating_sub(self.t))
+    }
+}
+
+/// What [`bump`] would return for `key`, without changing `map`.
+fn peek<K: std::hash::Hash + Eq>(
+    map: &HashMap<K, Decayed>,
+    key: &K,
+    t: i64,
+    oneway: bool,
+) -> Decayed {
+    let mut d = map.get(key).copied().unwrap_or_default();
+    d.add(t, oneway);
+    d
 }
 
 /// Update `key` in `map`, dropping stale keys when the map is full.
@@ -267,11 +302,36 @@ impl HostContext {
     pub fn observe(&mut self, f: &Flow) -> ContextRow {
         let oneway = f.bwd.packets == 0;
         let t = f.last_ns;
-        let d = bump(&mut self.dst, f.dst.addr, t, oneway);
-        let s = bump(&mut self.src, f.src.addr, t, oneway);
-        let p = bump(&mut self.pair, (f.src.addr, f.dst.addr), t, oneway);
+        let related = self
+            .pair
+            .get(&(f.dst.addr, f.src.addr))
+            .map_or(0.0, |r| r.two_way_at(t));
+        let (d, s, p) = if related >= CONTEXT_RELATED_MIN {
+            // Part of a conversation the destination started: counted in its
+            // own row, not remembered (see the module docs).
+            (
+                peek(&self.dst, &f.dst.addr, t, oneway),
+                peek(&self.src, &f.src.addr, t, oneway),
+                peek(&self.pair, &(f.src.addr, f.dst.addr), t, oneway),
+            )
+        } else {
+            (
+                bump(&mut self.dst, f.dst.addr, t, oneway),
+                bump(&mut self.src, f.src.addr, t, oneway),
+                bump(&mut self.pair, (f.src.addr, f.dst.addr), t, oneway),
+            )
+        };
         let share = |x: Decayed| if x.all > 0.0 { x.oneway / x.all } else { 0.0 };
-        [d.all, d.oneway, share(d), s.all, s.oneway, share(s), p.all]
+        [
+            d.all,
+            d.oneway,
+            share(d),
+            s.all,
+            s.oneway,
+            share(s),
+            p.all,
+            related,
+        ]
     }
 
     /// Keys tracked (destination, source and pair maps together).
@@ -504,6 +564,42 @@ mod tests {
             hc.len(),
             1 + 10 + 10,
             "one destination, ten sources, ten pairs"
+        );
+        // A peer-to-peer exchange: A ([7]) holds a two-way flow with B ([8]),
+        // then B sends A twenty bare one-packet flows (RSTs after the close):
+        // related, so they neither pile up on A nor on B, and say so.
+        let mut hc = HostContext::default();
+        f.src.addr = [7; 16];
+        f.dst.addr = [8; 16];
+        f.bwd.packets = 3;
+        f.last_ns = 1_000_000_000;
+        let r = hc.observe(&f);
+        assert!(r[7] == 0.0, "nothing related yet: {r:?}");
+        f.src.addr = [8; 16];
+        f.dst.addr = [7; 16];
+        f.bwd.packets = 0;
+        for i in 0..20 {
+            f.last_ns = 1_000_000_000 + i * 1000;
+            let r = hc.observe(&f);
+            assert!(r[0] < 1.01 && r[1] < 1.01 && r[6] < 1.01, "{r:?}");
+            assert!(r[7] > 0.99, "{r:?}");
+        }
+        // A one-way flood into A from C ([9]) still counts up.
+        f.src.addr = [9; 16];
+        for i in 0..20 {
+            f.last_ns = 1_000_100_000 + i * 1000;
+            last = hc.observe(&f);
+        }
+        assert!(last[0] > 19.9 && last[7] == 0.0, "{last:?}");
+        // A minute later B's flows into A are no longer related.
+        f.src.addr = [8; 16];
+        f.last_ns = 61_000_000_000;
+        let r = hc.observe(&f);
+        assert!(r[7] < CONTEXT_RELATED_MIN, "{r:?}");
+        assert_eq!(
+            hc.len(),
+            2 + 3 + 3,
+            "dst [8],[7]; src [7],[9],[8]; three pairs"
         );
         // The set names them; the early set never has them.
         let names = FeatureSet::full().with_context(true).feature_names();

@@ -44,8 +44,11 @@ pub struct Args {
     pub early: u16,
     /// Add host-context features: decayed counts of recent flows to the same destination,
     /// from the same source and between the same pair, and their one-way share (what makes
-    /// a flood or a scan, which single flows do not show). `detect` computes them over its
-    /// whole input stream. Full-flow models only.
+    /// a flood or a scan, which single flows do not show). A flow from B to A while A's
+    /// recent two-way flows to B still count (a peer connecting back, the RSTs after a
+    /// closed connection) is "related": it is not counted as fan-in or fan-out, and
+    /// `ctx_related` reports it. `detect` computes them over its whole input stream.
+    /// Full-flow models only.
     #[arg(long)]
     pub context: bool,
     /// Trees in the forest.
