@@ -183,10 +183,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
             }
+            // Distinct thresholds per feature (the cost of a rank lookup)
+            // and the deepest leaf of each tree.
+            let mut thr: std::collections::BTreeMap<i32, Vec<f64>> = Default::default();
+            for n in f.trees.iter().flat_map(|t| &t.nodes) {
+                if n.feature >= 0 {
+                    thr.entry(n.feature).or_default().push(n.threshold);
+                }
+            }
+            let mut search = 0u32;
+            let mut most = 0usize;
+            for v in thr.values_mut() {
+                v.sort_by(f64::total_cmp);
+                v.dedup();
+                most = most.max(v.len());
+                search += (v.len() + 1).next_power_of_two().trailing_zeros();
+            }
             eprintln!(
-                "{} trees, {nodes} nodes, mean path {:.1}",
+                "{} trees, {nodes} nodes, mean path {:.1}; {} features split on, at most {most} distinct thresholds per feature, {search} binary-search steps per row",
                 f.trees.len(),
-                steps as f64 / (x.n_rows * f.trees.len()) as f64
+                steps as f64 / (x.n_rows * f.trees.len()) as f64,
+                thr.len()
             );
         }
         let _ = model.output(&x)?;

@@ -401,6 +401,38 @@ pub(crate) mod testdata {
         (Matrix::from_columns(cols, n), y)
     }
 
+    /// `n` rows at the edges of the split rule `x > t`: each cell is one of
+    /// its feature's thresholds `t`, one ulp either side of it, ±0.0, NaN,
+    /// ±inf, or a value between the thresholds (seeded, so reproducible).
+    pub(crate) fn edge_rows(thresholds: &[Vec<f64>], n: usize, seed: u64) -> Matrix {
+        use rand::rngs::StdRng;
+        use rand::seq::IndexedRandom;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(seed);
+        let rows: Vec<Vec<f64>> = (0..n)
+            .map(|_| {
+                thresholds
+                    .iter()
+                    .map(|ts| {
+                        let t = ts.choose(&mut rng).copied().unwrap_or(0.0);
+                        match rng.random_range(0..12) {
+                            0..=2 => t,
+                            3 => t.next_up(),
+                            4 => t.next_down(),
+                            5 => 0.0,
+                            6 => -0.0,
+                            7 => f64::NAN,
+                            8 => f64::INFINITY,
+                            9 => f64::NEG_INFINITY,
+                            _ => t + rng.random_range(-1.0..1.0) * t.abs().max(1.0),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Matrix::from_rows(&rows)
+    }
+
     /// (train, train labels, test): the first rows of KDDTrain+_20Percent
     /// and KDDTest+, with NaN and ±inf written into some test cells.
     pub(crate) fn nsl_kdd(train_rows: usize, test_rows: usize) -> (Matrix, Vec<u32>, Matrix) {

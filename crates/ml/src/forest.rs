@@ -682,6 +682,49 @@ mod tests {
         assert!(fast.chunks(f.n_classes).any(|r| r[0] < 0.5));
     }
 
+    /// The flattened trees against the unflattened per-row tree walk on
+    /// rows at the edges of the split rule (values exactly at thresholds,
+    /// one ulp either side, ±0.0, NaN, ±inf), over several row blocks
+    /// and a partial last one.
+    #[test]
+    fn flattened_prediction_matches_tree_walk_at_thresholds_and_non_finite() {
+        let (mut x, y) = xor_data(3000, 4);
+        // A count-like column (0, 1, 2, ...) gives thresholds at x.5 and
+        // rows at 0.0 / -0.0.
+        let counts: Vec<f64> = (0..x.n_rows).map(|r| (r % 5) as f64).collect();
+        x = Matrix::from_columns(
+            (0..x.n_cols)
+                .map(|c| x.col(c).to_vec())
+                .chain([counts])
+                .collect(),
+            x.n_rows,
+        );
+        let mut p = ForestParams::random_forest(x.n_cols);
+        p.n_trees = 12;
+        p.max_features = Some(x.n_cols);
+        let f = Forest::fit(&x, &y, 2, &p).unwrap();
+        let mut by_feature: Vec<Vec<f64>> = vec![Vec::new(); f.n_features];
+        for n in f.trees.iter().flat_map(|t| &t.nodes) {
+            if n.feature >= 0 {
+                by_feature[n.feature as usize].push(n.threshold);
+            }
+        }
+        assert!(by_feature.iter().all(|t| !t.is_empty()));
+        let xt = crate::flat::testdata::edge_rows(&by_feature, 1000, 11);
+        let fast = f.predict_proba(&xt);
+        let slow = f.predict_proba_rows(&xt);
+        assert_eq!(fast.len(), slow.len());
+        for (r, (a, b)) in fast.chunks(2).zip(slow.chunks(2)).enumerate() {
+            assert!(
+                a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "row {r}: {a:?} vs {b:?} for {:?}",
+                (0..xt.n_cols).map(|c| xt.get(r, c)).collect::<Vec<_>>()
+            );
+        }
+        // The rows reach different leaves (not all scored alike).
+        assert!(fast.chunks(2).any(|r| r[1] > 0.9) && fast.chunks(2).any(|r| r[1] < 0.1));
+    }
+
     #[test]
     fn default_max_features_is_floor_sqrt_like_scikit_learn() {
         // 24 features: sqrt = 4.9; scikit-learn tries 4 (rounding gave 5).

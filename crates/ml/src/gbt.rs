@@ -301,6 +301,50 @@ mod tests {
         );
     }
 
+    /// The flattened boosters against forust-ml's own prediction on rows
+    /// at the edges of its split rule (values exactly at split values, one
+    /// ulp either side, ±0.0, NaN, ±inf); trained with NaN cells so that
+    /// some splits send missing values right.
+    #[test]
+    fn flattened_prediction_matches_forust_at_split_values_and_non_finite() {
+        let (mut x, y, _) = crate::flat::testdata::nsl_kdd(3000, 0);
+        for (i, v) in x.data.iter_mut().enumerate() {
+            if i % 7 == 0 {
+                *v = f64::NAN;
+            }
+        }
+        let g = Gbt::fit(
+            &x,
+            &y,
+            2,
+            &GbtParams {
+                iterations: 15,
+                ..GbtParams::default()
+            },
+        )
+        .unwrap();
+        let boosters = g.load().unwrap();
+        let mut by_feature: Vec<Vec<f64>> = vec![Vec::new(); g.n_features];
+        let mut nan_right = 0;
+        for n in boosters[0].trees.iter().flat_map(|t| &t.nodes) {
+            if !n.is_leaf {
+                by_feature[n.split_feature].push(n.split_value);
+                nan_right += usize::from(n.missing_node == n.right_child);
+            }
+        }
+        assert!(nan_right > 0, "no split sends NaN right: test too weak");
+        let xt = crate::flat::testdata::edge_rows(&by_feature, 1000, 12);
+        let reference = Gbt::margins_forust(&boosters, &xt).unwrap();
+        let flat = flatten(&boosters[0], g.n_features).unwrap();
+        let fast = flat.0.predict_sum(&xt, flat.1);
+        assert_eq!(fast.len(), reference[0].len());
+        assert!(
+            fast.iter()
+                .zip(&reference[0])
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
+
     #[test]
     fn boosting_learns_threshold_and_roundtrips_json() {
         let rows: Vec<Vec<f64>> = (0..400)
