@@ -21,8 +21,16 @@ bench="${CARGO_TARGET_DIR:-$root/target}/release/examples/bench"
 kdd="$data/labeled/flows/nsl-kdd"
 
 echo "== NSL-KDD (train KDDTrain+_20Percent, test KDDTest+), binary normal vs attack"
-"$bench" nslkdd "$kdd/KDDTrain+_20Percent.txt" "$kdd/KDDTest+.txt" "$kdd/Field_Names.csv" | tee "$work/kdd_rust.jsonl"
+NETLENS_BENCH_DUMP="$work" "$bench" nslkdd "$kdd/KDDTrain+_20Percent.txt" "$kdd/KDDTest+.txt" "$kdd/Field_Names.csv" | tee "$work/kdd_rust.jsonl"
 "$venv/bin/python" "$here/sk_bench.py" nslkdd "$kdd/KDDTrain+_20Percent.txt" "$kdd/KDDTest+.txt" "$kdd/Field_Names.csv" | tee "$work/kdd_sk.jsonl"
+
+echo "== NSL-KDD prediction speed of the models above (1 and 2 threads)"
+for m in rf gbt tree; do
+  for t in 1 2; do
+    echo -n "$m "
+    "$here/predict_ab.sh" "$work/nslkdd-$m.nlm" 1 "$t" "$bench"
+  done
+done
 
 echo "== NSL-KDD model selection on the training file (attack types held out), one KDDTest+ score"
 "$bench" nslkdd-select "$kdd/KDDTrain+_20Percent.txt" "$kdd/KDDTest+.txt" "$kdd/Field_Names.csv" | tee "$work/kdd_select.jsonl"
