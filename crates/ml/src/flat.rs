@@ -193,10 +193,12 @@ impl FlatTrees {
         out.par_chunks_mut(ROWS * w)
             .enumerate()
             .for_each(|(chunk, o)| {
-                if self.nan_right {
-                    self.predict_block::<true>(x, chunk * ROWS, o)
-                } else {
-                    self.predict_block::<false>(x, chunk * ROWS, o)
+                let start = chunk * ROWS;
+                match (self.nan_right, self.width) {
+                    (true, 1) => self.predict_block::<true, 1>(x, start, o),
+                    (false, 2) => self.predict_block::<false, 2>(x, start, o),
+                    (true, _) => self.predict_block::<true, 0>(x, start, o),
+                    (false, _) => self.predict_block::<false, 0>(x, start, o),
                 }
             });
         out
@@ -204,9 +206,15 @@ impl FlatTrees {
 
     /// Scores rows `start..start + out.len() / width` into `out`. `NAN`:
     /// some node sends NaN right (otherwise the NaN test is compiled out:
-    /// NaN fails `>` and goes left anyway).
-    fn predict_block<const NAN: bool>(&self, x: &Matrix, start: usize, out: &mut [f64]) {
-        let w = self.width;
+    /// NaN fails `>` and goes left anyway). `W`: the width when known at
+    /// compile time (1: boosting, 2: binary forest), 0 otherwise.
+    fn predict_block<const NAN: bool, const W: usize>(
+        &self,
+        x: &Matrix,
+        start: usize,
+        out: &mut [f64],
+    ) {
+        let w = if W > 0 { W } else { self.width };
         let n = out.len() / w;
         let q = self.used.len().max(1);
         // Row-major copy of the block, only the features some split reads
@@ -235,6 +243,11 @@ impl FlatTrees {
         // path of 9.4).
         let mut rid: Vec<u32> = Vec::with_capacity(n);
         let mut idx: Vec<u32> = Vec::with_capacity(n);
+        // Row number of each listed row (its slot in `leaf`: no division of
+        // the offset by `q`). The compaction writes into the `*2` lists and
+        // swaps them in, so no store can alias a load still to come.
+        let mut rno: Vec<u32> = Vec::with_capacity(n);
+        let (mut rid2, mut idx2, mut rno2) = (rid.clone(), idx.clone(), rno.clone());
         for &(root, depth) in &self.trees {
             leaf.iter_mut().for_each(|l| *l = root);
             // Every inner step moves to a later slot, so `depth` levels
@@ -260,6 +273,8 @@ impl FlatTrees {
                 rid.extend((0..n).map(|r| (r * q) as u32));
                 idx.clear();
                 idx.resize(n, root);
+                rno.clear();
+                rno.extend(0..n as u32);
             }
             while left > 0 && !rid.is_empty() {
                 let levels = LEVELS.min(left);
@@ -276,36 +291,47 @@ impl FlatTrees {
                     }
                 }
                 left -= levels;
-                // Record every row that reached a leaf (all of them after
-                // the last level) and keep the others.
+                // Record every row's node (final for the rows on a leaf,
+                // and for all rows after the last level) and keep the rows
+                // not on a leaf; branch-free, since whether a row is done
+                // is a coin flip for the branch predictor.
                 let mut m = 0usize;
-                for a in 0..rid.len() {
-                    let (Some(&r), Some(&i)) = (rid.get(a), idx.get(a)) else {
-                        break;
-                    };
-                    if left == 0 || self.nodes.get(i as usize).is_none_or(|nd| nd.next == i) {
-                        if let Some(l) = leaf.get_mut(r as usize / q) {
-                            *l = i;
-                        }
-                    } else {
-                        if let Some(s) = rid.get_mut(m) {
-                            *s = r;
-                        }
-                        if let Some(s) = idx.get_mut(m) {
-                            *s = i;
-                        }
-                        m += 1;
+                let len = rid.len();
+                rid2.resize(len, 0);
+                idx2.resize(len, 0);
+                rno2.resize(len, 0);
+                for ((&r, &i), &k) in rid.iter().zip(&idx).zip(&rno) {
+                    if let Some(l) = leaf.get_mut(k as usize) {
+                        *l = i;
                     }
+                    if let (Some(s), Some(t), Some(u)) =
+                        (rid2.get_mut(m), idx2.get_mut(m), rno2.get_mut(m))
+                    {
+                        (*s, *t, *u) = (r, i, k);
+                    }
+                    let done = self.nodes.get(i as usize).is_none_or(|nd| nd.next == i);
+                    m += usize::from(left > 0 && !done);
                 }
-                rid.truncate(m);
-                idx.truncate(m);
+                rid2.truncate(m);
+                idx2.truncate(m);
+                rno2.truncate(m);
+                std::mem::swap(&mut rid, &mut rid2);
+                std::mem::swap(&mut idx, &mut idx2);
+                std::mem::swap(&mut rno, &mut rno2);
             }
-            for (r, i) in leaf.iter().enumerate() {
+            for (acc, i) in out.chunks_exact_mut(w).zip(&leaf) {
                 let off = self.leaf_value.get(*i as usize).copied().unwrap_or(0) as usize;
-                if let (Some(vals), Some(acc)) = (
-                    self.values.get(off..off + w),
-                    out.get_mut(r * w..(r + 1) * w),
-                ) {
+                if W > 0 {
+                    // Width known at compile time: no loop, one range check.
+                    if let (Some(vals), Some(acc)) = (
+                        self.values.get(off..).and_then(|v| v.first_chunk::<W>()),
+                        acc.first_chunk_mut::<W>(),
+                    ) {
+                        for (a, v) in acc.iter_mut().zip(vals) {
+                            *a += *v as f64;
+                        }
+                    }
+                } else if let Some(vals) = self.values.get(off..off + w) {
                     for (a, v) in acc.iter_mut().zip(vals) {
                         *a += *v as f64;
                     }
