@@ -723,6 +723,23 @@ mod tests {
         }
         // The rows reach different leaves (not all scored alike).
         assert!(fast.chunks(2).any(|r| r[1] > 0.9) && fast.chunks(2).any(|r| r[1] < 0.1));
+
+        // Three classes: leaf outputs of a width not fixed at compile time.
+        let y3: Vec<u32> = y
+            .iter()
+            .enumerate()
+            .map(|(r, c)| c + u32::from(x.get(r, 2) > 0.5))
+            .collect();
+        let f3 = Forest::fit(&x, &y3, 3, &p).unwrap();
+        let fast = f3.predict_proba(&xt);
+        let slow = f3.predict_proba_rows(&xt);
+        assert_eq!(fast.len(), 3 * xt.n_rows);
+        assert!(
+            fast.iter()
+                .zip(&slow)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert!(fast.chunks(3).any(|r| r[2] > 0.5));
     }
 
     #[test]
