@@ -180,16 +180,16 @@ impl ColBuf {
         }
     }
 
-    /// Append the column's value for every flow. One column at a time over a
-    /// chunk of flows: the reader function and the value type are the same
-    /// for every row, so the loop is branch-predictable and allocation-free.
-    fn fill(&mut self, flows: &[Flow]) {
-        let c = self.col;
+    /// Append the column's values for a chunk of flows (read with
+    /// `Column::values`, one call per chunk). One column at a time: the
+    /// value type is the same for every row, so the loop is
+    /// branch-predictable and allocation-free.
+    fn fill(&mut self, vals: &[Value<'_>]) {
         let nulls = &mut self.nulls;
         match &mut self.buf {
             Buf::U64(v) => {
-                for f in flows {
-                    match c.value(f) {
+                for cell in vals {
+                    match *cell {
                         Value::U64(x) => {
                             v.push(x);
                             nulls.append_non_null();
@@ -206,8 +206,8 @@ impl ColBuf {
                 }
             }
             Buf::I64(v) => {
-                for f in flows {
-                    match c.value(f) {
+                for cell in vals {
+                    match *cell {
                         Value::I64(x) => {
                             v.push(x);
                             nulls.append_non_null();
@@ -224,8 +224,8 @@ impl ColBuf {
                 }
             }
             Buf::F64(v) => {
-                for f in flows {
-                    match c.value(f) {
+                for cell in vals {
+                    match *cell {
                         Value::F64(x) => {
                             v.push(x);
                             nulls.append_non_null();
@@ -238,8 +238,8 @@ impl ColBuf {
                 }
             }
             Buf::Ts(v) => {
-                for f in flows {
-                    match c.value(f) {
+                for cell in vals {
+                    match *cell {
                         Value::TimestampUs(x) => {
                             v.push(x);
                             nulls.append_non_null();
@@ -252,12 +252,9 @@ impl ColBuf {
                 }
             }
             Buf::Str { offsets, data } => {
-                for f in flows {
+                for cell in vals {
                     let start = data.len();
-                    // Matched by reference: moving the value would copy it
-                    // through the stack on every cell.
-                    let v = c.value(f);
-                    match &v {
+                    match cell {
                         Value::Null => nulls.append_null(),
                         Value::Str(s) => {
                             data.extend_from_slice(s.as_bytes());
@@ -276,7 +273,7 @@ impl ColBuf {
                             nulls.append_non_null();
                         }
                         _ => {
-                            push_text(data, &v);
+                            push_text(data, cell);
                             nulls.append_non_null();
                         }
                     }
@@ -284,9 +281,9 @@ impl ColBuf {
                 }
             }
             Buf::ListI64 { offsets, values } => {
-                for f in flows {
+                for v in vals {
                     let start = values.len();
-                    match c.value(f) {
+                    match *v {
                         Value::ListI8(xs) => {
                             values.extend(xs.iter().map(|&x| i64::from(x)));
                             nulls.append_non_null();
@@ -301,9 +298,9 @@ impl ColBuf {
                 }
             }
             Buf::ListF64 { offsets, values } => {
-                for f in flows {
+                for v in vals {
                     let start = values.len();
-                    match c.value(f) {
+                    match *v {
                         Value::ListF64(xs) => {
                             values.extend_from_slice(xs);
                             nulls.append_non_null();
@@ -453,9 +450,11 @@ impl BatchBuilder {
     /// [`BatchBuilder::finish`] when [`BatchBuilder::len`] reaches its row
     /// budget or [`BatchBuilder::is_full`] says so.
     pub fn append_flows(&mut self, flows: &[Flow]) {
+        let mut vals = Vec::with_capacity(flows.len().min(CHUNK_FLOWS));
         for chunk in flows.chunks(CHUNK_FLOWS) {
             for c in &mut self.cols {
-                c.fill(chunk);
+                c.col.values(chunk, &mut vals);
+                c.fill(&vals);
             }
             self.rows += chunk.len();
         }
@@ -807,6 +806,34 @@ mod tests {
                 assert!(col.len() > col.null_count(), "{rel}: {name} all null");
             }
             assert!(bb.is_empty());
+        }
+    }
+
+    /// The registry's per-run readers (what the batches are built from)
+    /// give every column's value exactly as the per-flow reader does,
+    /// including the Null of flows that lack a feature's state.
+    #[test]
+    fn run_readers_equal_the_per_flow_reader_for_every_column() {
+        let sel = all_features();
+        let mut flows = flows("pcap/nfstream/skype.pcap", &sel);
+        // A flow without statistics, CIC or application state: every
+        // feature-group reader must give Null, not a default.
+        let mut bare = flows.first().cloned().unwrap_or_else(|| panic!("no flows"));
+        (bare.stats, bare.cic, bare.app) = (None, None, None);
+        flows.push(bare);
+        let mut vals = Vec::new();
+        for c in netlens_flow::COLUMNS.iter() {
+            c.values(&flows, &mut vals);
+            let want: Vec<Value<'_>> = flows.iter().map(|f| c.value(f)).collect();
+            assert_eq!(vals.len(), want.len(), "{}", c.name);
+            for (i, (a, b)) in vals.iter().zip(&want).enumerate() {
+                // NaN != NaN: compare floats by bits.
+                let same = match (a, b) {
+                    (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
+                    _ => a == b,
+                };
+                assert!(same, "{} row {i}: {a:?} vs {b:?}", c.name);
+            }
         }
     }
 

@@ -160,9 +160,19 @@ pub struct Column {
     pub doc: &'static str,
     /// Reader (for columns not backed by a CIC column).
     pub get: for<'a> fn(&'a Flow) -> Value<'a>,
+    /// The same reader over a run of flows (see [`Column::values`]).
+    pub read: ReadValues,
     /// The CICFlowMeter column this column reads, for the `cic` group.
     pub cic: Option<&'static CicColumn>,
 }
+
+/// Reads one column for every flow of a run into `out` (cleared first).
+///
+/// Generated per column with the reader inlined into the loop, so a run of
+/// flows costs one indirect call instead of one per cell: an indirect call
+/// per cell was 80 % of the time spent reading the `all` selection (8.8 ns
+/// against 0.7 ns per cell on the 2-core test machine).
+pub type ReadValues = for<'a> fn(&'a [Flow], &mut Vec<Value<'a>>);
 
 impl Column {
     /// The value of this column for a flow (`Null` when the flow lacks the state it needs).
@@ -175,6 +185,14 @@ impl Column {
             },
             None => (self.get)(f),
         }
+    }
+
+    /// This column's values for a run of flows, in order, into `out`
+    /// (cleared first); equal to [`Column::value`] flow by flow. Column-wise
+    /// consumers (Arrow batches, detectors) should prefer it.
+    #[inline]
+    pub fn values<'a>(&self, flows: &'a [Flow], out: &mut Vec<Value<'a>>) {
+        (self.read)(flows, out)
     }
 
     /// The CIC-IDS2017 header name of a `cic` column.
@@ -206,7 +224,8 @@ fn oui(mac: [u8; 6]) -> [u8; 3] {
     [mac[0], mac[1], mac[2]]
 }
 
-fn stat<'a>(f: &'a Flow, pick: fn(&'a crate::flow::FlowStats) -> Value<'a>) -> Value<'a> {
+#[inline(always)]
+fn stat<'a>(f: &'a Flow, pick: impl FnOnce(&'a crate::flow::FlowStats) -> Value<'a>) -> Value<'a> {
     match f.stats.as_deref() {
         Some(s) => pick(s),
         None => Value::Null,
@@ -236,6 +255,13 @@ macro_rules! col {
             direction: Direction::$dir,
             doc: $doc,
             get: $get,
+            read: {
+                fn read<'a>(flows: &'a [Flow], out: &mut Vec<Value<'a>>) {
+                    out.clear();
+                    out.extend(flows.iter().map($get));
+                }
+                read
+            },
             cic: None,
         }
     };
@@ -771,9 +797,10 @@ fn app_meta(f: &Flow) -> Option<&netlens_appmeta::AppMeta> {
     f.app.as_deref()
 }
 
+#[inline(always)]
 fn app_str<'a>(
     f: &'a Flow,
-    pick: fn(&'a netlens_appmeta::AppMeta) -> &'a Option<String>,
+    pick: impl FnOnce(&'a netlens_appmeta::AppMeta) -> &'a Option<String>,
 ) -> Value<'a> {
     match app_meta(f).and_then(|m| pick(m).as_deref()) {
         Some(s) => Value::Str(s),
@@ -1053,6 +1080,7 @@ pub static COLUMNS: std::sync::LazyLock<Vec<Column>> = std::sync::LazyLock::new(
         direction: c.direction,
         doc: c.doc,
         get: |_| Value::Null,
+        read: c.read,
         cic: Some(c),
     }));
     v
