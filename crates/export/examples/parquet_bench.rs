@@ -8,7 +8,8 @@
 //! writing Parquet (to memory) under several writer settings, with the
 //! output size. Used to choose the defaults in `ParquetOptions`. With
 //! `PARQUET_BENCH_OUT=PATH` the flows are also written there with the
-//! default settings.
+//! default settings; with `PARQUET_BENCH_COLUMNS=1` the time spent reading
+//! each column's values (`Column::values`) is printed first, costliest first.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -102,6 +103,26 @@ fn run(path: &str, max: usize, spec: &str) -> Result<(), String> {
     let flows = meter(path, max, &sel)?;
     let n = flows.len() as f64;
     println!("# {} flows, {} columns ({spec})", flows.len(), sel.len());
+    if std::env::var_os("PARQUET_BENCH_COLUMNS").is_some() {
+        let cols: Vec<_> = sel.columns().collect();
+        let mut ns = vec![0u128; cols.len()];
+        let mut vals = Vec::new();
+        for chunk in flows.chunks(1024) {
+            for (i, c) in cols.iter().enumerate() {
+                let t = Instant::now();
+                c.values(chunk, &mut vals);
+                std::hint::black_box(&vals);
+                ns[i] += t.elapsed().as_nanos();
+            }
+        }
+        let total: u128 = ns.iter().sum();
+        println!("# reading values: {:.0} ns per flow", total as f64 / n);
+        let mut order: Vec<usize> = (0..cols.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(ns[i]));
+        for &i in order.iter().take(12) {
+            println!("#   {:>6.1} ns  {}", ns[i] as f64 / n, cols[i].name);
+        }
+    }
     println!("variant,cpu_s,wall_s,ns_per_flow,flows_per_cpu_s,bytes");
 
     // Batch building alone, in the chunks the pipeline hands over.
