@@ -4,7 +4,7 @@ use std::io::Write;
 
 use netlens_flow::{Column, Flow, Selection};
 
-use crate::{ExportError, FlowWriter, push_text};
+use crate::{ExportError, FlowWriter, for_each_row, push_text};
 
 /// Streaming CSV writer.
 pub(crate) struct CsvWriter {
@@ -33,15 +33,16 @@ impl CsvWriter {
 
 impl FlowWriter for CsvWriter {
     fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError> {
-        for f in flows {
-            for c in &self.cols {
-                self.buf.clear();
-                push_text(&mut self.buf, &c.value(f));
-                self.w.write_field(&self.buf)?;
+        let (w, buf) = (&mut self.w, &mut self.buf);
+        for_each_row(&self.cols, flows, |cells| {
+            for cell in cells {
+                buf.clear();
+                push_text(buf, cell);
+                w.write_field(&*buf)?;
             }
-            self.w.write_record(None::<&[u8]>)?;
-        }
-        Ok(())
+            w.write_record(None::<&[u8]>)?;
+            Ok(())
+        })
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExportError> {

@@ -4,7 +4,7 @@ use std::io::{BufWriter, Write};
 
 use netlens_flow::{Column, ColumnType, Flow, Selection, Value};
 
-use crate::{ExportError, FlowWriter, push_text};
+use crate::{ExportError, FlowWriter, for_each_row, push_text};
 
 /// Streaming JSON Lines writer.
 pub(crate) struct JsonlWriter {
@@ -37,37 +37,34 @@ fn push_json_str(line: &mut Vec<u8>, s: &[u8]) {
 
 impl FlowWriter for JsonlWriter {
     fn write(&mut self, flows: &[Flow]) -> Result<(), ExportError> {
-        for f in flows {
-            self.line.clear();
-            self.line.push(b'{');
-            for (i, c) in self.cols.iter().enumerate() {
+        let (line, tmp, names, w) = (&mut self.line, &mut self.tmp, &self.names, &mut self.w);
+        for_each_row(&self.cols, flows, |cells| {
+            line.clear();
+            line.push(b'{');
+            for (i, (c, v)) in self.cols.iter().zip(cells).enumerate() {
                 if i > 0 {
-                    self.line.push(b',');
+                    line.push(b',');
                 }
-                push_json_str(
-                    &mut self.line,
-                    self.names.get(i).copied().unwrap_or(c.name).as_bytes(),
-                );
-                self.line.push(b':');
-                let v = c.value(f);
-                self.tmp.clear();
-                match v {
-                    Value::Null => self.line.extend_from_slice(b"null"),
-                    Value::F64(x) if !x.is_finite() => self.line.extend_from_slice(b"null"),
+                push_json_str(line, names.get(i).copied().unwrap_or(c.name).as_bytes());
+                line.push(b':');
+                tmp.clear();
+                match *v {
+                    Value::Null => line.extend_from_slice(b"null"),
+                    Value::F64(x) if !x.is_finite() => line.extend_from_slice(b"null"),
                     _ if matches!(c.ty, ColumnType::Str | ColumnType::TimestampUs) => {
-                        push_text(&mut self.tmp, &v);
-                        push_json_str(&mut self.line, &self.tmp);
+                        push_text(tmp, v);
+                        push_json_str(line, tmp);
                     }
                     _ => {
-                        push_text(&mut self.tmp, &v);
-                        self.line.extend_from_slice(&self.tmp);
+                        push_text(tmp, v);
+                        line.extend_from_slice(tmp);
                     }
                 }
             }
-            self.line.extend_from_slice(b"}\n");
-            self.w.write_all(&self.line)?;
-        }
-        Ok(())
+            line.extend_from_slice(b"}\n");
+            w.write_all(line)?;
+            Ok(())
+        })
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExportError> {

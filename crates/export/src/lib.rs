@@ -139,6 +139,54 @@ pub fn open_parquet(
     )?))
 }
 
+/// Rows read per column before they are written by the row-wise writers:
+/// small, so the values of all columns (24 bytes each) stay in cache.
+const ROW_CHUNK: usize = 64;
+
+/// Call `row` with each flow's cells in column order. The values are read
+/// column by column over chunks of [`ROW_CHUNK`] flows
+/// (`Column::values`: one reader call per column and chunk, not per cell),
+/// then handed over row by row (used by the CSV and JSON Lines writers).
+pub(crate) fn for_each_row<'a>(
+    cols: &[&'static netlens_flow::Column],
+    flows: &'a [netlens_flow::Flow],
+    mut row: impl FnMut(Cells<'_, 'a>) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let mut vals: Vec<Vec<netlens_flow::Value<'a>>> = cols
+        .iter()
+        .map(|_| Vec::with_capacity(ROW_CHUNK.min(flows.len())))
+        .collect();
+    for chunk in flows.chunks(ROW_CHUNK) {
+        for (c, v) in cols.iter().zip(vals.iter_mut()) {
+            c.values(chunk, v);
+        }
+        for i in 0..chunk.len() {
+            row(Cells {
+                cols: vals.iter(),
+                row: i,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// One row's cells in column order (see [`for_each_row`]); a concrete
+/// iterator, so the writers' per-cell loop makes no indirect call.
+pub(crate) struct Cells<'v, 'a> {
+    cols: std::slice::Iter<'v, Vec<netlens_flow::Value<'a>>>,
+    row: usize,
+}
+
+impl<'v, 'a> Iterator for Cells<'v, 'a> {
+    type Item = &'v netlens_flow::Value<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        // Every column holds a value for every row of the chunk.
+        self.cols.find_map(|v| v.get(self.row))
+    }
+}
+
 /// Append the text form of a value to `buf` (used by CSV and JSON writers).
 pub(crate) fn push_text(buf: &mut Vec<u8>, v: &netlens_flow::Value<'_>) {
     use netlens_flow::Value;
