@@ -368,11 +368,14 @@ pub fn refs_to_table_with(
 ) -> Table {
     let n = flows.len();
     let mut columns: Vec<TColumn> = Vec::new();
+    let mut vals = Vec::with_capacity(n);
     if set.early == 0 {
         for c in set.registry_columns() {
+            // One reader call per column, not per cell (see `Column::values`).
+            c.values_of_refs(flows, &mut vals);
             columns.push(TColumn {
                 name: c.name.to_string(),
-                data: ColumnData::Num(flows.iter().map(|f| num(c.value(f))).collect()),
+                data: ColumnData::Num(vals.iter().map(|v| num(*v)).collect()),
             });
         }
         if set.context {

@@ -821,18 +821,22 @@ mod tests {
         let mut bare = flows.first().cloned().unwrap_or_else(|| panic!("no flows"));
         (bare.stats, bare.cic, bare.app) = (None, None, None);
         flows.push(bare);
-        let mut vals = Vec::new();
+        let refs: Vec<&Flow> = flows.iter().collect();
+        let (mut vals, mut of_refs) = (Vec::new(), Vec::new());
         for c in netlens_flow::COLUMNS.iter() {
             c.values(&flows, &mut vals);
+            c.values_of_refs(&refs, &mut of_refs);
             let want: Vec<Value<'_>> = flows.iter().map(|f| c.value(f)).collect();
             assert_eq!(vals.len(), want.len(), "{}", c.name);
-            for (i, (a, b)) in vals.iter().zip(&want).enumerate() {
+            assert_eq!(of_refs.len(), want.len(), "{}", c.name);
+            for (i, ((a, r), b)) in vals.iter().zip(&of_refs).zip(&want).enumerate() {
                 // NaN != NaN: compare floats by bits.
-                let same = match (a, b) {
+                let same = |x: &Value<'_>| match (x, b) {
                     (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
-                    _ => a == b,
+                    _ => x == b,
                 };
-                assert!(same, "{} row {i}: {a:?} vs {b:?}", c.name);
+                assert!(same(a), "{} row {i}: {a:?} vs {b:?}", c.name);
+                assert!(same(r), "{} row {i} (refs): {r:?} vs {b:?}", c.name);
             }
         }
     }

@@ -487,6 +487,8 @@ pub struct CicColumn {
     /// The reader over a run of flows, `Null` for flows without CIC state
     /// (see [`crate::features::ReadValues`]).
     pub read: crate::features::ReadValues,
+    /// The reader over borrowed flows.
+    pub read_refs: crate::features::ReadRefValues,
 }
 
 /// The value of `get` for a flow's CIC state, `Null` without one.
@@ -538,6 +540,13 @@ macro_rules! cc {
                 fn read<'a>(flows: &'a [crate::Flow], out: &mut Vec<Value<'a>>) {
                     out.clear();
                     out.extend(flows.iter().map(|f| of_flow(f, $get)));
+                }
+                read
+            },
+            read_refs: {
+                fn read<'a>(flows: &[&'a crate::Flow], out: &mut Vec<Value<'a>>) {
+                    out.clear();
+                    out.extend(flows.iter().map(|&f| of_flow(f, $get)));
                 }
                 read
             },

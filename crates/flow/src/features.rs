@@ -162,6 +162,8 @@ pub struct Column {
     pub get: for<'a> fn(&'a Flow) -> Value<'a>,
     /// The same reader over a run of flows (see [`Column::values`]).
     pub read: ReadValues,
+    /// The same reader over borrowed flows (see [`Column::values_of_refs`]).
+    pub read_refs: ReadRefValues,
     /// The CICFlowMeter column this column reads, for the `cic` group.
     pub cic: Option<&'static CicColumn>,
 }
@@ -173,6 +175,9 @@ pub struct Column {
 /// per cell was 80 % of the time spent reading the `all` selection (8.8 ns
 /// against 0.7 ns per cell on the 2-core test machine).
 pub type ReadValues = for<'a> fn(&'a [Flow], &mut Vec<Value<'a>>);
+
+/// [`ReadValues`] over borrowed flows (a selection of a batch).
+pub type ReadRefValues = for<'a> fn(&[&'a Flow], &mut Vec<Value<'a>>);
 
 impl Column {
     /// The value of this column for a flow (`Null` when the flow lacks the state it needs).
@@ -193,6 +198,12 @@ impl Column {
     #[inline]
     pub fn values<'a>(&self, flows: &'a [Flow], out: &mut Vec<Value<'a>>) {
         (self.read)(flows, out)
+    }
+
+    /// [`Column::values`] for borrowed flows.
+    #[inline]
+    pub fn values_of_refs<'a>(&self, flows: &[&'a Flow], out: &mut Vec<Value<'a>>) {
+        (self.read_refs)(flows, out)
     }
 
     /// The CIC-IDS2017 header name of a `cic` column.
@@ -259,6 +270,13 @@ macro_rules! col {
                 fn read<'a>(flows: &'a [Flow], out: &mut Vec<Value<'a>>) {
                     out.clear();
                     out.extend(flows.iter().map($get));
+                }
+                read
+            },
+            read_refs: {
+                fn read<'a>(flows: &[&'a Flow], out: &mut Vec<Value<'a>>) {
+                    out.clear();
+                    out.extend(flows.iter().copied().map($get));
                 }
                 read
             },
@@ -1081,6 +1099,7 @@ pub static COLUMNS: std::sync::LazyLock<Vec<Column>> = std::sync::LazyLock::new(
         doc: c.doc,
         get: |_| Value::Null,
         read: c.read,
+        read_refs: c.read_refs,
         cic: Some(c),
     }));
     v
