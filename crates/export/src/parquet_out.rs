@@ -187,70 +187,24 @@ impl ColBuf {
     fn fill(&mut self, vals: &[Value<'_>]) {
         let nulls = &mut self.nulls;
         match &mut self.buf {
-            Buf::U64(v) => {
-                for cell in vals {
-                    match *cell {
-                        Value::U64(x) => {
-                            v.push(x);
-                            nulls.append_non_null();
-                        }
-                        Value::I64(x) => {
-                            v.push(u64::try_from(x).unwrap_or(0));
-                            nulls.append_non_null();
-                        }
-                        _ => {
-                            v.push(0);
-                            nulls.append_null();
-                        }
-                    }
-                }
-            }
-            Buf::I64(v) => {
-                for cell in vals {
-                    match *cell {
-                        Value::I64(x) => {
-                            v.push(x);
-                            nulls.append_non_null();
-                        }
-                        Value::U64(x) => {
-                            v.push(i64::try_from(x).unwrap_or(i64::MAX));
-                            nulls.append_non_null();
-                        }
-                        _ => {
-                            v.push(0);
-                            nulls.append_null();
-                        }
-                    }
-                }
-            }
-            Buf::F64(v) => {
-                for cell in vals {
-                    match *cell {
-                        Value::F64(x) => {
-                            v.push(x);
-                            nulls.append_non_null();
-                        }
-                        _ => {
-                            v.push(0.0);
-                            nulls.append_null();
-                        }
-                    }
-                }
-            }
-            Buf::Ts(v) => {
-                for cell in vals {
-                    match *cell {
-                        Value::TimestampUs(x) => {
-                            v.push(x);
-                            nulls.append_non_null();
-                        }
-                        _ => {
-                            v.push(0);
-                            nulls.append_null();
-                        }
-                    }
-                }
-            }
+            Buf::U64(v) => fill_fixed(v, nulls, vals, |c| match *c {
+                Value::U64(x) => Some(x),
+                Value::I64(x) => Some(u64::try_from(x).unwrap_or(0)),
+                _ => None,
+            }),
+            Buf::I64(v) => fill_fixed(v, nulls, vals, |c| match *c {
+                Value::I64(x) => Some(x),
+                Value::U64(x) => Some(i64::try_from(x).unwrap_or(i64::MAX)),
+                _ => None,
+            }),
+            Buf::F64(v) => fill_fixed(v, nulls, vals, |c| match *c {
+                Value::F64(x) => Some(x),
+                _ => None,
+            }),
+            Buf::Ts(v) => fill_fixed(v, nulls, vals, |c| match *c {
+                Value::TimestampUs(x) => Some(x),
+                _ => None,
+            }),
             Buf::Str { offsets, data } => {
                 for cell in vals {
                     let start = data.len();
@@ -343,6 +297,29 @@ impl ColBuf {
                 nulls,
             )?),
         })
+    }
+}
+
+/// Append fixed-width values: `conv` gives the cell's value, `None` for a
+/// null (stored as the type's default under a cleared validity bit).
+#[inline(always)]
+fn fill_fixed<T: Default>(
+    v: &mut Vec<T>,
+    nulls: &mut NullBufferBuilder,
+    vals: &[Value<'_>],
+    conv: impl Fn(&Value<'_>) -> Option<T>,
+) {
+    for cell in vals {
+        match conv(cell) {
+            Some(x) => {
+                v.push(x);
+                nulls.append_non_null();
+            }
+            None => {
+                v.push(T::default());
+                nulls.append_null();
+            }
+        }
     }
 }
 
