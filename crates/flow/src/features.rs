@@ -6,8 +6,14 @@
 //! keys, the Parquet schema and `docs/features.md` are all generated from it,
 //! so they cannot drift apart.
 //!
-//! Invariant: column names are unique; the order of [`COLUMNS`] is the output
-//! order (NFStream's order for the columns NFStream has).
+//! Each column has a per-flow reader ([`Column::value`]) and, generated from
+//! the same expression, readers over a run of flows ([`Column::values`],
+//! [`Column::values_of_refs`]) that column-wise consumers use.
+//!
+//! Invariants: column names are unique; the order of [`COLUMNS`] is the
+//! output order (NFStream's order for the columns NFStream has); the run
+//! readers give exactly the per-flow reader's values, flow by flow (tested
+//! on real flows in `netlens-export`).
 
 use std::net::IpAddr;
 
