@@ -212,7 +212,9 @@ fn live_flows_on_loopback_expire_while_running_and_flush_on_sigint() {
     late_tx
         .send_to(b"late", ("127.0.0.1", udp_port))
         .expect("send");
-    std::thread::sleep(Duration::from_millis(300));
+    // Time for the capture thread to take the datagram from libpcap before
+    // the interrupt, with margin for a loaded CI machine.
+    std::thread::sleep(Duration::from_millis(1000));
 
     let status = interrupt(child);
     let mut err = String::new();
