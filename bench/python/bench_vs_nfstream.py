@@ -10,7 +10,11 @@ when nfstream is installed (its default n_meters=0 runs cores − 1 meter
 processes besides its reader; ``--threads N`` gives netlens N metering
 threads). It also times the Arrow → pandas conversion
 alone (flows/s). Best of N runs; results print as a Markdown table.
-Build the package with ``maturin develop --release`` for meaningful numbers.
+Build the package with ``maturin develop --release`` for meaningful numbers,
+and rebuild after running ``scripts/test.sh``: ``maturin develop`` installs
+editable, so the extension module lives in ``crates/python/python/netlens/``
+and the test script's debug build (about 10 times slower) replaces it for
+every virtualenv that imports netlens from the checkout.
 """
 
 import argparse
