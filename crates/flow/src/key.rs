@@ -88,23 +88,38 @@ impl FlowKey {
     /// A 64-bit hash that is the same for both directions and stable across
     /// runs and machines (used to shard flows over worker threads).
     pub fn shard_hash(&self) -> u64 {
-        // FNV-1a over the canonical key bytes: stable and cheap; the shard
-        // choice must not depend on a per-process random seed.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for &b in bytes {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+        // Multiply–xorshift over the canonical key in 64-bit words: stable
+        // (no per-process seed, unlike the flow table's hasher) and six
+        // multiplies. FNV-1a over the 44 key bytes, one dependent multiply
+        // per byte, was a quarter of the reading thread's time with two
+        // metering threads.
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        fn mix(h: u64, w: u64) -> u64 {
+            let h = (h ^ w).wrapping_mul(K);
+            h ^ (h >> 29)
+        }
+        let words = |a: [u8; 16]| {
+            let x = u128::from_le_bytes(a);
+            (x as u64, (x >> 64) as u64)
         };
-        eat(&self.lo.addr);
-        eat(&self.lo.port.to_be_bytes());
-        eat(&self.hi.addr);
-        eat(&self.hi.port.to_be_bytes());
-        eat(&[self.protocol, self.ip_version]);
-        eat(&self.vlan_id.to_be_bytes());
-        eat(&self.tunnel_id.to_be_bytes());
-        h
+        let (l0, l1) = words(self.lo.addr);
+        let (h0, h1) = words(self.hi.addr);
+        let small = u64::from(self.lo.port)
+            | u64::from(self.hi.port) << 16
+            | u64::from(self.protocol) << 32
+            | u64::from(self.ip_version) << 40
+            | u64::from(self.vlan_id) << 48;
+        let mut h = K;
+        for w in [l0, l1, h0, h1, small, u64::from(self.tunnel_id)] {
+            h = mix(h, w);
+        }
+        mix(h, h >> 32)
+    }
+
+    /// The worker (of `n`, at least 1) that owns this flow: the shard hash
+    /// mapped onto `0..n` by a multiply instead of a division.
+    pub fn shard(&self, n: usize) -> usize {
+        ((u128::from(self.shard_hash()) * n.max(1) as u128) >> 64) as usize
     }
 }
 
@@ -123,6 +138,41 @@ mod tests {
         assert_eq!(k1.shard_hash(), k2.shard_hash());
         let k3 = FlowKey::new(a, b, 6, 4, 7, 0);
         assert_ne!(k1, k3);
+    }
+
+    #[test]
+    fn shards_are_stable_and_balanced() {
+        const PINNED: u64 = 10_442_083_389_576_444_233;
+        // Pinned: the shard of a flow must not change between runs or
+        // machines (the same key, the same worker).
+        let a = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+        let b = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
+        let k = FlowKey::new(a, b, 6, 4, 0, 0);
+        assert_eq!(k.shard_hash(), FlowKey::new(b, a, 6, 4, 0, 0).shard_hash());
+        assert_eq!(k.shard_hash(), PINNED);
+        // Keys that differ in one small field land anywhere, and many keys
+        // spread evenly over 2, 3 and 4 workers (within 3 %).
+        for n in [2usize, 3, 4] {
+            let mut counts = vec![0u32; n];
+            for i in 0..30_000u32 {
+                let [x, y, z, w] = i.to_be_bytes();
+                let src =
+                    Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, x, y, z)), 1024 + u16::from(w));
+                let k = FlowKey::new(src, b, 6, 4, 0, 0);
+                let s = k.shard(n);
+                assert!(s < n);
+                counts[s] += 1;
+            }
+            let mean = 30_000.0 / n as f64;
+            for c in &counts {
+                assert!(
+                    (f64::from(*c) - mean).abs() < 0.03 * mean,
+                    "{n}: {counts:?}"
+                );
+            }
+        }
+        assert_eq!(k.shard(1), 0);
+        assert_eq!(k.shard(0), 0);
     }
 
     #[test]
