@@ -3,7 +3,7 @@
 //! The reading thread reads, dissects, runs observers, attributes IP
 //! fragments and clamps timestamps (so every worker sees exactly what a
 //! single meter would), then sends each packet to the worker that owns its
-//! flow (`FlowKey::shard(N)`). Work moves in batches of
+//! flow (`netlens_flow::key::shard_of_packet`). Work moves in batches of
 //! `batch_packets` packets; at the end of every batch each worker expires
 //! idle flows up to the batch's latest time and returns what expired. The
 //! flows of a batch from all workers are merged, sorted by first packet and
@@ -24,7 +24,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
-use netlens_flow::{Flow, FlowKey, FlowMeter, FragTable, MeterConfig, MeterStats};
+use netlens_flow::{Flow, FlowMeter, FragTable, MeterConfig, MeterStats};
 use netlens_wire::{DissectError, PacketSummary};
 
 use crate::{PacketObserver, PacketSource, RunConfig, RunReport, SourceEvent, emit, stopped};
@@ -190,7 +190,7 @@ where
                     let (sp, dp) = frags.attribute(&summary);
                     summary.src_port = sp;
                     summary.dst_port = dp;
-                    let w = FlowKey::from_summary(&summary).shard(n);
+                    let w = netlens_flow::key::shard_of_packet(&summary, n);
                     if let Some(b) = cur.get_mut(w) {
                         let mut pay = (0, 0);
                         if copy_payload {
