@@ -8,7 +8,7 @@ bidirectional + directional statistics, tcp_termination=False like
 NFStream) and ``NFStreamer(source, statistical_analysis=True).to_pandas()``
 when nfstream is installed (its default n_meters=0 runs cores − 1 meter
 processes besides its reader; ``--threads N`` gives netlens N metering
-threads). It also times the Arrow → pandas conversion
+threads, default netlens's own default). It also times the Arrow → pandas conversion
 alone (flows/s). Best of N runs; results print as a Markdown table.
 Build the package with ``maturin develop --release`` for meaningful numbers,
 and rebuild after running ``scripts/test.sh``: ``maturin develop`` installs
@@ -46,8 +46,8 @@ def main():
     ap.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="netlens metering threads (NFStream's default n_meters=0 means cores - 1 meter processes plus its reader)",
+        default=None,
+        help="netlens metering threads (default: netlens's own default, 2 with two or more cores; NFStream's default n_meters=0 means cores - 1 meter processes plus its reader)",
     )
     a = ap.parse_args()
     caps = a.captures or [DATA / "pcap" / "ndpi" / "1kxun.pcap", REPO / "data" / "sample" / "sample.pcap"]
@@ -59,7 +59,7 @@ def main():
         NFStreamer = None
         print(f"nfstream unavailable ({e}); timing netlens only", file=sys.stderr)
 
-    print(f"netlens threads={a.threads}; NFStream defaults (n_meters=0: cores - 1 meters, {os.cpu_count()} CPUs)", file=sys.stderr)
+    print(f"netlens threads={netlens._threads(a.threads)}; NFStream defaults (n_meters=0: cores - 1 meters, {os.cpu_count()} CPUs)", file=sys.stderr)
     print("| capture | MB | flows netlens | netlens s | flows NFStream | NFStream s | speed-up | to_pandas flows/s |")
     print("|---|---|---|---|---|---|---|---|")
     for cap in caps:

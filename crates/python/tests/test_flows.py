@@ -66,6 +66,18 @@ def test_same_flows_as_cli(cli, data, tmp_path, i):
     assert_same_as_cli_csv(table, out)
 
 
+def test_thread_count_does_not_change_the_table(data):
+    # The default (None) is 2 metering threads on a machine with two cores
+    # or more; any count gives the same table as one thread.
+    src = str(data / "pcap" / "ndpi" / "1kxun.pcap")
+    one = netlens.flows(src, features="all", threads=1).to_arrow()
+    assert one.num_rows > 0
+    for threads in (None, 2, 3):
+        assert netlens.flows(src, features="all", threads=threads).to_arrow().equals(one), threads
+    assert netlens._threads(None) in (1, 2)
+    assert netlens._threads(3) == 3
+
+
 def test_options_reach_the_meter(cli, tmp_path):
     args = dict(features="nfstream", idle_timeout=5, active_timeout=30, splt=4, accounting="ip", tcp_termination=False)
     out = tmp_path / "cli.csv"

@@ -98,7 +98,7 @@ class Flows:
         tcp_termination: bool = True,
         syn_ack_flip: bool = True,
         max_flows: int = 4 << 20,
-        threads: int = 1,
+        threads: Optional[int] = None,
         merge: bool = True,
     ) -> None:
         self._inputs = _inputs(source)
@@ -112,7 +112,7 @@ class Flows:
             bool(tcp_termination),
             bool(syn_ack_flip),
             int(max_flows),
-            int(threads),
+            _threads(threads),
             bool(merge),
         )
         # Validate the options now so mistakes surface at the call site.
@@ -259,6 +259,17 @@ def _arrow_to_pandas(t: pa.Table, **kwargs: Any) -> "pandas.DataFrame":  # noqa:
     return t.to_pandas(**kwargs)
 
 
+def _threads(threads: Optional[int]) -> int:
+    """Metering threads: ``threads``, or 2 when at least two cores are usable."""
+    if threads is not None:
+        return int(threads)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return 2 if cores >= 2 else 1
+
+
 def flows(
     source: Source,
     features: str = "all",
@@ -269,7 +280,7 @@ def flows(
     tcp_termination: bool = True,
     syn_ack_flip: bool = True,
     max_flows: int = 4 << 20,
-    threads: int = 1,
+    threads: Optional[int] = None,
     merge: bool = True,
 ) -> Flows:
     """Meter bidirectional flows in captures (pcap/pcapng, gzip too, or directories).
@@ -279,7 +290,11 @@ def flows(
     timeouts are in seconds; ``splt`` keeps the first N packets' direction,
     size and gap; ``accounting`` is ``link``, ``ip``, ``transport`` or
     ``payload``; ``tcp_termination=False`` mimics NFStream; ``threads`` shards
-    metering (same output for any count); ``merge=False`` reads several
+    metering over that many threads (same output for any count; the flow
+    table's ``max_flows`` is split between them). The default, ``None``, is
+    2 on a machine with two or more cores, else 1: a second metering thread
+    made capture → pandas 1.2–1.3 × faster on the benchmark captures, and
+    more threads are limited by the one reading thread that feeds them; ``merge=False`` reads several
     inputs one after another instead of merging them by timestamp.
 
     Raises ``FileNotFoundError`` for a missing path, ``netlens.CaptureError``
