@@ -517,7 +517,12 @@ mod tests {
     use super::*;
     use netlens_pipeline::RunConfig;
 
-    fn collect_sample(interval: i64) -> (Collected, RunReport) {
+    /// Run the bundled sample through a collector (as packet observer), then
+    /// hand it the flows with `feed`.
+    fn run_sample(
+        interval: i64,
+        feed: impl FnOnce(&mut Collector, &[Flow]),
+    ) -> (Collected, RunReport) {
         let path = crate::tests_support::sample();
         let mut reader = netlens_capture::CaptureReader::open(
             &[netlens_capture::Input::from_arg(
@@ -535,58 +540,34 @@ mod tests {
                 &RunConfig::default(),
                 &mut obs,
                 &mut |fs: &[Flow]| {
-                    flows.extend(fs.iter().map(FlowEvent::from_flow));
+                    flows.extend_from_slice(fs);
                     Ok(())
                 },
                 &mut |_| {},
             )
             .unwrap_or_else(|e| match e {})
         };
-        for f in &flows {
-            c.flow(f);
-        }
+        feed(&mut c, &flows);
         (c.finish().expect("finish"), report)
+    }
+
+    /// The owned path: one `FlowEvent` per flow.
+    fn feed_events(c: &mut Collector, flows: &[Flow]) {
+        for f in flows {
+            c.flow(&FlowEvent::from_flow(f));
+        }
+    }
+
+    fn collect_sample(interval: i64) -> (Collected, RunReport) {
+        run_sample(interval, feed_events)
     }
 
     /// The sink path (`on_flows`, borrowed fields) counts exactly what the
     /// owned path (`flow(&FlowEvent)`) counts.
     #[test]
     fn on_flows_equals_flow_events() {
-        let path = crate::tests_support::sample();
-        let collect = |borrowed: bool| {
-            let mut reader = netlens_capture::CaptureReader::open(
-                &[netlens_capture::Input::from_arg(
-                    path.to_str().unwrap_or_default(),
-                )],
-                &netlens_capture::ReadOptions { sort_by_time: true },
-            )
-            .expect("open sample");
-            let mut c = Collector::new(60, 5).expect("collector");
-            let mut flows = Vec::new();
-            {
-                let mut obs: [&mut dyn PacketObserver; 1] = [&mut c];
-                netlens_pipeline::run::<std::convert::Infallible>(
-                    &mut reader,
-                    &RunConfig::default(),
-                    &mut obs,
-                    &mut |fs: &[Flow]| {
-                        flows.extend_from_slice(fs);
-                        Ok(())
-                    },
-                    &mut |_| {},
-                )
-                .unwrap_or_else(|e| match e {});
-            }
-            if borrowed {
-                c.on_flows(&flows);
-            } else {
-                for f in &flows {
-                    c.flow(&FlowEvent::from_flow(f));
-                }
-            }
-            c.finish().expect("finish")
-        };
-        let (a, b) = (collect(true), collect(false));
+        let (a, _) = run_sample(60, |c, flows| c.on_flows(flows));
+        let (b, _) = run_sample(60, feed_events);
         assert!(a.flows > 0);
         assert_eq!(format!("{:?}", a.table), format!("{:?}", b.table));
         assert_eq!(
