@@ -112,15 +112,58 @@ fn endpoint_hash(e: Endpoint) -> u64 {
 /// combination, so no canonical ordering), then mixed with the other key
 /// fields; three independent multiplies deep instead of a chain. The reading
 /// thread runs this once per packet when metering is sharded.
+#[inline]
 pub fn shard_of_packet(p: &PacketSummary, n: usize) -> usize {
-    let a = endpoint_hash(Endpoint::new(p.src_ip, p.src_port));
-    let b = endpoint_hash(Endpoint::new(p.dst_ip, p.dst_port));
-    let small = u64::from(p.protocol)
-        | u64::from(p.ip_version) << 8
-        | u64::from(p.vlan_id) << 16
-        | u64::from(p.tunnel_id) << 32;
+    shard_of(
+        Endpoint::new(p.src_ip, p.src_port),
+        Endpoint::new(p.dst_ip, p.dst_port),
+        p.protocol,
+        p.ip_version,
+        p.vlan_id,
+        p.tunnel_id,
+        n,
+    )
+}
+
+/// [`shard_of_packet`] for a packet read by [`netlens_wire::fast_tuple`]:
+/// the same worker as the packet's dissected summary gets (VLAN and tunnel
+/// id are 0 on that path).
+#[inline]
+pub fn shard_of_tuple(t: &netlens_wire::FastTuple, n: usize) -> usize {
+    shard_of(
+        Endpoint {
+            addr: t.src_addr,
+            port: t.src_port,
+        },
+        Endpoint {
+            addr: t.dst_addr,
+            port: t.dst_port,
+        },
+        t.protocol,
+        t.ip_version,
+        0,
+        0,
+        n,
+    )
+}
+
+/// The shard hash of a key's fields (see [`shard_of_packet`]).
+#[inline]
+fn shard_of(
+    a: Endpoint,
+    b: Endpoint,
+    protocol: u8,
+    ip_version: u8,
+    vlan_id: u16,
+    tunnel_id: u32,
+    n: usize,
+) -> usize {
+    let small = u64::from(protocol)
+        | u64::from(ip_version) << 8
+        | u64::from(vlan_id) << 16
+        | u64::from(tunnel_id) << 32;
     let h = fold_mul(
-        a.wrapping_add(b) ^ 0xa409_3822_299f_31d0,
+        endpoint_hash(a).wrapping_add(endpoint_hash(b)) ^ 0xa409_3822_299f_31d0,
         small ^ 0x082e_fa98_ec4e_6c89,
     );
     ((u128::from(h) * n.max(1) as u128) >> 64) as usize
@@ -180,6 +223,41 @@ mod tests {
         assert_eq!(shard_of_packet(&p, 0), 0);
         assert!(shard_of_packet(&p, 7) < 7);
         assert_eq!(shard_of_packet(&p, 1 << 30), 369_251_539, "pinned bucket");
+    }
+
+    #[test]
+    fn tuple_shards_equal_packet_shards() {
+        // A packet read by the wire crate's fast path goes to the worker its
+        // dissected summary would go to, for IPv4 and IPv6.
+        for (a, b) in [("10.0.0.1", "192.168.7.9"), ("2001:db8::1", "fe80::2")] {
+            let (a, b): (IpAddr, IpAddr) = (
+                a.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                b.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            );
+            let v = if a.is_ipv4() { 4 } else { 6 };
+            let p = PacketSummary {
+                src_ip: a,
+                dst_ip: b,
+                src_port: 40_000,
+                dst_port: 443,
+                protocol: 17,
+                ip_version: v,
+                ..PacketSummary::default()
+            };
+            let t = netlens_wire::FastTuple {
+                ip_version: v,
+                src_addr: Endpoint::new(a, 0).addr,
+                dst_addr: Endpoint::new(b, 0).addr,
+                protocol: 17,
+                src_port: 40_000,
+                dst_port: 443,
+                header_end: 42,
+            };
+            assert_eq!((t.src_ip(), t.dst_ip()), (a, b));
+            for n in [2, 3, 8, 1 << 30] {
+                assert_eq!(shard_of_tuple(&t, n), shard_of_packet(&p, n));
+            }
+        }
     }
 
     #[test]

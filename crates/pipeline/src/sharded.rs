@@ -1,9 +1,17 @@
 //! Multi-threaded flow metering: one reader thread, N meter workers.
 //!
-//! The reading thread reads, dissects, runs observers, attributes IP
-//! fragments and clamps timestamps (so every worker sees exactly what a
-//! single meter would), then sends each packet to the worker that owns its
-//! flow (`netlens_flow::key::shard_of_packet`). Work moves in batches of
+//! The reading thread reads, clamps timestamps and picks each packet's
+//! worker, the one that owns its flow, so every worker sees exactly what a
+//! single meter would. For the common packet (plain TCP/UDP over untagged
+//! Ethernet, see `netlens_wire::fast`) it reads the flow fields directly
+//! (`shard_of_tuple`) and leaves the dissection to the worker, which gets
+//! the frame's header bytes (plus up to `MAX_PAYLOAD_COPY` payload bytes
+//! when application metadata is on): dissecting on the reading thread made
+//! it the bottleneck. Every other packet, and every packet when observers
+//! are attached (they need the summary in reading order), is dissected on
+//! the reading thread, which also attributes IP fragments, and travels as
+//! a summary (`shard_of_packet`). Both choices give the same worker for the
+//! same flow (`netlens_wire::fast` states and tests the contract). Work moves in batches of
 //! `batch_packets` packets; at the end of every batch each worker expires
 //! idle flows up to the batch's latest time and returns what expired. The
 //! flows of a batch from all workers are merged, sorted by first packet and
@@ -31,17 +39,25 @@ use crate::{PacketObserver, PacketSource, RunConfig, RunReport, SourceEvent, emi
 
 const MAX_INFLIGHT: usize = 3;
 
-/// One dissected packet on its way to a worker.
+/// One packet on its way to a worker.
 #[derive(Clone, Copy)]
 struct Rec {
     ts: i64,
-    wire_len: u32,
     index: u64,
-    s: PacketSummary,
-    /// Range of the packet's payload in the batch's payload arena (empty
-    /// unless application metadata is on).
-    pay: (u32, u32),
+    wire_len: u32,
+    linktype: u32,
+    /// Index of the packet's summary in `Batch::sums`, or [`RAW`]: the
+    /// worker dissects the frame bytes itself.
+    sum: u32,
+    /// Length of the packet's bytes in the batch's arena, starting at
+    /// `start`: the frame's first bytes for [`RAW`], else the payload
+    /// (empty unless application metadata is on).
+    len: u32,
+    start: usize,
 }
+
+/// `Rec::sum` of a packet the worker dissects.
+const RAW: u32 = u32::MAX;
 
 /// Most payload bytes copied per packet for application-metadata inspection
 /// (a TCP segment or QUIC datagram fits; longer payloads are cut).
@@ -51,6 +67,7 @@ const MAX_PAYLOAD_COPY: usize = 2048;
 #[derive(Default)]
 struct Batch {
     recs: Vec<Rec>,
+    sums: Vec<PacketSummary>,
     arena: Vec<u8>,
 }
 
@@ -71,6 +88,9 @@ struct FromWorker {
     flows: Vec<Flow>,
     batch: Batch,
     stats: Option<MeterStats>,
+    /// Skip reasons of packets the worker failed to dissect (none while
+    /// `netlens_wire::fast` keeps its contract; counted if it ever does not).
+    rejected: Vec<&'static str>,
 }
 
 pub(crate) fn run<S, E>(
@@ -111,13 +131,17 @@ where
         let mut cur: Vec<Batch> = (0..n)
             .map(|_| Batch {
                 recs: Vec::with_capacity(batch / n + 16),
+                sums: Vec::new(),
                 arena: Vec::new(),
             })
             .collect();
         let copy_payload = cfg.meter.app;
+        let fast_path = observers.is_empty();
         let mut now: Option<i64> = None;
         let mut out_of_order = 0u64;
         let mut inflight = 0usize;
+        // Packets left before the next hand-over (a countdown: a division per packet shows in profiles).
+        let mut until_batch = batch;
         let mut merged: Vec<Flow> = Vec::new();
         let mut worker_stats: Vec<MeterStats> = Vec::new();
 
@@ -131,7 +155,12 @@ where
                 // A worker only disappears if it panicked; its flows are lost then.
                 if let Ok(mut msg) = rx.recv() {
                     merged.append(&mut msg.flows);
+                    for reason in msg.rejected {
+                        report.ip_packets = report.ip_packets.saturating_sub(1);
+                        *report.skipped.entry(reason.to_string()).or_insert(0) += 1;
+                    }
                     msg.batch.recs.clear();
+                    msg.batch.sums.clear();
                     msg.batch.arena.clear();
                     if let Some(p) = pools.get_mut(w) {
                         p.push(msg.batch);
@@ -179,44 +208,76 @@ where
                 _ => pkt.ts_ns,
             };
             now = Some(ts);
-            summary.clear();
-            let res = netlens_wire::dissect(pkt.linktype, pkt.data, &mut summary);
-            for o in observers.iter_mut() {
-                o.on_packet(&pkt, res.map(|()| &summary));
-            }
-            match res {
-                Ok(()) => {
-                    report.ip_packets += 1;
-                    let (sp, dp) = frags.attribute(&summary);
-                    summary.src_port = sp;
-                    summary.dst_port = dp;
-                    let w = netlens_flow::key::shard_of_packet(&summary, n);
-                    if let Some(b) = cur.get_mut(w) {
-                        let mut pay = (0, 0);
-                        if copy_payload {
-                            let p = summary.payload(pkt.data);
-                            let p = &p[..p.len().min(MAX_PAYLOAD_COPY)];
-                            let start = b.arena.len() as u32;
-                            b.arena.extend_from_slice(p);
-                            pay = (start, start + p.len() as u32);
+            if let Some(t) = fast_path
+                .then(|| netlens_wire::fast_tuple(pkt.linktype, pkt.data))
+                .flatten()
+            {
+                report.ip_packets += 1;
+                let w = netlens_flow::key::shard_of_tuple(&t, n);
+                if let Some(b) = cur.get_mut(w) {
+                    let keep = if copy_payload {
+                        t.header_end.saturating_add(MAX_PAYLOAD_COPY)
+                    } else {
+                        t.header_end
+                    };
+                    let f = pkt.data.get(..keep).unwrap_or(pkt.data);
+                    let start = b.arena.len();
+                    b.arena.extend_from_slice(f);
+                    b.recs.push(Rec {
+                        ts,
+                        index,
+                        wire_len: pkt.wire_len,
+                        linktype: pkt.linktype,
+                        sum: RAW,
+                        len: f.len() as u32,
+                        start,
+                    });
+                }
+            } else {
+                summary.clear();
+                let res = netlens_wire::dissect(pkt.linktype, pkt.data, &mut summary);
+                for o in observers.iter_mut() {
+                    o.on_packet(&pkt, res.map(|()| &summary));
+                }
+                match res {
+                    Ok(()) => {
+                        report.ip_packets += 1;
+                        let (sp, dp) = frags.attribute(&summary);
+                        summary.src_port = sp;
+                        summary.dst_port = dp;
+                        let w = netlens_flow::key::shard_of_packet(&summary, n);
+                        if let Some(b) = cur.get_mut(w) {
+                            let start = b.arena.len();
+                            let mut len = 0;
+                            if copy_payload {
+                                let p = summary.payload(pkt.data);
+                                let p = &p[..p.len().min(MAX_PAYLOAD_COPY)];
+                                b.arena.extend_from_slice(p);
+                                len = p.len() as u32;
+                            }
+                            b.recs.push(Rec {
+                                ts,
+                                index,
+                                wire_len: pkt.wire_len,
+                                linktype: pkt.linktype,
+                                sum: b.sums.len() as u32,
+                                len,
+                                start,
+                            });
+                            b.sums.push(summary);
                         }
-                        b.recs.push(Rec {
-                            ts,
-                            wire_len: pkt.wire_len,
-                            index,
-                            s: summary,
-                            pay,
-                        });
                     }
-                }
-                Err(e) => {
-                    *skipped.entry(e.reason()).or_insert(0) += 1;
-                    if let DissectError::UnsupportedLinkType(lt) = e {
-                        *report.unsupported_linktypes.entry(lt).or_insert(0) += 1;
+                    Err(e) => {
+                        *skipped.entry(e.reason()).or_insert(0) += 1;
+                        if let DissectError::UnsupportedLinkType(lt) = e {
+                            *report.unsupported_linktypes.entry(lt).or_insert(0) += 1;
+                        }
                     }
                 }
             }
-            if report.packets % batch as u64 == 0 {
+            until_batch -= 1;
+            if until_batch == 0 {
+                until_batch = batch;
                 for (w, tx) in to.iter().enumerate() {
                     let fresh = pools.get_mut(w).and_then(Vec::pop).unwrap_or_default();
                     let b = std::mem::replace(&mut cur[w], fresh);
@@ -255,22 +316,40 @@ where
         m.fragments_unattributed = frags.unattributed;
         m.out_of_order = out_of_order;
         report.meter = m;
-        report.skipped = skipped
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+        // `report.skipped` already holds what workers rejected.
+        for (k, v) in skipped {
+            *report.skipped.entry(k.to_string()).or_insert(0) += v;
+        }
         progress(&report);
         Ok(report)
     })
 }
 
-fn meter_batch(meter: &mut FlowMeter, b: &Batch, now: Option<i64>) {
+/// Meter one batch; packets sent raw are dissected here (reasons of the
+/// ones that fail go to `rejected`).
+fn meter_batch(
+    meter: &mut FlowMeter,
+    b: &Batch,
+    now: Option<i64>,
+    scratch: &mut PacketSummary,
+    rejected: &mut Vec<&'static str>,
+) {
     for r in &b.recs {
-        let pay = b
+        let bytes = b
             .arena
-            .get(r.pay.0 as usize..r.pay.1 as usize)
+            .get(r.start..r.start.saturating_add(r.len as usize))
             .unwrap_or(&[]);
-        meter.process_with_payload(r.ts, r.wire_len, r.index, &r.s, pay);
+        if r.sum == RAW {
+            match netlens_wire::dissect(r.linktype, bytes, scratch) {
+                Ok(()) => {
+                    let pay = scratch.payload(bytes);
+                    meter.process_with_payload(r.ts, r.wire_len, r.index, scratch, pay);
+                }
+                Err(e) => rejected.push(e.reason()),
+            }
+        } else if let Some(s) = b.sums.get(r.sum as usize) {
+            meter.process_with_payload(r.ts, r.wire_len, r.index, s, bytes);
+        }
     }
     if let Some(t) = now {
         meter.advance(t);
@@ -279,10 +358,12 @@ fn meter_batch(meter: &mut FlowMeter, b: &Batch, now: Option<i64>) {
 
 fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromWorker>) {
     let mut meter = FlowMeter::new(cfg);
+    let mut scratch = PacketSummary::default();
     while let Ok(msg) = rx.recv() {
+        let mut rejected = Vec::new();
         match msg {
             ToWorker::Batch { batch, now } => {
-                meter_batch(&mut meter, &batch, now);
+                meter_batch(&mut meter, &batch, now, &mut scratch, &mut rejected);
                 let mut flows = Vec::new();
                 meter.drain(&mut flows);
                 if tx
@@ -290,6 +371,7 @@ fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromW
                         flows,
                         batch,
                         stats: None,
+                        rejected,
                     })
                     .is_err()
                 {
@@ -297,7 +379,7 @@ fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromW
                 }
             }
             ToWorker::Finish { batch, now } => {
-                meter_batch(&mut meter, &batch, now);
+                meter_batch(&mut meter, &batch, now, &mut scratch, &mut rejected);
                 meter.finish();
                 let mut flows = Vec::new();
                 meter.drain(&mut flows);
@@ -305,6 +387,7 @@ fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromW
                     flows,
                     batch: Batch::default(),
                     stats: Some(meter.stats()),
+                    rejected,
                 });
                 return;
             }

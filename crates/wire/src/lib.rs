@@ -27,6 +27,7 @@
 
 mod bytes;
 pub mod error;
+pub mod fast;
 mod ip;
 mod link;
 pub mod linktype;
@@ -37,6 +38,7 @@ mod transport;
 mod tunnel;
 
 pub use error::{DissectError, Layer};
+pub use fast::{FastTuple, fast_tuple};
 pub use summary::{FragInfo, OuterFragment, PacketSummary, TcpInfo, TunnelKind, tcp_flags};
 
 /// Maximum number of nested encapsulations (tunnels, pseudowires, PPI) followed.

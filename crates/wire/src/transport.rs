@@ -232,6 +232,35 @@ fn tcp(ctx: &mut Ctx, seg: &[u8], l4: &L4) -> Result<(), Option<DissectError>> {
     Ok(())
 }
 
+/// UDP ports on which [`udp`] hands the payload to a tunnel decoder (keep
+/// in step with the port tests in `udp`; `crate::fast` relies on it).
+#[inline]
+pub(crate) fn is_tunnel_port(sp: u16, dp: u16) -> bool {
+    matches!(dp, PORT_VXLAN | PORT_GENEVE | PORT_GRE_UDP)
+        || matches!(sp, PORT_GTPU | PORT_AYIYA | PORT_CAPWAP_DATA)
+        || matches!(dp, PORT_GTPU | PORT_AYIYA | PORT_CAPWAP_DATA)
+}
+
+/// The UDP payload at `buf[poff..]` starts like a GTP-U T-PDU.
+#[inline]
+fn gtp_lookalike(buf: &[u8], poff: usize) -> bool {
+    hdr::<2>(buf, poff).is_some_and(|h| h[0] & 0xf8 == 0x30 && h[1] == 0xff)
+}
+
+/// The UDP payload at `buf[poff..]` starts like Teredo (an IPv6 version
+/// nibble or an indicator's zero byte).
+#[inline]
+fn teredo_candidate(buf: &[u8], poff: usize) -> bool {
+    buf.get(poff).is_some_and(|b| b >> 4 == 6 || *b == 0)
+}
+
+/// [`udp`] may try a heuristic tunnel (off-port GTP-U, Teredo) on the
+/// payload at `buf[poff..]`.
+#[inline]
+pub(crate) fn heuristic_tunnel_candidate(buf: &[u8], poff: usize) -> bool {
+    gtp_lookalike(buf, poff) || teredo_candidate(buf, poff)
+}
+
 /// UDP header, then tunnels by port; `Err(None)` means "too short".
 fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<DissectError>> {
     let uh = UdpHeaderSlice::from_slice(seg).map_err(|_| None)?;
@@ -267,10 +296,10 @@ fn udp(ctx: &mut Ctx, frame: &[u8], seg: &[u8], l4: &L4) -> Result<(), Option<Di
     } else if frag {
         // Heuristic tunnels check lengths against the whole datagram.
         Ok(())
-    } else if hdr::<2>(inner, poff).is_some_and(|h| h[0] & 0xf8 == 0x30 && h[1] == 0xff) {
+    } else if gtp_lookalike(inner, poff) {
         // GTP-U T-PDU look-alike on another port (operators remap ports).
         ctx.try_inner(|ctx| tunnel::gtp::gtpu(ctx, inner, poff, false))
-    } else if inner.get(poff).is_some_and(|b| b >> 4 == 6 || *b == 0) {
+    } else if teredo_candidate(inner, poff) {
         // Teredo candidates: IPv6 version nibble, or an indicator (0x00 0x0X).
         let on_port = dp == PORT_TEREDO || sp == PORT_TEREDO;
         ctx.try_inner(|ctx| tunnel::teredo::teredo(ctx, inner, poff, on_port))

@@ -118,6 +118,7 @@ fn every_shared_capture_dissects_without_panic() {
     let mut per_lt: BTreeMap<(u32, &str), (u64, u64)> = BTreeMap::new();
     let mut tunnels: BTreeMap<&str, u64> = BTreeMap::new();
     let (mut total, mut ok, mut read_errors) = (0u64, 0u64, 0u64);
+    let mut fast_answered = 0u64;
     let mut out = PacketSummary::default();
     let start = std::time::Instant::now();
     for f in &files {
@@ -127,8 +128,34 @@ fn every_shared_capture_dissects_without_panic() {
             total += 1;
             let e = per_lt.entry((*lt, linktype_name(*lt))).or_default();
             e.0 += 1;
+            let fast = netlens_wire::fast_tuple(*lt, data);
+            fast_answered += u64::from(fast.is_some());
             match dissect(*lt, data, &mut out) {
                 Ok(()) => {
+                    // The fast path's contract: same flow fields as the dissector.
+                    if let Some(t) = fast {
+                        assert_eq!(
+                            (
+                                t.ip_version,
+                                t.src_ip(),
+                                t.dst_ip(),
+                                t.protocol,
+                                t.src_port,
+                                t.dst_port
+                            ),
+                            (
+                                out.ip_version,
+                                out.src_ip,
+                                out.dst_ip,
+                                out.protocol,
+                                out.src_port,
+                                out.dst_port
+                            ),
+                            "fast path disagrees in {}",
+                            f.display()
+                        );
+                        assert_eq!((out.vlan_id, out.tunnel_id), (0, 0), "{}", f.display());
+                    }
                     ok += 1;
                     e.1 += 1;
                     *reasons.entry("ok".into()).or_default() += 1;
@@ -138,7 +165,14 @@ fn every_shared_capture_dissects_without_panic() {
                     let end = out.payload_offset as usize + out.payload_captured as usize;
                     assert!(end <= data.len());
                 }
-                Err(err) => *reasons.entry(err.reason().into()).or_default() += 1,
+                Err(err) => {
+                    assert!(
+                        fast.is_none(),
+                        "fast path answered for a packet the dissector rejects ({err}) in {}",
+                        f.display()
+                    );
+                    *reasons.entry(err.reason().into()).or_default() += 1
+                }
             }
         }
     }
@@ -157,6 +191,11 @@ fn every_shared_capture_dissects_without_panic() {
         println!("{lt:<6} {name:<22} {n:>10} {k:>10}");
     }
     println!("tunnels: {tunnels:?}");
+    println!("fast path answered for {fast_answered} of {total} packets");
+    assert!(
+        fast_answered * 2 > total,
+        "the fast path should cover most real packets"
+    );
     assert!(files.len() > 100, "expected the full shared corpus");
     // Nearly all real traffic is IP: a regression in a common path shows here.
     assert!(
