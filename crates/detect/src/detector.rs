@@ -11,18 +11,19 @@
 //! class is not `benign`; an attack is labelled with its most probable
 //! non-benign class.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 
+use hashbrown::HashSet;
 use netlens_export::time::rfc3339_us;
 use netlens_flow::{EndReason, Flow, FlowKey};
+use netlens_ml::matrix::Matrix;
 use netlens_ml::model::{Estimator, Output, TrainedModel};
-use netlens_ml::table::ColumnData;
+use netlens_ml::table::{ColumnData, Table};
 
-use crate::alert::{Alert, TopFeature};
+use crate::alert::{Alert, AlertLine, TopFeature, json_string, push_alert_line};
 use crate::error::{DetectError, Result};
-use crate::features::{CONTEXT_FEATURES, FeatureSet, HostContext, refs_to_table_with};
+use crate::features::{CONTEXT_FEATURES, ContextRow, FeatureSet, HostContext, fill_table};
 
 /// Features listed per alert.
 pub const TOP_FEATURES: usize = 5;
@@ -35,6 +36,12 @@ pub struct Detector {
     set: FeatureSet,
     benign: usize,
     top: Vec<String>,
+    /// `detector_name()` as a JSON string (escaped once, not per alert).
+    name_json: String,
+    /// The alert labels ([`Detector::alert_labels`]) as JSON strings.
+    labels_json: Vec<String>,
+    /// `top` as JSON strings.
+    top_json: Vec<String>,
     /// Host-context state of the stream this detector classifies (used when
     /// the model reads host-context features; every classified flow updates it).
     context: Mutex<HostContext>,
@@ -80,6 +87,13 @@ impl EarlyDecisions {
                 ),
             )
         };
+        // No snapshot in flight nor in this batch (every batch of a run
+        // without `--early`): every record is a final one to classify, and
+        // nothing needs hashing.
+        if self.open.is_empty() && !batch.iter().any(|f| f.end_reason == EndReason::Early) {
+            self.finals_classified += batch.len() as u64;
+            return batch.iter().collect();
+        }
         // Snapshots first, so a final record in the same batch finds its snapshot.
         for f in batch.iter().filter(|f| f.end_reason == EndReason::Early) {
             self.open.insert(id(f));
@@ -196,7 +210,12 @@ impl Detector {
             }
             _ => Vec::new(),
         };
+        let mut labels_json: Vec<String> = model.classes.iter().map(|c| json_string(c)).collect();
+        labels_json.push(json_string(ATTACK));
         Ok(Detector {
+            name_json: json_string(&format!("model:{name}")),
+            labels_json,
+            top_json: top.iter().map(|t| json_string(t)).collect(),
             model,
             name,
             set,
@@ -204,6 +223,19 @@ impl Detector {
             top,
             context: Mutex::new(HostContext::default()),
         })
+    }
+
+    /// The labels alerts can carry, in the order of
+    /// [`DetectBuffers::alerts_per_label`]: the model's classes (its benign
+    /// class never alerts), then `"attack"` (a model whose only class is
+    /// benign).
+    pub fn alert_labels(&self) -> Vec<&str> {
+        self.model
+            .classes
+            .iter()
+            .map(String::as_str)
+            .chain([ATTACK])
+            .collect()
     }
 
     /// The feature set this detector reads (meter the run with its `meter_config`).
@@ -224,36 +256,55 @@ impl Detector {
     /// Predicted class and attack score (1 − P(benign)) of each flow.
     pub fn classify(&self, flows: &[Flow]) -> Result<Vec<(String, f64)>> {
         let refs: Vec<&Flow> = flows.iter().collect();
-        self.classify_refs(&refs)
+        let mut buf = DetectBuffers::default();
+        self.verdicts(&refs, &mut buf)?;
+        Ok(buf
+            .verdicts
+            .iter()
+            .map(|&(v, score)| (self.label_of(v).to_string(), score))
+            .collect())
     }
 
-    fn classify_refs(&self, flows: &[&Flow]) -> Result<Vec<(String, f64)>> {
-        if flows.is_empty() {
-            return Ok(Vec::new());
+    /// The label of a verdict.
+    fn label_of(&self, v: u32) -> &str {
+        if v == BENIGN {
+            return "benign";
         }
-        let table = self.table(flows);
-        self.classify_table(&table)
+        self.model
+            .classes
+            .get(v as usize)
+            .map_or(ATTACK, String::as_str)
     }
 
-    /// The feature table of `flows`, updating the stream's host context.
-    fn table(&self, flows: &[&Flow]) -> netlens_ml::table::Table {
+    /// Fill `buf.table` with the feature table of `flows` (without the
+    /// identity columns), updating the stream's host context.
+    fn fill(&self, flows: &[&Flow], buf: &mut DetectBuffers) {
         if !self.set.context {
-            return refs_to_table_with(flows, self.set, None);
+            fill_table(flows, self.set, None, false, &mut buf.table);
+            return;
         }
         // A poisoned lock only means another thread panicked mid-update;
         // the counts are still usable.
         let mut ctx = self.context.lock().unwrap_or_else(|e| e.into_inner());
-        let rows: Vec<_> = flows.iter().map(|f| ctx.observe(f)).collect();
-        refs_to_table_with(flows, self.set, Some(&rows))
+        buf.context.clear();
+        buf.context.extend(flows.iter().map(|f| ctx.observe(f)));
+        fill_table(flows, self.set, Some(&buf.context), false, &mut buf.table);
     }
 
-    fn classify_table(&self, table: &netlens_ml::table::Table) -> Result<Vec<(String, f64)>> {
-        if table.n_rows == 0 {
-            return Ok(Vec::new());
+    /// Classify `flows` into `buf.verdicts` (one per flow: [`BENIGN`], a
+    /// class index, or the class count for "attack"), leaving their feature
+    /// table in `buf.table`.
+    fn verdicts(&self, flows: &[&Flow], buf: &mut DetectBuffers) -> Result<()> {
+        buf.verdicts.clear();
+        if flows.is_empty() {
+            return Ok(());
         }
-        let x = self.model.features(table)?;
+        self.fill(flows, buf);
+        self.model
+            .pipeline
+            .transform_into(&buf.table, &mut buf.matrix)?;
         let k = self.model.classes.len().max(1);
-        let Output::Proba(p) = self.model.output(&x)? else {
+        let Output::Proba(p) = self.model.output(&buf.matrix)? else {
             return Err(DetectError::UnusableModel {
                 model: self.name.clone(),
                 msg: "it does not output class probabilities".into(),
@@ -262,39 +313,50 @@ impl Detector {
         // Binary models always carry one (0.5 by default); multi-class ones
         // only when train-detector chose it (--target-fpr).
         let threshold = self.model.threshold;
-        Ok(p.chunks(k)
-            .map(|row| {
-                let pb = row.get(self.benign).copied().unwrap_or(1.0);
-                let score = (1.0 - pb).clamp(0.0, 1.0);
-                let attack = match threshold {
-                    Some(t) => score >= t,
-                    None => {
-                        // Argmax over classes (first wins ties, like the model's own predict).
-                        let mut best = 0;
-                        for (i, v) in row.iter().enumerate() {
-                            if row.get(best).is_some_and(|b| v > b) {
-                                best = i;
-                            }
-                        }
-                        best != self.benign
-                    }
-                };
-                let label = if !attack {
-                    "benign".to_string()
-                } else {
-                    // The most probable non-benign class.
-                    let mut best: Option<(usize, f64)> = None;
+        buf.verdicts.extend(p.chunks(k).map(|row| {
+            let pb = row.get(self.benign).copied().unwrap_or(1.0);
+            let score = (1.0 - pb).clamp(0.0, 1.0);
+            let attack = match threshold {
+                Some(t) => score >= t,
+                None => {
+                    // Argmax over classes (first wins ties, like the model's own predict).
+                    let mut best = 0;
                     for (i, v) in row.iter().enumerate() {
-                        if i != self.benign && best.is_none_or(|(_, b)| *v > b) {
-                            best = Some((i, *v));
+                        if row.get(best).is_some_and(|b| v > b) {
+                            best = i;
                         }
                     }
-                    best.and_then(|(i, _)| self.model.classes.get(i).cloned())
-                        .unwrap_or_else(|| "attack".into())
-                };
-                (label, score)
+                    best != self.benign
+                }
+            };
+            let verdict = if !attack {
+                BENIGN
+            } else {
+                // The most probable non-benign class.
+                let mut best: Option<(usize, f64)> = None;
+                for (i, v) in row.iter().enumerate() {
+                    if i != self.benign && best.is_none_or(|(_, b)| *v > b) {
+                        best = Some((i, *v));
+                    }
+                }
+                best.filter(|(i, _)| *i < self.model.classes.len())
+                    .map_or(self.model.classes.len() as u32, |(i, _)| i as u32)
+            };
+            (verdict, score)
+        }));
+        Ok(())
+    }
+
+    /// The numeric columns of the top features in `t` (looked up by name
+    /// once per batch, not once per alert).
+    fn top_columns<'t>(&self, t: &'t Table) -> Vec<Option<&'t [f64]>> {
+        self.top
+            .iter()
+            .map(|n| match t.column(n).map(|c| &c.data) {
+                Ok(ColumnData::Num(v)) => Some(&v[..]),
+                _ => None,
             })
-            .collect())
+            .collect()
     }
 
     /// Alerts for the flows classified as attacks (in input order). Every
@@ -318,58 +380,34 @@ impl Detector {
     }
 
     fn alerts_refs(&self, flows: &[&Flow]) -> Result<Vec<Alert>> {
-        if flows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let t = self.table(flows);
-        let classes = self.classify_table(&t)?;
-        // Columns looked up by name once per batch, not once per alert.
-        let top_cols: Vec<(&String, Option<&[f64]>)> = self
-            .top
-            .iter()
-            .map(|n| {
-                let v = match t.column(n).map(|c| &c.data) {
-                    Ok(ColumnData::Num(v)) => Some(&v[..]),
-                    _ => None,
-                };
-                (n, v)
-            })
-            .collect();
-        let text = |name: &str| match t.column(name).map(|c| &c.data) {
-            Ok(ColumnData::Str(s)) => Some(&s[..]),
-            _ => None,
-        };
-        let (src_col, dst_col) = (text("src_ip"), text("dst_ip"));
+        let mut buf = DetectBuffers::default();
+        self.verdicts(flows, &mut buf)?;
+        let top_cols = self.top_columns(&buf.table);
         let mut out = Vec::new();
-        for (i, (f, (label, score))) in flows.iter().zip(classes).enumerate() {
-            if label == "benign" {
+        for (i, (f, &(verdict, score))) in flows.iter().zip(&buf.verdicts).enumerate() {
+            if verdict == BENIGN {
                 continue;
             }
-            let top_features = top_cols
+            let top_features = self
+                .top
                 .iter()
+                .zip(&top_cols)
                 .map(|(n, v)| TopFeature {
-                    name: (*n).clone(),
+                    name: n.clone(),
                     value: v.and_then(|v| v.get(i).copied()).filter(|x| x.is_finite()),
                 })
                 .collect();
-            let (src_ip, dst_ip) = match (src_col, dst_col) {
-                (Some(s), Some(d)) => (
-                    s.get(i).cloned().unwrap_or_default(),
-                    d.get(i).cloned().unwrap_or_default(),
-                ),
-                _ => (String::new(), String::new()),
-            };
             out.push(Alert {
                 detector: self.detector_name(),
                 ts_start: rfc3339_us(f.first_ns.div_euclid(1000)),
                 ts_end: rfc3339_us(f.last_ns.div_euclid(1000)),
-                src_ip,
+                src_ip: f.src_ip().to_string(),
                 src_port: f.src.port,
-                dst_ip,
+                dst_ip: f.dst_ip().to_string(),
                 dst_port: f.dst.port,
                 protocol: f.protocol,
                 vlan_id: f.vlan_id,
-                label,
+                label: self.label_of(verdict).to_string(),
                 score,
                 flow_id: Some(f.id),
                 early: f.end_reason == EndReason::Early,
@@ -379,4 +417,85 @@ impl Detector {
         }
         Ok(out)
     }
+
+    /// [`Detector::alerts_once`] written straight to JSON Lines: appends
+    /// to `out` the lines [`crate::alert::AlertWriter`] would write for the
+    /// alerts `alerts_once` returns (same bytes, same order), without
+    /// building them, and counts them in `buf.alerts_per_label`. `buf`
+    /// keeps its buffers from batch to batch (use one per stream). Returns
+    /// the number of alerts.
+    pub fn write_alerts_once(
+        &self,
+        flows: &[Flow],
+        seen: &mut EarlyDecisions,
+        buf: &mut DetectBuffers,
+        out: &mut Vec<u8>,
+    ) -> Result<usize> {
+        let picked = seen.select(flows);
+        self.verdicts(&picked, buf)?;
+        let labels = self.labels_json.len();
+        if buf.alerts_per_label.len() != labels {
+            buf.alerts_per_label.resize(labels, 0);
+        }
+        let top_cols = self.top_columns(&buf.table);
+        let mut values = Vec::with_capacity(top_cols.len());
+        let mut n = 0;
+        for (i, (f, &(verdict, score))) in picked.iter().zip(&buf.verdicts).enumerate() {
+            if verdict == BENIGN {
+                continue;
+            }
+            let v = (verdict as usize).min(labels.saturating_sub(1));
+            if let Some(c) = buf.alerts_per_label.get_mut(v) {
+                *c += 1;
+            }
+            values.clear();
+            values.extend(
+                top_cols
+                    .iter()
+                    .map(|c| c.and_then(|c| c.get(i).copied()).unwrap_or(f64::NAN)),
+            );
+            push_alert_line(
+                out,
+                &AlertLine {
+                    detector_json: &self.name_json,
+                    ts_start_us: f.first_ns.div_euclid(1000),
+                    ts_end_us: f.last_ns.div_euclid(1000),
+                    src_ip: f.src_ip(),
+                    src_port: f.src.port,
+                    dst_ip: f.dst_ip(),
+                    dst_port: f.dst.port,
+                    protocol: f.protocol,
+                    vlan_id: f.vlan_id,
+                    label_json: self.labels_json.get(v).map_or("\"attack\"", String::as_str),
+                    score,
+                    flow_id: Some(f.id),
+                    early: f.end_reason == EndReason::Early,
+                    packets: f.packets(),
+                    top_names_json: &self.top_json,
+                    top_values: &values,
+                },
+            );
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Label of an alert whose model has no non-benign class.
+const ATTACK: &str = "attack";
+
+/// Verdict of a flow classified benign.
+const BENIGN: u32 = u32::MAX;
+
+/// Buffers one stream's batches are classified in
+/// ([`Detector::write_alerts_once`]), kept from batch to batch so that
+/// classifying a batch allocates little and touches no fresh pages.
+#[derive(Debug, Default)]
+pub struct DetectBuffers {
+    table: Table,
+    matrix: Matrix,
+    context: Vec<ContextRow>,
+    verdicts: Vec<(u32, f64)>,
+    /// Alerts written per label, indexed like [`Detector::alert_labels`].
+    pub alerts_per_label: Vec<u64>,
 }

@@ -39,7 +39,7 @@
 //! Invariant: the table has one row per flow in input order, then the
 //! identity columns in [`ID_COLUMNS`] (never used as features).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use netlens_flow::{Column, ColumnType, Flow, MeterConfig, Selection, Value};
 use netlens_ml::table::{Column as TColumn, ColumnData, Table};
@@ -366,17 +366,61 @@ pub fn refs_to_table_with(
     set: FeatureSet,
     context: Option<&[ContextRow]>,
 ) -> Table {
+    let mut t = Table::default();
+    fill_table(flows, set, context, true, &mut t);
+    t
+}
+
+/// Set column `i` of `t` (columns are filled in order, so `i` is at most
+/// the column count) to the numeric column `name` with `values`, reusing
+/// the buffer (and name) a previous batch left there.
+fn set_num(t: &mut Table, i: usize, name: &str, values: impl Iterator<Item = f64>) {
+    let old = t
+        .columns
+        .get_mut(i)
+        .map(|c| std::mem::replace(&mut c.data, ColumnData::Num(Vec::new())));
+    let mut v = match old {
+        Some(ColumnData::Num(v)) => v,
+        _ => Vec::new(),
+    };
+    v.clear();
+    v.extend(values);
+    match t.columns.get_mut(i) {
+        Some(c) => {
+            if c.name != name {
+                c.name = name.to_string();
+            }
+            c.data = ColumnData::Num(v);
+        }
+        None => t.columns.push(TColumn {
+            name: name.to_string(),
+            data: ColumnData::Num(v),
+        }),
+    }
+}
+
+/// Fill `table` with the feature table of `flows` (see
+/// [`refs_to_table_with`]), reusing the columns a previous call left in it
+/// when they have the same names, so a stream classified batch after batch
+/// does not allocate (nor fault in fresh pages) per batch. `ids`: append
+/// the [`ID_COLUMNS`] too; detection leaves them out (a model never reads
+/// them, and the address text columns cost a string per flow).
+pub fn fill_table(
+    flows: &[&Flow],
+    set: FeatureSet,
+    context: Option<&[ContextRow]>,
+    ids: bool,
+    table: &mut Table,
+) {
     let n = flows.len();
-    let mut columns: Vec<TColumn> = Vec::new();
-    let mut vals = Vec::with_capacity(n);
+    let mut k = 0usize;
     if set.early == 0 {
+        let mut vals = Vec::with_capacity(n);
         for c in set.registry_columns() {
             // One reader call per column, not per cell (see `Column::values`).
             c.values_of_refs(flows, &mut vals);
-            columns.push(TColumn {
-                name: c.name.to_string(),
-                data: ColumnData::Num(vals.iter().map(|v| num(*v)).collect()),
-            });
+            set_num(table, k, c.name, vals.iter().map(|v| num(*v)));
+            k += 1;
         }
         if set.context {
             let local: Vec<ContextRow>;
@@ -389,41 +433,46 @@ pub fn refs_to_table_with(
                 }
             };
             for (i, name) in CONTEXT_FEATURES.iter().enumerate() {
-                columns.push(TColumn {
-                    name: name.to_string(),
-                    data: ColumnData::Num(
-                        rows.iter()
-                            .map(|r| r.get(i).copied().unwrap_or(0.0))
-                            .collect(),
-                    ),
-                });
+                set_num(
+                    table,
+                    k,
+                    name,
+                    rows.iter().map(|r| r.get(i).copied().unwrap_or(0.0)),
+                );
+                k += 1;
             }
         }
     } else {
-        let k = usize::from(set.early);
-        let proto = |f: &Flow| f64::from(f.protocol);
-        columns.push(TColumn {
-            name: "protocol".into(),
-            data: ColumnData::Num(flows.iter().map(|f| proto(f)).collect()),
-        });
-        columns.push(TColumn {
-            name: "dst_port".into(),
-            data: ColumnData::Num(flows.iter().map(|f| f64::from(f.dst.port)).collect()),
-        });
-        columns.push(TColumn {
-            name: "ip_version".into(),
-            data: ColumnData::Num(flows.iter().map(|f| f64::from(f.ip_version)).collect()),
-        });
-        columns.push(TColumn {
-            name: "early_packets".into(),
-            data: ColumnData::Num(
-                flows
-                    .iter()
-                    .map(|f| splt(f).map_or(0.0, |s| s.ps.len().min(k) as f64))
-                    .collect(),
-            ),
-        });
-        for i in 0..k {
+        let e = usize::from(set.early);
+        set_num(
+            table,
+            k,
+            "protocol",
+            flows.iter().map(|f| f64::from(f.protocol)),
+        );
+        set_num(
+            table,
+            k + 1,
+            "dst_port",
+            flows.iter().map(|f| f64::from(f.dst.port)),
+        );
+        set_num(
+            table,
+            k + 2,
+            "ip_version",
+            flows.iter().map(|f| f64::from(f.ip_version)),
+        );
+        set_num(
+            table,
+            k + 3,
+            "early_packets",
+            flows
+                .iter()
+                .map(|f| splt(f).map_or(0.0, |s| s.ps.len().min(e) as f64)),
+        );
+        k += 4;
+        let mut name = String::new();
+        for i in 0..e {
             let get = |f: &Flow, which: u8| -> f64 {
                 let Some(s) = splt(f) else { return -1.0 };
                 let v = match which {
@@ -433,43 +482,49 @@ pub fn refs_to_table_with(
                 };
                 v.unwrap_or(-1.0)
             };
-            for (which, name) in [(0u8, "direction"), (1, "ps"), (2, "piat_ms")] {
-                columns.push(TColumn {
-                    name: format!("splt_{name}_{i}"),
-                    data: ColumnData::Num(flows.iter().map(|f| get(f, which)).collect()),
-                });
+            for (which, part) in [(0u8, "direction"), (1, "ps"), (2, "piat_ms")] {
+                use std::fmt::Write as _;
+                name.clear();
+                let _ = write!(name, "splt_{part}_{i}");
+                set_num(table, k, &name, flows.iter().map(|f| get(f, which)));
+                k += 1;
             }
         }
     }
-    // Identity columns, for labelling and alerts (not features).
-    for name in ID_COLUMNS {
-        if columns.iter().any(|c| c.name == name) {
-            continue;
+    if ids {
+        // Identity columns, for labelling and alerts (not features).
+        for name in ID_COLUMNS {
+            if table.columns.iter().take(k).any(|c| c.name == name) {
+                continue;
+            }
+            let Some(c) = reg(name) else { continue };
+            let data = match c.ty {
+                ColumnType::Str => ColumnData::Str(
+                    flows
+                        .iter()
+                        .map(|f| match c.value(f) {
+                            Value::Ip(ip) => ip.to_string(),
+                            Value::Str(s) => s.to_string(),
+                            _ => String::new(),
+                        })
+                        .collect(),
+                ),
+                _ => ColumnData::Num(flows.iter().map(|f| num(c.value(f))).collect()),
+            };
+            let col = TColumn {
+                name: name.to_string(),
+                data,
+            };
+            match table.columns.get_mut(k) {
+                Some(slot) => *slot = col,
+                None => table.columns.push(col),
+            }
+            k += 1;
         }
-        let Some(c) = reg(name) else { continue };
-        let data = match c.ty {
-            ColumnType::Str => ColumnData::Str(
-                flows
-                    .iter()
-                    .map(|f| match c.value(f) {
-                        Value::Ip(ip) => ip.to_string(),
-                        Value::Str(s) => s.to_string(),
-                        _ => String::new(),
-                    })
-                    .collect(),
-            ),
-            _ => ColumnData::Num(flows.iter().map(|f| num(c.value(f))).collect()),
-        };
-        columns.push(TColumn {
-            name: name.to_string(),
-            data,
-        });
     }
-    Table {
-        columns,
-        n_rows: n,
-        skipped_rows: 0,
-    }
+    table.columns.truncate(k);
+    table.n_rows = n;
+    table.skipped_rows = 0;
 }
 
 #[cfg(test)]

@@ -28,6 +28,6 @@ pub mod rules;
 pub mod training;
 
 pub use alert::Alert;
-pub use detector::{Detector, EarlyDecisions};
+pub use detector::{DetectBuffers, Detector, EarlyDecisions};
 pub use error::{DetectError, Result};
 pub use features::{FeatureSet, flows_to_table};

@@ -1,10 +1,12 @@
 //! `netlens detect`: captures in, one JSON alert per flow a model classifies as an attack.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
+use netlens_detect::detector::DetectBuffers;
 use netlens_detect::{DetectError, Detector, EarlyDecisions, FeatureSet};
 use netlens_pipeline::{RunConfig, RunReport};
 
@@ -112,8 +114,11 @@ pub fn run(a: Args) -> Result<()> {
     };
     let mut reader = common::PacketInput::open(&a.inputs, !a.no_merge, &a.live)?;
     let stop = reader.stop_flag(&a.live)?;
-    let mut out = netlens_export::alert::AlertWriter::new(common::open_output(&a.output)?);
-    let mut per_label: BTreeMap<String, u64> = BTreeMap::new();
+    let mut out = common::open_output(&a.output)?;
+    // One batch of alert lines, written with one call; the buffers keep
+    // their capacity from batch to batch.
+    let mut lines: Vec<u8> = Vec::new();
+    let mut bufs = DetectBuffers::default();
     let mut alerts = 0u64;
     let mut decisions = EarlyDecisions::default();
     let start = std::time::Instant::now();
@@ -123,14 +128,12 @@ pub fn run(a: Args) -> Result<()> {
         &cfg,
         &mut [],
         &mut |flows| {
+            lines.clear();
             let found = det
-                .alerts_once(flows, &mut decisions)
+                .write_alerts_once(flows, &mut decisions, &mut bufs, &mut lines)
                 .map_err(|e: DetectError| anyhow::Error::new(e))?;
-            for al in &found {
-                out.write(al)?;
-                *per_label.entry(al.label.clone()).or_insert(0) += 1;
-            }
-            alerts += found.len() as u64;
+            out.write_all(&lines)?;
+            alerts += found as u64;
             // Streaming: alerts already decided survive a crash or Ctrl-C.
             out.flush()?;
             Ok(())
@@ -141,6 +144,12 @@ pub fn run(a: Args) -> Result<()> {
     .with_context(|| format!("writing {}", a.output))?;
     pb.finish_and_clear();
     out.flush()?;
+    let mut per_label: BTreeMap<String, u64> = BTreeMap::new();
+    for (l, n) in det.alert_labels().into_iter().zip(&bufs.alerts_per_label) {
+        if *n > 0 {
+            *per_label.entry(l.to_string()).or_insert(0) += n;
+        }
+    }
     // Flows, not records: an early snapshot and its final record are one flow.
     let flows = report.flows.saturating_sub(decisions.snapshots);
     reader.finish(flows, a.quiet);
