@@ -42,6 +42,8 @@ pub struct Detector {
     labels_json: Vec<String>,
     /// `top` as JSON strings.
     top_json: Vec<String>,
+    /// Feature columns of the set the model never reads (sorted; see [`unread_columns`]).
+    unread: Vec<String>,
     /// Host-context state of the stream this detector classifies (used when
     /// the model reads host-context features; every classified flow updates it).
     context: Mutex<HostContext>,
@@ -212,7 +214,9 @@ impl Detector {
         };
         let mut labels_json: Vec<String> = model.classes.iter().map(|c| json_string(c)).collect();
         labels_json.push(json_string(ATTACK));
+        let unread = unread_columns(&model, &have, &top);
         Ok(Detector {
+            unread,
             name_json: json_string(&format!("model:{name}")),
             labels_json,
             top_json: top.iter().map(|t| json_string(t)).collect(),
@@ -280,7 +284,7 @@ impl Detector {
     /// identity columns), updating the stream's host context.
     fn fill(&self, flows: &[&Flow], buf: &mut DetectBuffers) {
         if !self.set.context {
-            fill_table(flows, self.set, None, false, &mut buf.table);
+            fill_table(flows, self.set, None, false, &self.unread, &mut buf.table);
             return;
         }
         // A poisoned lock only means another thread panicked mid-update;
@@ -288,7 +292,14 @@ impl Detector {
         let mut ctx = self.context.lock().unwrap_or_else(|e| e.into_inner());
         buf.context.clear();
         buf.context.extend(flows.iter().map(|f| ctx.observe(f)));
-        fill_table(flows, self.set, Some(&buf.context), false, &mut buf.table);
+        fill_table(
+            flows,
+            self.set,
+            Some(&buf.context),
+            false,
+            &self.unread,
+            &mut buf.table,
+        );
     }
 
     /// Classify `flows` into `buf.verdicts` (one per flow: [`BENIGN`], a
@@ -479,6 +490,55 @@ impl Detector {
         }
         Ok(n)
     }
+}
+
+/// The columns of `have` (a feature set's names) whose values cannot change
+/// a prediction of `model` nor an alert: not read by its preprocessing, or,
+/// for a forest behind a numeric-only pipeline, read only into a feature
+/// no split tests (dropped constant or duplicate features, unused ones),
+/// and not among the `top` features alerts list. Sorted. Detection fills
+/// them with NaN rather than computing them per flow.
+fn unread_columns(model: &TrainedModel, have: &[String], top: &[String]) -> Vec<String> {
+    use netlens_ml::preprocess::Transform;
+    let required = model.pipeline.required_columns();
+    let used: Vec<&str> = model
+        .pipeline
+        .plans
+        .iter()
+        .filter(|p| !matches!(p.transform, Transform::Dropped(_)))
+        .map(|p| p.column.as_str())
+        .collect();
+    let numeric = model.pipeline.plans.iter().all(|p| {
+        matches!(
+            p.transform,
+            Transform::Numeric { .. } | Transform::Dropped(_)
+        )
+    });
+    let read: Vec<&str> = match &model.estimator {
+        Estimator::Forest(f) if numeric => {
+            let mut r: Vec<&str> = top.iter().map(String::as_str).collect();
+            for n in f.trees.iter().flat_map(|t| &t.nodes) {
+                // A split's feature is a kept feature; with numeric plans
+                // only, kept feature e is the e-th used plan's column.
+                let col = usize::try_from(n.feature)
+                    .ok()
+                    .and_then(|j| model.pipeline.keep.get(j))
+                    .and_then(|&e| used.get(e));
+                if let Some(c) = col {
+                    r.push(c);
+                }
+            }
+            r
+        }
+        _ => required,
+    };
+    let mut out: Vec<String> = have
+        .iter()
+        .filter(|h| !read.contains(&h.as_str()))
+        .cloned()
+        .collect();
+    out.sort();
+    out
 }
 
 /// Label of an alert whose model has no non-benign class.

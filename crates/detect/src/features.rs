@@ -367,7 +367,7 @@ pub fn refs_to_table_with(
     context: Option<&[ContextRow]>,
 ) -> Table {
     let mut t = Table::default();
-    fill_table(flows, set, context, true, &mut t);
+    fill_table(flows, set, context, true, &[], &mut t);
     t
 }
 
@@ -404,12 +404,15 @@ fn set_num(t: &mut Table, i: usize, name: &str, values: impl Iterator<Item = f64
 /// when they have the same names, so a stream classified batch after batch
 /// does not allocate (nor fault in fresh pages) per batch. `ids`: append
 /// the [`ID_COLUMNS`] too; detection leaves them out (a model never reads
-/// them, and the address text columns cost a string per flow).
+/// them, and the address text columns cost a string per flow). `unread`
+/// (sorted): registry columns the caller's model never reads, filled with
+/// NaN instead of being computed (the table keeps its layout).
 pub fn fill_table(
     flows: &[&Flow],
     set: FeatureSet,
     context: Option<&[ContextRow]>,
     ids: bool,
+    unread: &[String],
     table: &mut Table,
 ) {
     let n = flows.len();
@@ -417,6 +420,11 @@ pub fn fill_table(
     if set.early == 0 {
         let mut vals = Vec::with_capacity(n);
         for c in set.registry_columns() {
+            if unread.binary_search_by(|u| u.as_str().cmp(c.name)).is_ok() {
+                set_num(table, k, c.name, std::iter::repeat_n(f64::NAN, n));
+                k += 1;
+                continue;
+            }
             // One reader call per column, not per cell (see `Column::values`).
             c.values_of_refs(flows, &mut vals);
             set_num(table, k, c.name, vals.iter().map(|v| num(*v)));
