@@ -86,24 +86,58 @@ fn push2(out: &mut Vec<u8>, v: u32) {
     out.push(b'0' + (v % 10) as u8);
 }
 
-/// `us` as `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (quotes included), the text of
-/// `netlens_export::time::rfc3339_us`; years outside 0..=9999 take that
-/// function itself (its padding of wider years and signs).
-fn push_ts(out: &mut Vec<u8>, us: i64) {
-    out.push(b'"');
-    let secs = us.div_euclid(1_000_000);
-    let frac = us.rem_euclid(1_000_000) as u32;
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400) as u32;
-    let (y, m, d) = netlens_export::time::civil_from_days(days);
-    if (0..=9999).contains(&y) {
-        let y = y as u32;
-        push2(out, y / 100);
-        push2(out, y % 100);
-        out.push(b'-');
-        push2(out, m);
-        out.push(b'-');
-        push2(out, d);
+/// Writes alert lines ([`AlertLineWriter::push`]), remembering the date
+/// of the last timestamp: the alerts of a batch fall on one or two days,
+/// and the calendar conversion is the costly part of a timestamp.
+#[derive(Debug, Clone)]
+pub struct AlertLineWriter {
+    /// Day number (since the epoch) of `date`.
+    day: i64,
+    /// `YYYY-MM-DD` of `day`.
+    date: [u8; 10],
+}
+
+impl Default for AlertLineWriter {
+    fn default() -> Self {
+        AlertLineWriter {
+            // No timestamp maps to this day with a 4-digit year, so it is never a hit.
+            day: i64::MIN,
+            date: [0; 10],
+        }
+    }
+}
+
+impl AlertLineWriter {
+    /// `us` as `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (quotes included), the text
+    /// of `netlens_export::time::rfc3339_us`; years outside 0..=9999 take
+    /// that function itself (its padding of wider years and signs).
+    fn push_ts(&mut self, out: &mut Vec<u8>, us: i64) {
+        out.push(b'"');
+        let secs = us.div_euclid(1_000_000);
+        let frac = us.rem_euclid(1_000_000) as u32;
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400) as u32;
+        if days != self.day {
+            let (y, m, d) = netlens_export::time::civil_from_days(days);
+            if !(0..=9999).contains(&y) {
+                netlens_export::time::push_rfc3339_us(out, us);
+                out.push(b'"');
+                return;
+            }
+            let y = y as u32;
+            let mut date = Vec::with_capacity(10);
+            push2(&mut date, y / 100);
+            push2(&mut date, y % 100);
+            date.push(b'-');
+            push2(&mut date, m);
+            date.push(b'-');
+            push2(&mut date, d);
+            if let Ok(date) = <[u8; 10]>::try_from(date) {
+                self.date = date;
+                self.day = days;
+            }
+        }
+        out.extend_from_slice(&self.date);
         out.push(b'T');
         push2(out, sod / 3600);
         out.push(b':');
@@ -114,11 +148,8 @@ fn push_ts(out: &mut Vec<u8>, us: i64) {
         push2(out, frac / 10_000);
         push2(out, frac / 100 % 100);
         push2(out, frac % 100);
-        out.push(b'Z');
-    } else {
-        netlens_export::time::push_rfc3339_us(out, us);
+        out.extend_from_slice(b"Z\"");
     }
-    out.push(b'"');
 }
 
 /// An address as its `Display` text, quoted (no character of it needs escaping).
@@ -149,54 +180,63 @@ fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
 }
 
 /// Append `a` as one JSON line (newline included): the bytes
-/// [`AlertWriter::write`] writes for the same alert.
+/// [`AlertWriter::write`] writes for the same alert. A stream of alerts
+/// should use one [`AlertLineWriter`].
 pub fn push_alert_line(out: &mut Vec<u8>, a: &AlertLine<'_>) {
-    out.extend_from_slice(b"{\"detector\":");
-    out.extend_from_slice(a.detector_json.as_bytes());
-    out.extend_from_slice(b",\"ts_start\":");
-    push_ts(out, a.ts_start_us);
-    out.extend_from_slice(b",\"ts_end\":");
-    push_ts(out, a.ts_end_us);
-    out.extend_from_slice(b",\"src_ip\":");
-    push_ip(out, a.src_ip);
-    out.extend_from_slice(b",\"src_port\":");
-    push_u64(out, u64::from(a.src_port));
-    out.extend_from_slice(b",\"dst_ip\":");
-    push_ip(out, a.dst_ip);
-    out.extend_from_slice(b",\"dst_port\":");
-    push_u64(out, u64::from(a.dst_port));
-    out.extend_from_slice(b",\"protocol\":");
-    push_u64(out, u64::from(a.protocol));
-    out.extend_from_slice(b",\"vlan_id\":");
-    push_u64(out, u64::from(a.vlan_id));
-    out.extend_from_slice(b",\"label\":");
-    out.extend_from_slice(a.label_json.as_bytes());
-    out.extend_from_slice(b",\"score\":");
-    push_f64(out, a.score);
-    out.extend_from_slice(b",\"flow_id\":");
-    match a.flow_id {
-        Some(id) => push_u64(out, id),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(if a.early {
-        b",\"early\":true"
-    } else {
-        b",\"early\":false"
-    });
-    out.extend_from_slice(b",\"packets\":");
-    push_u64(out, a.packets);
-    out.extend_from_slice(b",\"top_features\":[");
-    for (i, name) in a.top_names_json.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    AlertLineWriter::default().push(out, a);
+}
+
+impl AlertLineWriter {
+    /// Append `a` as one JSON line (see [`push_alert_line`]).
+    pub fn push(&mut self, out: &mut Vec<u8>, a: &AlertLine<'_>) {
+        out.reserve(256 + a.detector_json.len() + a.label_json.len());
+        out.extend_from_slice(b"{\"detector\":");
+        out.extend_from_slice(a.detector_json.as_bytes());
+        out.extend_from_slice(b",\"ts_start\":");
+        self.push_ts(out, a.ts_start_us);
+        out.extend_from_slice(b",\"ts_end\":");
+        self.push_ts(out, a.ts_end_us);
+        out.extend_from_slice(b",\"src_ip\":");
+        push_ip(out, a.src_ip);
+        out.extend_from_slice(b",\"src_port\":");
+        push_u64(out, u64::from(a.src_port));
+        out.extend_from_slice(b",\"dst_ip\":");
+        push_ip(out, a.dst_ip);
+        out.extend_from_slice(b",\"dst_port\":");
+        push_u64(out, u64::from(a.dst_port));
+        out.extend_from_slice(b",\"protocol\":");
+        push_u64(out, u64::from(a.protocol));
+        out.extend_from_slice(b",\"vlan_id\":");
+        push_u64(out, u64::from(a.vlan_id));
+        out.extend_from_slice(b",\"label\":");
+        out.extend_from_slice(a.label_json.as_bytes());
+        out.extend_from_slice(b",\"score\":");
+        push_f64(out, a.score);
+        out.extend_from_slice(b",\"flow_id\":");
+        match a.flow_id {
+            Some(id) => push_u64(out, id),
+            None => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b"{\"name\":");
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b",\"value\":");
-        push_f64(out, a.top_values.get(i).copied().unwrap_or(f64::NAN));
-        out.push(b'}');
+        out.extend_from_slice(if a.early {
+            b",\"early\":true"
+        } else {
+            b",\"early\":false"
+        });
+        out.extend_from_slice(b",\"packets\":");
+        push_u64(out, a.packets);
+        out.extend_from_slice(b",\"top_features\":[");
+        for (i, name) in a.top_names_json.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"name\":");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b",\"value\":");
+            push_f64(out, a.top_values.get(i).copied().unwrap_or(f64::NAN));
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}\n");
     }
-    out.extend_from_slice(b"]}\n");
 }
 
 #[cfg(test)]
@@ -205,6 +245,7 @@ mod tests {
 
     /// The hand-written line and serde_json's for the same values.
     fn both(
+        w: &mut AlertLineWriter,
         detector: &str,
         label: &str,
         ts: (i64, i64),
@@ -243,7 +284,7 @@ mod tests {
         let (dj, lj) = (json_string(detector), json_string(label));
         let mut got = b"left over from the previous line\n".to_vec();
         let before = got.len();
-        push_alert_line(
+        w.push(
             &mut got,
             &AlertLine {
                 detector_json: &dj,
@@ -316,6 +357,8 @@ mod tests {
             ("int", 123456789012345680.0),
         ];
         let mut n = 0;
+        // One writer throughout: its remembered date is hit and missed.
+        let mut w = AlertLineWriter::default();
         for (i, score) in scores.iter().enumerate() {
             for (j, t) in ts.iter().enumerate() {
                 let ip = ips[(i + j) % ips.len()];
@@ -327,14 +370,38 @@ mod tests {
                     Some(u64::MAX - j as u64)
                 };
                 let k = (i + j) % (top.len() + 1);
-                let (got, want) = both(det, label, *t, ip, *score, fid, &top[..k]);
+                let (got, want) = both(&mut w, det, label, *t, ip, *score, fid, &top[..k]);
                 assert_eq!(got, want, "score {score}, ts {t:?}, ips {ip:?}");
                 n += 1;
             }
         }
         assert_eq!(n, scores.len() * ts.len());
         // Negative zero keeps its sign, as serde_json writes it.
-        let (got, _) = both("d", "l", (0, 0), ips[0], -0.0, Some(1), &[]);
+        let mut fresh = AlertLineWriter::default();
+        let (got, _) = both(&mut fresh, "d", "l", (0, 0), ips[0], -0.0, Some(1), &[]);
+        let mut plain = Vec::new();
+        push_alert_line(
+            &mut plain,
+            &AlertLine {
+                detector_json: "\"d\"",
+                ts_start_us: 0,
+                ts_end_us: 0,
+                src_ip: "10.0.0.1".parse().unwrap(),
+                src_port: 65535,
+                dst_ip: "255.255.255.255".parse().unwrap(),
+                dst_port: 0,
+                protocol: 255,
+                vlan_id: 4095,
+                label_json: "\"l\"",
+                score: -0.0,
+                flow_id: Some(1),
+                early: false,
+                packets: u64::MAX,
+                top_names_json: &[],
+                top_values: &[],
+            },
+        );
+        assert_eq!(String::from_utf8(plain).unwrap(), got);
         assert!(got.contains("\"score\":-0.0,"), "{got}");
         assert!(got.ends_with("\"top_features\":[]}\n"), "{got}");
     }

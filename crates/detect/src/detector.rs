@@ -21,9 +21,11 @@ use netlens_ml::matrix::Matrix;
 use netlens_ml::model::{Estimator, Output, TrainedModel};
 use netlens_ml::table::{ColumnData, Table};
 
-use crate::alert::{Alert, AlertLine, TopFeature, json_string, push_alert_line};
+use crate::alert::{Alert, AlertLine, AlertLineWriter, TopFeature, json_string};
 use crate::error::{DetectError, Result};
-use crate::features::{CONTEXT_FEATURES, ContextRow, FeatureSet, HostContext, fill_table};
+use crate::features::{
+    CONTEXT_FEATURES, ContextRow, DirectFeatures, FeatureSet, HostContext, fill_table,
+};
 
 /// Features listed per alert.
 pub const TOP_FEATURES: usize = 5;
@@ -44,6 +46,8 @@ pub struct Detector {
     top_json: Vec<String>,
     /// Feature columns of the set the model never reads (sorted; see [`unread_columns`]).
     unread: Vec<String>,
+    /// The model input computed straight from flows, when its preprocessing allows.
+    direct: Option<DirectFeatures>,
     /// Host-context state of the stream this detector classifies (used when
     /// the model reads host-context features; every classified flow updates it).
     context: Mutex<HostContext>,
@@ -215,8 +219,10 @@ impl Detector {
         let mut labels_json: Vec<String> = model.classes.iter().map(|c| json_string(c)).collect();
         labels_json.push(json_string(ATTACK));
         let unread = unread_columns(&model, &have, &top);
+        let direct = DirectFeatures::new(set, &model.pipeline, &unread, &top);
         Ok(Detector {
             unread,
+            direct,
             name_json: json_string(&format!("model:{name}")),
             labels_json,
             top_json: top.iter().map(|t| json_string(t)).collect(),
@@ -280,40 +286,52 @@ impl Detector {
             .map_or(ATTACK, String::as_str)
     }
 
-    /// Fill `buf.table` with the feature table of `flows` (without the
-    /// identity columns), updating the stream's host context.
-    fn fill(&self, flows: &[&Flow], buf: &mut DetectBuffers) {
-        if !self.set.context {
-            fill_table(flows, self.set, None, false, &self.unread, &mut buf.table);
-            return;
-        }
-        // A poisoned lock only means another thread panicked mid-update;
-        // the counts are still usable.
-        let mut ctx = self.context.lock().unwrap_or_else(|e| e.into_inner());
+    /// Fill `buf.matrix` with the model input of `flows` and `buf.top_raw`
+    /// with the raw values of the top features, updating the stream's host
+    /// context (once per flow).
+    fn inputs(&self, flows: &[&Flow], buf: &mut DetectBuffers) -> Result<()> {
         buf.context.clear();
-        buf.context.extend(flows.iter().map(|f| ctx.observe(f)));
+        if self.set.context {
+            // A poisoned lock only means another thread panicked mid-update;
+            // the counts are still usable.
+            let mut ctx = self.context.lock().unwrap_or_else(|e| e.into_inner());
+            buf.context.extend(flows.iter().map(|f| ctx.observe(f)));
+        }
+        if let Some(d) = &self.direct {
+            d.fill(flows, &buf.context, &mut buf.matrix, &mut buf.top_raw);
+            return Ok(());
+        }
+        let context = self.set.context.then_some(&buf.context[..]);
         fill_table(
             flows,
             self.set,
-            Some(&buf.context),
+            context,
             false,
             &self.unread,
             &mut buf.table,
         );
+        self.model
+            .pipeline
+            .transform_into(&buf.table, &mut buf.matrix)?;
+        buf.top_raw.resize_with(self.top.len(), Vec::new);
+        for (name, col) in self.top.iter().zip(buf.top_raw.iter_mut()) {
+            col.clear();
+            if let Ok(ColumnData::Num(v)) = buf.table.column(name).map(|c| &c.data) {
+                col.extend_from_slice(v);
+            }
+        }
+        Ok(())
     }
 
     /// Classify `flows` into `buf.verdicts` (one per flow: [`BENIGN`], a
-    /// class index, or the class count for "attack"), leaving their feature
-    /// table in `buf.table`.
+    /// class index, or the class count for "attack"), leaving the raw
+    /// values of the top features in `buf.top_raw`.
     fn verdicts(&self, flows: &[&Flow], buf: &mut DetectBuffers) -> Result<()> {
         buf.verdicts.clear();
         if flows.is_empty() {
             return Ok(());
         }
-        self.fill(flows, buf);
-        self.model
-            .pipeline
-            .transform_into(&buf.table, &mut buf.matrix)?;
+        self.inputs(flows, buf)?;
         let k = self.model.classes.len().max(1);
         let Output::Proba(p) = self.model.output(&buf.matrix)? else {
             return Err(DetectError::UnusableModel {
@@ -358,18 +376,6 @@ impl Detector {
         Ok(())
     }
 
-    /// The numeric columns of the top features in `t` (looked up by name
-    /// once per batch, not once per alert).
-    fn top_columns<'t>(&self, t: &'t Table) -> Vec<Option<&'t [f64]>> {
-        self.top
-            .iter()
-            .map(|n| match t.column(n).map(|c| &c.data) {
-                Ok(ColumnData::Num(v)) => Some(&v[..]),
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Alerts for the flows classified as attacks (in input order). Every
     /// flow is classified, early snapshots included; a stream with
     /// snapshots should use [`Detector::alerts_once`].
@@ -393,7 +399,7 @@ impl Detector {
     fn alerts_refs(&self, flows: &[&Flow]) -> Result<Vec<Alert>> {
         let mut buf = DetectBuffers::default();
         self.verdicts(flows, &mut buf)?;
-        let top_cols = self.top_columns(&buf.table);
+        let top_cols = &buf.top_raw;
         let mut out = Vec::new();
         for (i, (f, &(verdict, score))) in flows.iter().zip(&buf.verdicts).enumerate() {
             if verdict == BENIGN {
@@ -402,10 +408,10 @@ impl Detector {
             let top_features = self
                 .top
                 .iter()
-                .zip(&top_cols)
+                .zip(top_cols)
                 .map(|(n, v)| TopFeature {
                     name: n.clone(),
-                    value: v.and_then(|v| v.get(i).copied()).filter(|x| x.is_finite()),
+                    value: v.get(i).copied().filter(|x| x.is_finite()),
                 })
                 .collect();
             out.push(Alert {
@@ -448,8 +454,7 @@ impl Detector {
         if buf.alerts_per_label.len() != labels {
             buf.alerts_per_label.resize(labels, 0);
         }
-        let top_cols = self.top_columns(&buf.table);
-        let mut values = Vec::with_capacity(top_cols.len());
+        let mut values = Vec::with_capacity(self.top.len());
         let mut n = 0;
         for (i, (f, &(verdict, score))) in picked.iter().zip(&buf.verdicts).enumerate() {
             if verdict == BENIGN {
@@ -461,11 +466,11 @@ impl Detector {
             }
             values.clear();
             values.extend(
-                top_cols
+                buf.top_raw
                     .iter()
-                    .map(|c| c.and_then(|c| c.get(i).copied()).unwrap_or(f64::NAN)),
+                    .map(|c| c.get(i).copied().unwrap_or(f64::NAN)),
             );
-            push_alert_line(
+            buf.lines.push(
                 out,
                 &AlertLine {
                     detector_json: &self.name_json,
@@ -556,6 +561,9 @@ pub struct DetectBuffers {
     matrix: Matrix,
     context: Vec<ContextRow>,
     verdicts: Vec<(u32, f64)>,
+    /// Raw values of the detector's top features, one column each.
+    top_raw: Vec<Vec<f64>>,
+    lines: AlertLineWriter,
     /// Alerts written per label, indexed like [`Detector::alert_labels`].
     pub alerts_per_label: Vec<u64>,
 }

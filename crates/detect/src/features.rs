@@ -42,6 +42,7 @@
 use hashbrown::HashMap;
 
 use netlens_flow::{Column, ColumnType, Flow, MeterConfig, Selection, Value};
+use netlens_ml::matrix::Matrix;
 use netlens_ml::table::{Column as TColumn, ColumnData, Table};
 
 /// Identity columns appended to every table (excluded from features).
@@ -342,6 +343,182 @@ impl HostContext {
     /// Whether nothing has been observed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Where one model input comes from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// A registry column.
+    Registry(&'static Column),
+    /// A host-context feature (index into [`ContextRow`]).
+    Context(usize),
+    /// A column the model never reads (filled with its NaN replacement).
+    Unread,
+}
+
+/// One numeric model input: its source and the preprocessing it gets.
+#[derive(Debug, Clone, Copy)]
+struct DirectInput {
+    source: Source,
+    nan: f64,
+    pos_inf: f64,
+    neg_inf: f64,
+    shift: f64,
+    scale: f64,
+}
+
+impl DirectInput {
+    /// The preprocessing of `Transform::Numeric` (same operations, same order).
+    #[inline]
+    fn apply(&self, x: f64) -> f64 {
+        let x = if x.is_nan() {
+            self.nan
+        } else if x == f64::INFINITY {
+            self.pos_inf
+        } else if x == f64::NEG_INFINITY {
+            self.neg_inf
+        } else {
+            x
+        };
+        (x - self.shift) / self.scale
+    }
+}
+
+/// A model's preprocessed input matrix computed straight from flows, one
+/// input column at a time, without the feature table in between (on a
+/// flood the table of a batch is megabytes written once and read once).
+/// Only for a full-flow set and a preprocessing of numeric columns alone;
+/// gives the matrix `pipeline.transform(refs_to_table_with(..))` gives,
+/// except that inputs the model never reads hold their NaN replacement.
+#[derive(Debug, Clone)]
+pub struct DirectFeatures {
+    inputs: Vec<DirectInput>,
+    top: Vec<Source>,
+}
+
+impl DirectFeatures {
+    /// The plan for `pipeline` over the features of `set`; `unread`
+    /// (sorted) are columns the model never reads, `top` the columns whose
+    /// raw values alerts list. `None` when the matrix cannot be built this
+    /// way (early set, a non-numeric plan, a column the set lacks).
+    pub fn new(
+        set: FeatureSet,
+        pipeline: &netlens_ml::preprocess::Pipeline,
+        unread: &[String],
+        top: &[String],
+    ) -> Option<DirectFeatures> {
+        use netlens_ml::preprocess::Transform;
+        if set.early > 0 || pipeline.keep.len() != pipeline.feature_names.len() {
+            return None;
+        }
+        let registry = set.registry_columns();
+        let source = |name: &str| -> Option<Source> {
+            if let Some(c) = registry.iter().find(|c| c.name == name) {
+                return Some(Source::Registry(c));
+            }
+            CONTEXT_FEATURES
+                .iter()
+                .position(|c| set.context && *c == name)
+                .map(Source::Context)
+        };
+        let used: Vec<_> = pipeline
+            .plans
+            .iter()
+            .filter(|p| !matches!(p.transform, Transform::Dropped(_)))
+            .collect();
+        let mut inputs = Vec::with_capacity(pipeline.keep.len());
+        for &e in &pipeline.keep {
+            let plan = used.get(e)?;
+            let Transform::Numeric {
+                nan,
+                pos_inf,
+                neg_inf,
+                shift,
+                scale,
+            } = plan.transform
+            else {
+                return None;
+            };
+            let src = source(&plan.column)?;
+            let src = if unread
+                .binary_search_by(|u| u.as_str().cmp(&plan.column))
+                .is_ok()
+            {
+                Source::Unread
+            } else {
+                src
+            };
+            inputs.push(DirectInput {
+                source: src,
+                nan,
+                pos_inf,
+                neg_inf,
+                shift,
+                scale,
+            });
+        }
+        // Plans whose feature is not kept still need their column in the set.
+        if used.iter().any(|p| source(&p.column).is_none()) {
+            return None;
+        }
+        let top = top.iter().map(|t| source(t)).collect::<Option<Vec<_>>>()?;
+        Some(DirectFeatures { inputs, top })
+    }
+
+    /// Fill `out` with the input matrix of `flows` (`context`: their
+    /// host-context rows when the set has host context) and `top_raw` with
+    /// the raw values of the top features, one column each.
+    pub fn fill(
+        &self,
+        flows: &[&Flow],
+        context: &[ContextRow],
+        out: &mut Matrix,
+        top_raw: &mut Vec<Vec<f64>>,
+    ) {
+        let n = flows.len();
+        out.n_rows = n;
+        out.n_cols = self.inputs.len();
+        out.data.clear();
+        out.data.reserve(n.saturating_mul(self.inputs.len()));
+        let ctx = |i: usize| {
+            context
+                .iter()
+                .map(move |r| r.get(i).copied().unwrap_or(0.0))
+                .chain(std::iter::repeat(0.0))
+                .take(n)
+        };
+        let mut vals = Vec::with_capacity(n);
+        for input in &self.inputs {
+            match input.source {
+                Source::Registry(c) => {
+                    // One reader call per column, not per cell.
+                    c.values_of_refs(flows, &mut vals);
+                    let start = out.data.len();
+                    out.data
+                        .extend(vals.iter().take(n).map(|v| input.apply(num(*v))));
+                    out.data.resize(start + n, input.apply(f64::NAN));
+                }
+                Source::Context(i) => out.data.extend(ctx(i).map(|x| input.apply(x))),
+                Source::Unread => {
+                    let v = input.apply(f64::NAN);
+                    out.data.extend(std::iter::repeat_n(v, n));
+                }
+            }
+        }
+        top_raw.resize_with(self.top.len(), Vec::new);
+        for (src, col) in self.top.iter().zip(top_raw.iter_mut()) {
+            col.clear();
+            match *src {
+                Source::Registry(c) => {
+                    c.values_of_refs(flows, &mut vals);
+                    col.extend(vals.iter().take(n).map(|v| num(*v)));
+                }
+                Source::Context(i) => col.extend(ctx(i)),
+                Source::Unread => {}
+            }
+            col.resize(n, f64::NAN);
+        }
     }
 }
 
