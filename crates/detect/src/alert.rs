@@ -246,8 +246,7 @@ mod tests {
     /// The hand-written line and serde_json's for the same values.
     fn both(
         w: &mut AlertLineWriter,
-        detector: &str,
-        label: &str,
+        (detector, label): (&str, &str),
         ts: (i64, i64),
         ips: (&str, &str),
         score: f64,
@@ -370,7 +369,7 @@ mod tests {
                     Some(u64::MAX - j as u64)
                 };
                 let k = (i + j) % (top.len() + 1);
-                let (got, want) = both(&mut w, det, label, *t, ip, *score, fid, &top[..k]);
+                let (got, want) = both(&mut w, (det, label), *t, ip, *score, fid, &top[..k]);
                 assert_eq!(got, want, "score {score}, ts {t:?}, ips {ip:?}");
                 n += 1;
             }
@@ -378,7 +377,7 @@ mod tests {
         assert_eq!(n, scores.len() * ts.len());
         // Negative zero keeps its sign, as serde_json writes it.
         let mut fresh = AlertLineWriter::default();
-        let (got, _) = both(&mut fresh, "d", "l", (0, 0), ips[0], -0.0, Some(1), &[]);
+        let (got, _) = both(&mut fresh, ("d", "l"), (0, 0), ips[0], -0.0, Some(1), &[]);
         let mut plain = Vec::new();
         push_alert_line(
             &mut plain,
