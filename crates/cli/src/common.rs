@@ -428,3 +428,14 @@ impl TableOut {
         }
     }
 }
+
+/// Default flow-metering threads: 2 when at least two cores are usable
+/// (one reads and feeds, the workers meter; more did not pay on the
+/// benchmark machine's two cores), else 1. Python's `netlens.flows` uses
+/// the same rule.
+pub fn default_threads() -> usize {
+    match std::thread::available_parallelism() {
+        Ok(n) if n.get() >= 2 => 2,
+        _ => 1,
+    }
+}

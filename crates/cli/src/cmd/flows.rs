@@ -62,9 +62,11 @@ pub struct Args {
     /// Bytes counted per packet: link (frame length, as NFStream), ip, transport or payload.
     #[arg(long, default_value = "link")]
     pub accounting: String,
-    /// Flow-metering threads (flows are sharded by key; the output is the same for any count).
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Flow-metering threads (flows are sharded by key; the output is the same
+    /// for any count unless --max-flows is reached, as the table is split
+    /// between threads). Default: 2 when two or more cores are usable, else 1.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Read several inputs one after another instead of merging them by timestamp.
     #[arg(long)]
     pub no_merge: bool,
@@ -111,15 +113,15 @@ pub fn run(a: Args) -> Result<()> {
     }
     let sel = Selection::parse(&spec)?.with_cic_names(a.cic_names);
     let format = common::table_format(a.format.as_deref(), &a.output)?;
+    let threads = a.threads.unwrap_or_else(common::default_threads).max(1);
     let cfg = RunConfig {
         meter: meter_config(&a, &sel)?,
-        threads: a.threads.max(1),
+        threads,
         ..Default::default()
     };
     let mut input = common::PacketInput::open(&a.inputs, !a.no_merge, &a.live)?;
     let stop = input.stop_flag(&a.live)?;
-    let mut table =
-        common::TableOut::open(format, &a.output, &sel, input.is_live(), a.threads > 1)?;
+    let mut table = common::TableOut::open(format, &a.output, &sel, input.is_live(), threads > 1)?;
     let pb = common::packet_progress(a.quiet);
     let mut progress =
         |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows));
