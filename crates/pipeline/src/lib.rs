@@ -191,16 +191,8 @@ where
             Ok(SourceEvent::End) => break,
             Err(e) => return Err(source_err(e)),
         };
-        let index = report.packets;
-        report.packets += 1;
-        report.wire_bytes += u64::from(pkt.wire_len);
-        report.first_ts_ns = Some(report.first_ts_ns.map_or(pkt.ts_ns, |t| t.min(pkt.ts_ns)));
-        report.last_ts_ns = Some(report.last_ts_ns.map_or(pkt.ts_ns, |t| t.max(pkt.ts_ns)));
-        summary.clear();
-        let res = netlens_wire::dissect(pkt.linktype, pkt.data, &mut summary);
-        for o in observers.iter_mut() {
-            o.on_packet(&pkt, res.map(|()| &summary));
-        }
+        let index = report.count(&pkt);
+        let res = dissect_observed(&pkt, &mut summary, observers);
         match res {
             Ok(()) => {
                 report.ip_packets += 1;
@@ -238,6 +230,33 @@ where
 }
 
 /// Sort a batch of expired flows by first packet, number them and sink them.
+impl RunReport {
+    /// Count a packet read; returns its index (0-based, in reading order).
+    #[inline]
+    fn count(&mut self, pkt: &PacketRef<'_>) -> u64 {
+        let index = self.packets;
+        self.packets += 1;
+        self.wire_bytes += u64::from(pkt.wire_len);
+        self.first_ts_ns = Some(self.first_ts_ns.map_or(pkt.ts_ns, |t| t.min(pkt.ts_ns)));
+        self.last_ts_ns = Some(self.last_ts_ns.map_or(pkt.ts_ns, |t| t.max(pkt.ts_ns)));
+        index
+    }
+}
+
+/// Dissect a packet into `summary` and show the outcome to every observer.
+#[inline]
+fn dissect_observed(
+    pkt: &PacketRef<'_>,
+    summary: &mut PacketSummary,
+    observers: &mut [&mut dyn PacketObserver],
+) -> Result<(), DissectError> {
+    let res = netlens_wire::dissect(pkt.linktype, pkt.data, summary);
+    for o in observers.iter_mut() {
+        o.on_packet(pkt, res.map(|()| &*summary));
+    }
+    res
+}
+
 fn emit<E>(
     out: &mut [Flow],
     report: &mut RunReport,

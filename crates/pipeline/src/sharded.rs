@@ -195,11 +195,7 @@ where
                 Ok(SourceEvent::End) => break,
                 Err(e) => return Err(source_err(e)),
             };
-            let index = report.packets;
-            report.packets += 1;
-            report.wire_bytes += u64::from(pkt.wire_len);
-            report.first_ts_ns = Some(report.first_ts_ns.map_or(pkt.ts_ns, |t| t.min(pkt.ts_ns)));
-            report.last_ts_ns = Some(report.last_ts_ns.map_or(pkt.ts_ns, |t| t.max(pkt.ts_ns)));
+            let index = report.count(&pkt);
             let ts = match now {
                 Some(t) if pkt.ts_ns < t => {
                     out_of_order += 1;
@@ -234,11 +230,7 @@ where
                     });
                 }
             } else {
-                summary.clear();
-                let res = netlens_wire::dissect(pkt.linktype, pkt.data, &mut summary);
-                for o in observers.iter_mut() {
-                    o.on_packet(&pkt, res.map(|()| &summary));
-                }
+                let res = crate::dissect_observed(&pkt, &mut summary, observers);
                 match res {
                     Ok(()) => {
                         report.ip_packets += 1;
