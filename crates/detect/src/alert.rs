@@ -80,6 +80,20 @@ fn push_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
+/// A small integer's decimal digits, pushed one by one (a port, a
+/// protocol number: no copy through a scratch buffer).
+fn push_small(out: &mut Vec<u8>, v: u16) {
+    let mut started = false;
+    for p in [10_000u16, 1000, 100, 10] {
+        let d = v / p % 10;
+        started |= d != 0;
+        if started {
+            out.push(b'0' + d as u8);
+        }
+    }
+    out.push(b'0' + (v % 10) as u8);
+}
+
 /// Two decimal digits.
 fn push2(out: &mut Vec<u8>, v: u32) {
     out.push(b'0' + (v / 10 % 10) as u8);
@@ -199,15 +213,15 @@ impl AlertLineWriter {
         out.extend_from_slice(b",\"src_ip\":");
         push_ip(out, a.src_ip);
         out.extend_from_slice(b",\"src_port\":");
-        push_u64(out, u64::from(a.src_port));
+        push_small(out, a.src_port);
         out.extend_from_slice(b",\"dst_ip\":");
         push_ip(out, a.dst_ip);
         out.extend_from_slice(b",\"dst_port\":");
-        push_u64(out, u64::from(a.dst_port));
+        push_small(out, a.dst_port);
         out.extend_from_slice(b",\"protocol\":");
-        push_u64(out, u64::from(a.protocol));
+        push_small(out, u16::from(a.protocol));
         out.extend_from_slice(b",\"vlan_id\":");
-        push_u64(out, u64::from(a.vlan_id));
+        push_small(out, a.vlan_id);
         out.extend_from_slice(b",\"label\":");
         out.extend_from_slice(a.label_json.as_bytes());
         out.extend_from_slice(b",\"score\":");
@@ -306,6 +320,22 @@ mod tests {
         );
         let got = String::from_utf8(got.split_off(before)).unwrap();
         (got, want)
+    }
+
+    #[test]
+    fn small_integers_and_addresses_as_display_writes_them() {
+        let mut out = Vec::new();
+        for v in 0..=u16::MAX {
+            out.clear();
+            push_small(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
+        for o in 0..=255u8 {
+            let ip = IpAddr::from([o, 255 - o, o / 10, 0]);
+            out.clear();
+            push_ip(&mut out, ip);
+            assert_eq!(out, format!("\"{ip}\"").as_bytes());
+        }
     }
 
     #[test]

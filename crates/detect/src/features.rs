@@ -366,10 +366,14 @@ struct DirectInput {
     neg_inf: f64,
     shift: f64,
     scale: f64,
+    /// `shift` is +0.0 and `scale` 1.0 (no scaling, the tree models'
+    /// default): `(x - 0.0) / 1.0` is `x` bit for bit (−0.0 included), so
+    /// the subtraction and the division are skipped.
+    identity: bool,
 }
 
 impl DirectInput {
-    /// The preprocessing of `Transform::Numeric` (same operations, same order).
+    /// The preprocessing of `Transform::Numeric` (same result bit for bit).
     #[inline]
     fn apply(&self, x: f64) -> f64 {
         let x = if x.is_nan() {
@@ -381,7 +385,11 @@ impl DirectInput {
         } else {
             x
         };
-        (x - self.shift) / self.scale
+        if self.identity {
+            x
+        } else {
+            (x - self.shift) / self.scale
+        }
     }
 }
 
@@ -456,6 +464,7 @@ impl DirectFeatures {
                 neg_inf,
                 shift,
                 scale,
+                identity: shift.to_bits() == 0 && scale == 1.0,
             });
         }
         // Plans whose feature is not kept still need their column in the set.

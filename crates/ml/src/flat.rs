@@ -80,8 +80,8 @@ pub(crate) struct FlatTrees {
     nodes: Vec<FlatNode>,
     /// Output offset of each node (leaves only; 0 for inner nodes).
     leaf_value: Vec<u32>,
-    /// (root node, depth) of each tree.
-    trees: Vec<(u32, u32)>,
+    /// (root node, depth, levels before the first compaction) of each tree.
+    trees: Vec<(u32, u32, u32)>,
     values: Vec<f32>,
 }
 
@@ -122,10 +122,13 @@ impl FlatTrees {
         self.leaf_value.push(0);
         let mut emitted = 1usize;
         let mut depth = 0u32;
+        let (mut leaves, mut leaf_depths) = (0u64, 0u64);
         while let Some((src, slot, d)) = queue.pop_front() {
             depth = depth.max(d);
             match node(src)? {
                 SrcNode::Leaf { value } => {
+                    leaves += 1;
+                    leaf_depths += u64::from(d);
                     if value + self.width > values.len() {
                         return None;
                     }
@@ -185,7 +188,12 @@ impl FlatTrees {
                 }
             }
         }
-        self.trees.push((root as u32, depth));
+        // First compaction after the mean leaf depth (rounded up), at most
+        // FIRST_LEVELS: a small tree's rows mostly finish well before 10
+        // levels, and stepping them on leaves until then is wasted.
+        let mean = leaf_depths.div_ceil(leaves.max(1));
+        let first = (mean as u32).clamp(LEVELS, FIRST_LEVELS);
+        self.trees.push((root as u32, depth, first));
         Some(())
     }
 
@@ -255,7 +263,7 @@ impl FlatTrees {
         // swaps them in, so no store can alias a load still to come.
         let mut rno: Vec<u32> = Vec::with_capacity(n);
         let (mut rid2, mut idx2, mut rno2) = (rid.clone(), idx.clone(), rno.clone());
-        for &(root, depth) in &self.trees {
+        for &(root, depth, first) in &self.trees {
             leaf.iter_mut().for_each(|l| *l = root);
             // Every inner step moves to a later slot, so `depth` levels
             // reach every leaf.
@@ -284,7 +292,7 @@ impl FlatTrees {
                 rno.extend(0..n as u32);
             }
             while left > 0 && !rid.is_empty() {
-                let levels = if left == depth { FIRST_LEVELS } else { LEVELS }.min(left);
+                let levels = if left == depth { first } else { LEVELS }.min(left);
                 for _ in 0..levels {
                     for (i, &r) in idx.iter_mut().zip(&rid) {
                         let Some(node) = self.nodes.get(*i as usize) else {
