@@ -128,7 +128,7 @@ pub fn shard_of_packet(p: &PacketSummary, n: usize) -> usize {
 /// [`shard_of_packet`] for a packet read by [`netlens_wire::fast_tuple`]:
 /// the same worker as the packet's dissected summary gets (VLAN and tunnel
 /// id are 0 on that path).
-#[inline]
+#[inline(always)]
 pub fn shard_of_tuple(t: &netlens_wire::FastTuple, n: usize) -> usize {
     shard_of(
         Endpoint {
@@ -148,7 +148,7 @@ pub fn shard_of_tuple(t: &netlens_wire::FastTuple, n: usize) -> usize {
 }
 
 /// The shard hash of a key's fields (see [`shard_of_packet`]).
-#[inline]
+#[inline(always)]
 fn shard_of(
     a: Endpoint,
     b: Endpoint,
