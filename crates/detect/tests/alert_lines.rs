@@ -33,7 +33,7 @@ fn batches(path: &Path, det: &Detector) -> Vec<Vec<Flow>> {
     let cfg = RunConfig {
         meter: det.feature_set().meter_config(),
         threads: 1,
-        batch_packets: 2000,
+        batch_packets: 8192,
     };
     let mut out = Vec::new();
     netlens_pipeline::run::<std::convert::Infallible>(
