@@ -14,9 +14,14 @@
 //!   early snapshots from the meter (`MeterConfig::early_emit`), one
 //!   decision per flow at its Nth packet ([`detector::EarlyDecisions`]).
 //!
-//! Invariant: training and detection build their feature tables with the
-//! same function ([`features::flows_to_table`]), so a model never sees a
-//! column computed differently from the way it was trained.
+//! Invariant: training and detection read every feature through the same
+//! code ([`features::fill_table`], behind [`features::flows_to_table`]), so
+//! a model never sees a column computed differently from the way it was
+//! trained. Streaming detection may skip the table
+//! ([`features::DirectFeatures`]: the same registry readers and host-context
+//! rows, the pipeline's numeric transform applied on the way into the input
+//! matrix); `tests/alert_lines.rs` checks on real captures that both give
+//! the same scores and alerts.
 #![deny(missing_docs)]
 
 pub mod alert;
