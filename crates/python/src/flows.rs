@@ -8,9 +8,18 @@
 //! table plus three batches (one being built, one queued, one being read),
 //! whatever the capture's size; dropping the stream stops the worker at its
 //! next hand-over.
+//!
+//! A live interface streams the same way: the pipeline ticks while no
+//! packet arrives, so flows that expire reach Python without waiting for
+//! traffic, and every hand-over with flows becomes a batch at once. It ends
+//! when its duration is up, when the stream is closed, or on Ctrl-C
+//! (KeyboardInterrupt while waiting): the capture then stops, every open
+//! flow is flushed and the iteration ends normally.
 
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -147,6 +156,13 @@ enum Msg {
 enum Stop {
     Closed,
     Export(ExportError),
+    Live(String),
+}
+
+impl From<netlens_capture::live::LiveError> for Stop {
+    fn from(e: netlens_capture::live::LiveError) -> Stop {
+        Stop::Live(e.to_string())
+    }
 }
 
 fn send_batch(tx: &SyncSender<Msg>, bb: &mut BatchBuilder) -> std::result::Result<(), Stop> {
@@ -194,6 +210,53 @@ fn worker(mut reader: CaptureReader, settings: FlowSettings, rows: usize, tx: Sy
         Ok(report) => tx.send(Msg::Done(report_json(&report, &warnings))),
         Err(Stop::Closed) => Ok(()),
         Err(Stop::Export(e)) => tx.send(Msg::Failed(e.to_string())),
+        Err(Stop::Live(m)) => tx.send(Msg::Failed(m)),
+    };
+}
+
+/// Live counterpart of [`worker`]: meters `source` until `stop` is set and
+/// hands every non-empty hand-over to Python as a batch at once.
+fn live_worker(
+    mut source: netlens_pipeline::LiveSource,
+    settings: FlowSettings,
+    rows: usize,
+    tx: SyncSender<Msg>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut bb = BatchBuilder::new(&settings.selection, rows);
+    let res = netlens_pipeline::run_source(
+        &mut source,
+        &settings.run,
+        &mut [],
+        &mut |flows: &[Flow]| -> std::result::Result<(), Stop> {
+            let mut rest = flows;
+            while !rest.is_empty() {
+                let take = rows.saturating_sub(bb.len()).clamp(1, rest.len());
+                let (head, tail) = rest.split_at(take);
+                bb.append_flows(head);
+                rest = tail;
+                if bb.len() >= rows || bb.is_full() {
+                    send_batch(&tx, &mut bb)?;
+                }
+            }
+            if !bb.is_empty() {
+                send_batch(&tx, &mut bb)?;
+            }
+            Ok(())
+        },
+        &mut |_: &RunReport| {},
+        Some(&stop),
+    );
+    let s = source.stats();
+    let warnings = vec![format!(
+        "live capture: {} packets captured, {} kernel drops, {} interface drops, {} netlens drops",
+        s.packets, s.kernel_dropped, s.interface_dropped, s.netlens_dropped
+    )];
+    let _ = match res {
+        Ok(report) => tx.send(Msg::Done(report_json(&report, &warnings))),
+        Err(Stop::Closed) => Ok(()),
+        Err(Stop::Export(e)) => tx.send(Msg::Failed(e.to_string())),
+        Err(Stop::Live(m)) => tx.send(Msg::Failed(m)),
     };
 }
 
@@ -203,6 +266,16 @@ pub struct FlowStream {
     rx: Mutex<Option<Receiver<Msg>>>,
     schema: SchemaRef,
     report: Mutex<Option<String>>,
+    /// Stop flag of a live capture (None for files).
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl Drop for FlowStream {
+    fn drop(&mut self) {
+        if let Some(s) = &self.stop {
+            s.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 #[pymethods]
@@ -212,12 +285,34 @@ impl FlowStream {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        // Wait for the worker without holding the GIL.
-        let msg = py.detach(|| {
-            let guard = self.rx.lock().ok()?;
-            let rx = guard.as_ref()?;
-            rx.recv().ok()
-        });
+        // Wait for the worker without holding the GIL. A live capture may
+        // wait long: look at Python's signals every 100 ms, and on Ctrl-C
+        // stop the capture and keep reading until its flows are flushed.
+        let msg = loop {
+            let got = py.detach(|| {
+                let guard = self.rx.lock().ok()?;
+                let rx = guard.as_ref()?;
+                Some(match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => Some(Msg::Done(String::new())),
+                })
+            });
+            match got {
+                None => break None,
+                Some(Some(Msg::Done(r))) if r.is_empty() => break None,
+                Some(Some(m)) => break Some(m),
+                Some(None) => {
+                    if py.check_signals().is_err()
+                        && let Some(s) = &self.stop
+                    {
+                        s.store(true, Ordering::SeqCst);
+                    } else if self.stop.is_none() {
+                        py.check_signals()?;
+                    }
+                }
+            }
+        };
         match msg {
             Some(Msg::Batch(b)) => Ok(Some(PyRecordBatch::new(b).into_pyarrow(py)?.unbind())),
             Some(Msg::Done(report)) => {
@@ -246,8 +341,11 @@ impl FlowStream {
         self.report.lock().ok().and_then(|g| g.clone())
     }
 
-    /// Stop reading (the worker ends at its next hand-over).
+    /// Stop reading (the worker ends at its next hand-over; a live capture stops).
     fn close_stream(&self) {
+        if let Some(s) = &self.stop {
+            s.store(true, Ordering::SeqCst);
+        }
         self.close(None);
     }
 }
@@ -311,7 +409,94 @@ pub fn open_flows(
         rx: Mutex::new(Some(rx)),
         schema,
         report: Mutex::new(None),
+        stop: None,
     })
+}
+
+/// Capture from a live interface and meter it; returns a stream of record
+/// batches that ends after `duration` seconds (None: until the stream is
+/// closed or Ctrl-C).
+#[pyfunction]
+#[pyo3(signature = (interface, features, idle_timeout, active_timeout, splt, accounting, tcp_termination, syn_ack_flip, max_flows, threads, batch_rows, duration=None, snaplen=65535, bpf=None, promiscuous=true))]
+#[allow(clippy::too_many_arguments)]
+pub fn open_live_flows(
+    interface: String,
+    features: &str,
+    idle_timeout: f64,
+    active_timeout: f64,
+    splt: u16,
+    accounting: &str,
+    tcp_termination: bool,
+    syn_ack_flip: bool,
+    max_flows: usize,
+    threads: usize,
+    batch_rows: usize,
+    duration: Option<f64>,
+    snaplen: u32,
+    bpf: Option<String>,
+    promiscuous: bool,
+) -> PyResult<FlowStream> {
+    use netlens_capture::live::{LiveCapture, LiveConfig};
+    if batch_rows == 0 {
+        return Err(Error::Invalid("rows per batch must be at least 1".into()).into());
+    }
+    let wait = duration
+        .map(|d| seconds_to_ns("duration", d).map(|ns| Duration::from_nanos(ns as u64)))
+        .transpose()?;
+    let s = FlowSettings::new(
+        vec![interface.clone()],
+        features,
+        idle_timeout,
+        active_timeout,
+        splt,
+        accounting,
+        tcp_termination,
+        syn_ack_flip,
+        max_flows,
+        threads,
+        false,
+    )?;
+    let mut cfg = LiveConfig::new(&interface);
+    cfg.snaplen = snaplen;
+    cfg.promiscuous = promiscuous;
+    let mut cap = LiveCapture::open(&cfg).map_err(|e| Error::Invalid(e.to_string()))?;
+    if let Some(f) = &bpf {
+        cap.set_filter(f)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+    }
+    let source = netlens_pipeline::LiveSource::new(cap);
+    let schema = std::sync::Arc::new(netlens_export::arrow_schema(&s.selection));
+    let stop = Arc::new(AtomicBool::new(false));
+    if let Some(wait) = wait {
+        let timer = stop.clone();
+        std::thread::Builder::new()
+            .name("netlens-live-timer".into())
+            .spawn(move || {
+                std::thread::sleep(wait);
+                timer.store(true, Ordering::SeqCst);
+            })
+            .map_err(|e| Error::Invalid(format!("cannot start the timer thread: {e}")))?;
+    }
+    let (tx, rx) = sync_channel(1);
+    let worker_stop = stop.clone();
+    std::thread::Builder::new()
+        .name("netlens-flows".into())
+        .spawn(move || live_worker(source, s, batch_rows, tx, worker_stop))
+        .map_err(|e| Error::Invalid(format!("cannot start the metering thread: {e}")))?;
+    Ok(FlowStream {
+        rx: Mutex::new(Some(rx)),
+        schema,
+        report: Mutex::new(None),
+        stop: Some(stop),
+    })
+}
+
+/// The Arrow schema (a `pyarrow.Schema`) of the columns a feature spec selects.
+#[pyfunction]
+#[pyo3(signature = (features = "all"))]
+pub fn flows_schema<'py>(py: Python<'py>, features: &str) -> PyResult<Bound<'py, PyAny>> {
+    let sel = Selection::parse(features).map_err(|e| Error::Invalid(e.to_string()))?;
+    PySchema::new(std::sync::Arc::new(netlens_export::arrow_schema(&sel))).into_pyarrow(py)
 }
 
 /// Meter captures and write the flows to `output` with the CLI's writers;

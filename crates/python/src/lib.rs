@@ -36,6 +36,8 @@ fn _netlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ModelError", m.py().get_type::<error::ModelError>())?;
     m.add_class::<flows::FlowStream>()?;
     m.add_function(wrap_pyfunction!(flows::open_flows, m)?)?;
+    m.add_function(wrap_pyfunction!(flows::open_live_flows, m)?)?;
+    m.add_function(wrap_pyfunction!(flows::flows_schema, m)?)?;
     m.add_function(wrap_pyfunction!(flows::write_flows, m)?)?;
     m.add_function(wrap_pyfunction!(flows::feature_columns, m)?)?;
     m.add_function(wrap_pyfunction!(series::series, m)?)?;

@@ -55,23 +55,22 @@ def _interfaces() -> List[str]:
         return []
 
 
+def _is_interface(p: str) -> bool:
+    """``p`` names a network interface and no file or directory."""
+    return p != "-" and not os.path.exists(p) and p in _interfaces()
+
+
 def _inputs(source: Source) -> List[str]:
-    """Normalise ``source`` to a list of path strings, rejecting live interfaces."""
+    """Normalise ``source`` to a list of path strings (or one interface name)."""
     if isinstance(source, (str, bytes, os.PathLike)):
         items = [source]
     else:
         items = list(source)
     if not items:
-        raise ValueError("no capture given: pass a path or a list of paths")
-    out = []
-    for s in items:
-        p = os.fsdecode(os.fspath(s))
-        if p != "-" and not os.path.exists(p) and p in _interfaces():
-            raise NotImplementedError(
-                f"live capture from interface {p!r} is not implemented yet; "
-                "record a capture file (e.g. with tcpdump -w) and pass its path"
-            )
-        out.append(p)
+        raise ValueError("no capture given: pass a path, a list of paths or an interface name")
+    out = [os.fsdecode(os.fspath(s)) for s in items]
+    if len(out) > 1 and any(_is_interface(p) for p in out):
+        raise ValueError("give either capture files or one interface name, not both")
     return out
 
 
@@ -100,8 +99,20 @@ class Flows:
         max_flows: int = 4 << 20,
         threads: Optional[int] = None,
         merge: bool = True,
+        duration: Optional[float] = None,
+        bpf: Optional[str] = None,
+        snaplen: int = 65535,
+        promiscuous: bool = True,
     ) -> None:
         self._inputs = _inputs(source)
+        #: (interface, duration, snaplen, bpf, promiscuous) for a live capture, else None.
+        self._live = (
+            (self._inputs[0], None if duration is None else float(duration), int(snaplen), bpf, bool(promiscuous))
+            if len(self._inputs) == 1 and _is_interface(self._inputs[0])
+            else None
+        )
+        if self._live is None and (duration is not None or bpf is not None):
+            raise ValueError("duration and bpf apply to a live interface only")
         self._args = (
             self._inputs,
             str(features),
@@ -119,6 +130,13 @@ class Flows:
         _netlens.feature_columns(self._spec())
         self._table: Optional[pa.Table] = None
         self._report: Optional[Dict[str, Any]] = None
+
+    def _open(self, rows: int) -> Any:
+        """Start metering: a stream of record batches of at most ``rows`` flows."""
+        if self._live is not None:
+            iface, duration, snaplen, bpf, promiscuous = self._live
+            return _netlens.open_live_flows(iface, *self._args[1:10], rows, duration, snaplen, bpf, promiscuous)
+        return _netlens.open_flows(*self._args, rows)
 
     def _spec(self) -> str:
         spec, splt = self._args[1], self._args[4]
@@ -145,7 +163,7 @@ class Flows:
         """
         if int(rows) < 1:
             raise ValueError("rows must be at least 1")
-        stream = _netlens.open_flows(*self._args, int(rows))
+        stream = self._open(int(rows))
         try:
             for batch in stream:
                 yield batch
@@ -161,6 +179,8 @@ class Flows:
     @property
     def schema(self) -> pa.Schema:
         """The Arrow schema of the flow table."""
+        if self._live is not None:
+            return _netlens.flows_schema(self._spec())
         stream = _netlens.open_flows(*self._args, 1)
         stream.close_stream()
         return stream.schema
@@ -168,7 +188,7 @@ class Flows:
     def to_arrow(self) -> pa.Table:
         """All flows as a ``pyarrow.Table`` (cached)."""
         if self._table is None:
-            stream = _netlens.open_flows(*self._args, _COLLECT_ROWS)
+            stream = self._open(_COLLECT_ROWS)
             schema = stream.schema
             batches = list(stream)
             rep = stream.report_json()
@@ -230,6 +250,20 @@ class Flows:
         ``format`` defaults to the extension (``.csv``, ``.jsonl``, ``.parquet``), else CSV.
         Returns the run report.
         """
+        if self._live is not None:
+            # Live flows exist once: they are collected (to_arrow) and
+            # written as Parquet with the same schema and values.
+            path = os.fsdecode(os.fspath(path))
+            fmt = format or os.path.splitext(path)[1].lstrip(".").lower() or "csv"
+            if fmt != "parquet":
+                raise ValueError(
+                    "a live capture is written as Parquet only (path ending in .parquet or "
+                    "format='parquet'); for CSV or JSON Lines use `netlens flows --interface`"
+                )
+            import pyarrow.parquet as pq
+
+            pq.write_table(self.to_arrow(), path)
+            return self._report or {}
         rep = _netlens.write_flows(*self._args, os.fsdecode(os.fspath(path)), format)
         self._report = json.loads(rep)
         return self._report
@@ -282,6 +316,10 @@ def flows(
     max_flows: int = 4 << 20,
     threads: Optional[int] = None,
     merge: bool = True,
+    duration: Optional[float] = None,
+    bpf: Optional[str] = None,
+    snaplen: int = 65535,
+    promiscuous: bool = True,
 ) -> Flows:
     """Meter bidirectional flows in captures (pcap/pcapng, gzip too, or directories).
 
@@ -297,9 +335,19 @@ def flows(
     more threads are limited by the one reading thread that feeds them; ``merge=False`` reads several
     inputs one after another instead of merging them by timestamp.
 
+    ``source`` may also name a network interface (``"eth0"``, ``"lo"``; it
+    must not also be a file name): netlens then captures live (libpcap;
+    needs root or ``CAP_NET_RAW``) for ``duration`` seconds, or until the
+    batches are no longer read or Ctrl-C, which stops the capture and
+    flushes every open flow. Flows reach ``batches()`` as they end (idle
+    flows expire on time without new traffic); ``to_pandas()`` returns once
+    the capture has stopped. ``bpf`` is a capture filter (``"tcp port
+    443"``), ``snaplen`` the bytes kept per packet, ``promiscuous`` the
+    interface mode. A live capture is written with ``write`` as Parquet only.
+
     Raises ``FileNotFoundError`` for a missing path, ``netlens.CaptureError``
-    for a file that is not a capture, ``ValueError`` for bad options and
-    ``NotImplementedError`` for a network interface name (live capture).
+    for a file that is not a capture, ``ValueError`` for bad options or an
+    interface that cannot be opened (the message says why, e.g. permissions).
     """
     return Flows(
         source,
@@ -313,6 +361,10 @@ def flows(
         max_flows=max_flows,
         threads=threads,
         merge=merge,
+        duration=duration,
+        bpf=bpf,
+        snaplen=snaplen,
+        promiscuous=promiscuous,
     )
 
 

@@ -44,6 +44,28 @@ def open_flows(
 ) -> FlowStream:
     """Open captures and start metering."""
 
+def open_live_flows(
+    interface: str,
+    features: str,
+    idle_timeout: float,
+    active_timeout: float,
+    splt: int,
+    accounting: str,
+    tcp_termination: bool,
+    syn_ack_flip: bool,
+    max_flows: int,
+    threads: int,
+    batch_rows: int,
+    duration: Optional[float] = None,
+    snaplen: int = 65535,
+    bpf: Optional[str] = None,
+    promiscuous: bool = True,
+) -> FlowStream:
+    """Capture from a live interface and start metering; ends after ``duration`` seconds, on close or Ctrl-C."""
+
+def flows_schema(features: str = "all") -> pa.Schema:
+    """The Arrow schema of the columns a feature spec selects."""
+
 def write_flows(
     inputs: List[str],
     features: str,
