@@ -170,48 +170,71 @@ fn send_batch(tx: &SyncSender<Msg>, bb: &mut BatchBuilder) -> std::result::Resul
     tx.send(Msg::Batch(b)).map_err(|_| Stop::Closed)
 }
 
+/// Append a hand-over's flows to the batch being built and send every full
+/// batch; with `flush`, also send what is left (live captures deliver each
+/// hand-over at once). Whole slices go in column by column (per-flow
+/// appends lose most of the export crate's speed), cut at the row budget or
+/// when a text/list column grows too large.
+fn append_and_send(
+    bb: &mut BatchBuilder,
+    flows: &[Flow],
+    rows: usize,
+    tx: &SyncSender<Msg>,
+    flush: bool,
+) -> std::result::Result<(), Stop> {
+    let mut rest = flows;
+    while !rest.is_empty() {
+        let take = rows.saturating_sub(bb.len()).clamp(1, rest.len());
+        let (head, tail) = rest.split_at(take);
+        bb.append_flows(head);
+        rest = tail;
+        if bb.len() >= rows || bb.is_full() {
+            send_batch(tx, bb)?;
+        }
+    }
+    if flush && !bb.is_empty() {
+        send_batch(tx, bb)?;
+    }
+    Ok(())
+}
+
+/// Send the last batch and the run's outcome (report or error) to Python.
+fn finish(
+    res: std::result::Result<RunReport, Stop>,
+    bb: &mut BatchBuilder,
+    tx: &SyncSender<Msg>,
+    warnings: &[String],
+) {
+    let res = res.and_then(|r| {
+        if bb.is_empty() {
+            Ok(r)
+        } else {
+            send_batch(tx, bb).map(|()| r)
+        }
+    });
+    let _ = match res {
+        Ok(report) => tx.send(Msg::Done(report_json(&report, warnings))),
+        Err(Stop::Closed) => Ok(()),
+        Err(Stop::Export(e)) => tx.send(Msg::Failed(e.to_string())),
+        Err(Stop::Live(m)) => tx.send(Msg::Failed(m)),
+    };
+}
+
 fn worker(mut reader: CaptureReader, settings: FlowSettings, rows: usize, tx: SyncSender<Msg>) {
     let mut bb = BatchBuilder::new(&settings.selection, rows);
     let res = netlens_pipeline::run(
         &mut reader,
         &settings.run,
         &mut [],
-        &mut |flows: &[Flow]| -> std::result::Result<(), Stop> {
-            // Whole slices, column by column (per-flow appends lose most of
-            // the export crate's speed), cut at the row budget or when a
-            // text/list column grows too large.
-            let mut rest = flows;
-            while !rest.is_empty() {
-                let take = rows.saturating_sub(bb.len()).clamp(1, rest.len());
-                let (head, tail) = rest.split_at(take);
-                bb.append_flows(head);
-                rest = tail;
-                if bb.len() >= rows || bb.is_full() {
-                    send_batch(&tx, &mut bb)?;
-                }
-            }
-            Ok(())
-        },
+        &mut |flows: &[Flow]| append_and_send(&mut bb, flows, rows, &tx, false),
         &mut |_: &RunReport| {},
     );
-    let res = res.and_then(|r| {
-        if bb.is_empty() {
-            Ok(r)
-        } else {
-            send_batch(&tx, &mut bb).map(|()| r)
-        }
-    });
     let warnings: Vec<String> = reader
         .take_warnings()
         .iter()
         .map(|w| w.to_string())
         .collect();
-    let _ = match res {
-        Ok(report) => tx.send(Msg::Done(report_json(&report, &warnings))),
-        Err(Stop::Closed) => Ok(()),
-        Err(Stop::Export(e)) => tx.send(Msg::Failed(e.to_string())),
-        Err(Stop::Live(m)) => tx.send(Msg::Failed(m)),
-    };
+    finish(res, &mut bb, &tx, &warnings);
 }
 
 /// Live counterpart of [`worker`]: meters `source` until `stop` is set and
@@ -228,22 +251,7 @@ fn live_worker(
         &mut source,
         &settings.run,
         &mut [],
-        &mut |flows: &[Flow]| -> std::result::Result<(), Stop> {
-            let mut rest = flows;
-            while !rest.is_empty() {
-                let take = rows.saturating_sub(bb.len()).clamp(1, rest.len());
-                let (head, tail) = rest.split_at(take);
-                bb.append_flows(head);
-                rest = tail;
-                if bb.len() >= rows || bb.is_full() {
-                    send_batch(&tx, &mut bb)?;
-                }
-            }
-            if !bb.is_empty() {
-                send_batch(&tx, &mut bb)?;
-            }
-            Ok(())
-        },
+        &mut |flows: &[Flow]| append_and_send(&mut bb, flows, rows, &tx, true),
         &mut |_: &RunReport| {},
         Some(&stop),
     );
@@ -252,12 +260,7 @@ fn live_worker(
         "live capture: {} packets captured, {} kernel drops, {} interface drops, {} netlens drops",
         s.packets, s.kernel_dropped, s.interface_dropped, s.netlens_dropped
     )];
-    let _ = match res {
-        Ok(report) => tx.send(Msg::Done(report_json(&report, &warnings))),
-        Err(Stop::Closed) => Ok(()),
-        Err(Stop::Export(e)) => tx.send(Msg::Failed(e.to_string())),
-        Err(Stop::Live(m)) => tx.send(Msg::Failed(m)),
-    };
+    finish(res, &mut bb, &tx, &warnings);
 }
 
 /// An iterator of `pyarrow.RecordBatch`es of flows, metered while iterating.
