@@ -190,13 +190,7 @@ fn is_feature_column(c: &Column) -> bool {
 }
 
 fn num(v: Value<'_>) -> f64 {
-    match v {
-        Value::U64(x) => x as f64,
-        Value::I64(x) => x as f64,
-        Value::F64(x) => x,
-        Value::TimestampUs(x) => x as f64,
-        _ => f64::NAN,
-    }
+    v.as_f64()
 }
 
 fn splt(f: &Flow) -> Option<&netlens_flow::flow::Splt> {
@@ -501,11 +495,12 @@ impl DirectFeatures {
         for input in &self.inputs {
             match input.source {
                 Source::Registry(c) => {
-                    // One reader call per column, not per cell.
-                    c.values_of_refs(flows, &mut vals);
+                    // One reader call per column, not per cell, straight to
+                    // numbers (no `Value` stored per cell).
+                    c.f64s_of_refs(flows, &mut vals);
                     let start = out.data.len();
                     out.data
-                        .extend(vals.iter().take(n).map(|v| input.apply(num(*v))));
+                        .extend(vals.iter().take(n).map(|&x| input.apply(x)));
                     out.data.resize(start + n, input.apply(f64::NAN));
                 }
                 Source::Context(i) => out.data.extend(ctx(i).map(|x| input.apply(x))),
@@ -520,8 +515,8 @@ impl DirectFeatures {
             col.clear();
             match *src {
                 Source::Registry(c) => {
-                    c.values_of_refs(flows, &mut vals);
-                    col.extend(vals.iter().take(n).map(|v| num(*v)));
+                    c.f64s_of_refs(flows, &mut vals);
+                    col.extend(vals.iter().take(n).copied());
                 }
                 Source::Context(i) => col.extend(ctx(i)),
                 Source::Unread => {}

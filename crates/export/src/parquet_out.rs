@@ -786,9 +786,10 @@ mod tests {
         }
     }
 
-    /// The registry's per-run readers (what the batches are built from)
-    /// give every column's value exactly as the per-flow reader does,
-    /// including the Null of flows that lack a feature's state.
+    /// The registry's per-run readers (what the batches are built from, and
+    /// the numeric one detectors fill their matrices from) give every
+    /// column's value exactly as the per-flow reader does, including the
+    /// Null (NaN) of flows that lack a feature's state.
     #[test]
     fn run_readers_equal_the_per_flow_reader_for_every_column() {
         let sel = all_features();
@@ -799,13 +800,18 @@ mod tests {
         (bare.stats, bare.cic, bare.app) = (None, None, None);
         flows.push(bare);
         let refs: Vec<&Flow> = flows.iter().collect();
-        let (mut vals, mut of_refs) = (Vec::new(), Vec::new());
+        let (mut vals, mut of_refs, mut nums) = (Vec::new(), Vec::new(), Vec::new());
         for c in netlens_flow::COLUMNS.iter() {
             c.values(&flows, &mut vals);
             c.values_of_refs(&refs, &mut of_refs);
+            c.f64s_of_refs(&refs, &mut nums);
             let want: Vec<Value<'_>> = flows.iter().map(|f| c.value(f)).collect();
             assert_eq!(vals.len(), want.len(), "{}", c.name);
             assert_eq!(of_refs.len(), want.len(), "{}", c.name);
+            // The numeric reader is the value reader through `as_f64`, bit for bit.
+            let want_nums: Vec<u64> = want.iter().map(|v| v.as_f64().to_bits()).collect();
+            let got_nums: Vec<u64> = nums.iter().map(|x| x.to_bits()).collect();
+            assert_eq!(got_nums, want_nums, "{} (f64s)", c.name);
             for (i, ((a, r), b)) in vals.iter().zip(&of_refs).zip(&want).enumerate() {
                 // NaN != NaN: compare floats by bits.
                 let same = |x: &Value<'_>| match (x, b) {

@@ -489,6 +489,8 @@ pub struct CicColumn {
     pub read: crate::features::ReadValues,
     /// The reader over borrowed flows.
     pub read_refs: crate::features::ReadRefValues,
+    /// The reader over borrowed flows, as numbers.
+    pub read_f64: crate::features::ReadRefF64,
 }
 
 /// The value of `get` for a flow's CIC state, `Null` without one.
@@ -547,6 +549,13 @@ macro_rules! cc {
                 fn read<'a>(flows: &[&'a crate::Flow], out: &mut Vec<Value<'a>>) {
                     out.clear();
                     out.extend(flows.iter().map(|&f| of_flow(f, $get)));
+                }
+                read
+            },
+            read_f64: {
+                fn read(flows: &[&crate::Flow], out: &mut Vec<f64>) {
+                    out.clear();
+                    out.extend(flows.iter().map(|&f| of_flow(f, $get).as_f64()));
                 }
                 read
             },
