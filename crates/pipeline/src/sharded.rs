@@ -151,7 +151,8 @@ where
         let mut collect_one = |report: &mut RunReport,
                                pools: &mut Vec<Vec<Batch>>,
                                merged: &mut Vec<Flow>,
-                               worker_stats: &mut Vec<MeterStats>|
+                               worker_stats: &mut Vec<MeterStats>,
+                               skipped: &mut hashbrown::HashMap<&'static str, u64>|
          -> Result<(), E> {
             merged.clear();
             for (w, rx) in from.iter().enumerate() {
@@ -160,7 +161,7 @@ where
                     merged.append(&mut msg.flows);
                     for reason in msg.rejected {
                         report.ip_packets = report.ip_packets.saturating_sub(1);
-                        *report.skipped.entry(reason.to_string()).or_insert(0) += 1;
+                        *skipped.entry(reason).or_insert(0) += 1;
                     }
                     msg.batch.recs.clear();
                     msg.batch.sums.clear();
@@ -189,7 +190,13 @@ where
                     }
                     inflight += 1;
                     while inflight > 0 {
-                        collect_one(&mut report, &mut pools, &mut merged, &mut worker_stats)?;
+                        collect_one(
+                            &mut report,
+                            &mut pools,
+                            &mut merged,
+                            &mut worker_stats,
+                            &mut skipped,
+                        )?;
                         inflight -= 1;
                     }
                     progress(&report);
@@ -233,8 +240,7 @@ where
                     });
                 }
             } else {
-                let res = crate::dissect_observed(&pkt, &mut summary, observers);
-                match res {
+                match crate::dissect_observed(&pkt, &mut summary, observers) {
                     Ok(()) => {
                         report.ip_packets += 1;
                         let (sp, dp) = frags.attribute(&summary);
@@ -280,7 +286,13 @@ where
                 }
                 inflight += 1;
                 if inflight >= MAX_INFLIGHT {
-                    collect_one(&mut report, &mut pools, &mut merged, &mut worker_stats)?;
+                    collect_one(
+                        &mut report,
+                        &mut pools,
+                        &mut merged,
+                        &mut worker_stats,
+                        &mut skipped,
+                    )?;
                     inflight -= 1;
                 }
                 progress(&report);
@@ -292,7 +304,13 @@ where
         }
         inflight += 1;
         while inflight > 0 {
-            collect_one(&mut report, &mut pools, &mut merged, &mut worker_stats)?;
+            collect_one(
+                &mut report,
+                &mut pools,
+                &mut merged,
+                &mut worker_stats,
+                &mut skipped,
+            )?;
             inflight -= 1;
         }
         drop(to);
@@ -311,10 +329,10 @@ where
         m.fragments_unattributed = frags.unattributed;
         m.out_of_order = out_of_order;
         report.meter = m;
-        // `report.skipped` already holds what workers rejected.
-        for (k, v) in skipped {
-            *report.skipped.entry(k.to_string()).or_insert(0) += v;
-        }
+        report.skipped = skipped
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         progress(&report);
         Ok(report)
     })
