@@ -189,10 +189,6 @@ fn is_feature_column(c: &Column) -> bool {
         && !c.name.ends_with("last_seen")
 }
 
-fn num(v: Value<'_>) -> f64 {
-    v.as_f64()
-}
-
 fn splt(f: &Flow) -> Option<&netlens_flow::flow::Splt> {
     f.stats.as_deref().map(|s| &s.splt)
 }
@@ -606,9 +602,10 @@ pub fn fill_table(
                 k += 1;
                 continue;
             }
-            // One reader call per column, not per cell (see `Column::values`).
-            c.values_of_refs(flows, &mut vals);
-            set_num(table, k, c.name, vals.iter().map(|v| num(*v)));
+            // One reader call per column, not per cell, straight to numbers
+            // (see `Column::f64s_of_refs`).
+            c.f64s_of_refs(flows, &mut vals);
+            set_num(table, k, c.name, vals.iter().copied());
             k += 1;
         }
         if set.context {
@@ -698,7 +695,7 @@ pub fn fill_table(
                         })
                         .collect(),
                 ),
-                _ => ColumnData::Num(flows.iter().map(|f| num(c.value(f))).collect()),
+                _ => ColumnData::Num(flows.iter().map(|f| c.value(f).as_f64()).collect()),
             };
             let col = TColumn {
                 name: name.to_string(),
