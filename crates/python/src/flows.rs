@@ -292,26 +292,28 @@ impl FlowStream {
         // wait long: look at Python's signals every 100 ms, and on Ctrl-C
         // stop the capture and keep reading until its flows are flushed.
         let msg = loop {
+            // None: the stream is closed or the worker is gone; Some(None): nothing yet.
             let got = py.detach(|| {
                 let guard = self.rx.lock().ok()?;
                 let rx = guard.as_ref()?;
-                Some(match rx.recv_timeout(Duration::from_millis(100)) {
-                    Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => Some(Msg::Done(String::new())),
-                })
+                match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(m) => Some(Some(m)),
+                    Err(RecvTimeoutError::Timeout) => Some(None),
+                    Err(RecvTimeoutError::Disconnected) => None,
+                }
             });
             match got {
                 None => break None,
-                Some(Some(Msg::Done(r))) if r.is_empty() => break None,
                 Some(Some(m)) => break Some(m),
                 Some(None) => {
-                    if py.check_signals().is_err()
-                        && let Some(s) = &self.stop
-                    {
-                        s.store(true, Ordering::SeqCst);
-                    } else if self.stop.is_none() {
-                        py.check_signals()?;
+                    // A signal handler's error (KeyboardInterrupt) is taken
+                    // once: a live capture stops and flushes, a file stream
+                    // raises it.
+                    if let Err(e) = py.check_signals() {
+                        match &self.stop {
+                            Some(s) => s.store(true, Ordering::SeqCst),
+                            None => return Err(e),
+                        }
                     }
                 }
             }
