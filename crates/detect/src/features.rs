@@ -43,6 +43,7 @@ use hashbrown::HashMap;
 
 use netlens_flow::{Column, ColumnType, Flow, MeterConfig, Selection, Value};
 use netlens_ml::matrix::Matrix;
+use netlens_ml::preprocess::numeric_value;
 use netlens_ml::table::{Column as TColumn, ColumnData, Table};
 
 /// Identity columns appended to every table (excluded from features).
@@ -366,19 +367,17 @@ impl DirectInput {
     /// The preprocessing of `Transform::Numeric` (same result bit for bit).
     #[inline]
     fn apply(&self, x: f64) -> f64 {
-        let x = if x.is_nan() {
-            self.nan
-        } else if x == f64::INFINITY {
-            self.pos_inf
-        } else if x == f64::NEG_INFINITY {
-            self.neg_inf
-        } else {
-            x
-        };
         if self.identity {
-            x
+            numeric_value(x, self.nan, self.pos_inf, self.neg_inf, 0.0, 1.0)
         } else {
-            (x - self.shift) / self.scale
+            numeric_value(
+                x,
+                self.nan,
+                self.pos_inf,
+                self.neg_inf,
+                self.shift,
+                self.scale,
+            )
         }
     }
 }

@@ -122,6 +122,22 @@ pub enum Transform {
     Dropped(String),
 }
 
+/// One value through a fitted [`Transform::Numeric`]: NaN and ±inf become
+/// their fitted replacements, then the value is shifted and scaled.
+#[inline]
+pub fn numeric_value(x: f64, nan: f64, pos_inf: f64, neg_inf: f64, shift: f64, scale: f64) -> f64 {
+    let x = if x.is_nan() {
+        nan
+    } else if x == f64::INFINITY {
+        pos_inf
+    } else if x == f64::NEG_INFINITY {
+        neg_inf
+    } else {
+        x
+    };
+    (x - shift) / scale
+}
+
 /// One input column's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnPlan {
@@ -436,18 +452,7 @@ impl Pipeline {
                     let v = as_numbers(&col.data);
                     cols.push(
                         v.iter()
-                            .map(|&x| {
-                                let x = if x.is_nan() {
-                                    *nan
-                                } else if x == f64::INFINITY {
-                                    *pos_inf
-                                } else if x == f64::NEG_INFINITY {
-                                    *neg_inf
-                                } else {
-                                    x
-                                };
-                                (x - shift) / scale
-                            })
+                            .map(|&x| numeric_value(x, *nan, *pos_inf, *neg_inf, *shift, *scale))
                             .collect(),
                     );
                     names.push(plan.column.clone());
@@ -591,18 +596,11 @@ impl Pipeline {
             };
             let v = as_numbers(&col.data);
             let start = out.data.len();
-            out.data.extend(v.iter().take(n).map(|&x| {
-                let x = if x.is_nan() {
-                    *nan
-                } else if x == f64::INFINITY {
-                    *pos_inf
-                } else if x == f64::NEG_INFINITY {
-                    *neg_inf
-                } else {
-                    x
-                };
-                (x - shift) / scale
-            }));
+            out.data.extend(
+                v.iter()
+                    .take(n)
+                    .map(|&x| numeric_value(x, *nan, *pos_inf, *neg_inf, *shift, *scale)),
+            );
             // Shorter columns are NaN-padded, as `Matrix::from_columns` does.
             out.data.resize(start + n, f64::NAN);
         }
