@@ -72,6 +72,11 @@ struct Batch {
     recs: Vec<Rec>,
     sums: Vec<PacketSummary>,
     arena: Vec<u8>,
+    /// An empty flow buffer travelling back to the worker: the worker's
+    /// meter takes it in exchange for its expired flows
+    /// ([`FlowMeter::drain`] swaps with an empty vector), so flows are
+    /// neither copied in the worker nor pushed into fresh allocations.
+    spare: Vec<Flow>,
 }
 
 enum ToWorker {
@@ -134,8 +139,7 @@ where
         let mut cur: Vec<Batch> = (0..n)
             .map(|_| Batch {
                 recs: Vec::with_capacity(batch / n + 16),
-                sums: Vec::new(),
-                arena: Vec::new(),
+                ..Default::default()
             })
             .collect();
         let copy_payload = cfg.meter.app;
@@ -159,6 +163,7 @@ where
                 // A worker only disappears if it panicked; its flows are lost then.
                 if let Ok(mut msg) = rx.recv() {
                     merged.append(&mut msg.flows);
+                    msg.batch.spare = msg.flows;
                     for reason in msg.rejected {
                         report.ip_packets = report.ip_packets.saturating_sub(1);
                         *skipped.entry(reason).or_insert(0) += 1;
@@ -375,9 +380,9 @@ fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromW
     while let Ok(msg) = rx.recv() {
         let mut rejected = Vec::new();
         match msg {
-            ToWorker::Batch { batch, now } => {
+            ToWorker::Batch { mut batch, now } => {
                 meter_batch(&mut meter, &batch, now, &mut scratch, &mut rejected);
-                let mut flows = Vec::new();
+                let mut flows = std::mem::take(&mut batch.spare);
                 meter.drain(&mut flows);
                 if tx
                     .send(FromWorker {
