@@ -206,7 +206,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 thr.len()
             );
         }
-        let _ = model.output(&x)?;
+        let first = model.output(&x)?;
+        // BENCH_PRED_OUT=FILE: write the outputs (Debug form: equal text
+        // means bit-identical values) to compare two builds.
+        if let Some(p) = std::env::var_os("BENCH_PRED_OUT") {
+            std::fs::write(p, format!("{first:?}"))?;
+        }
         let (mut best, mut best_ref, mut reps) = (f64::INFINITY, f64::INFINITY, 0u32);
         let mut cpu = 0.0;
         let w0 = Instant::now();

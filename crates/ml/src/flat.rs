@@ -13,10 +13,11 @@
 //! Invariants: the children of an inner node sit at `next` (left) and
 //! `next + 1` (right); a row goes right when `x > threshold`, or when `x` is
 //! NaN and the node's NaN flag is set. Features are renumbered densely (only
-//! those some split reads). A leaf points to itself (`next` = own slot),
-//! with threshold +inf and no NaN flag, so stepping from a leaf is a no-op;
-//! `leaf_value[i]` is the offset of node `i`'s output values. All indices are checked when a
-//! tree is added, so scoring never indexes out of range. Per row, tree
+//! those some split reads), and a node stores its feature's column offset in
+//! the block buffer. A leaf points to itself (`next` = own slot), with
+//! threshold +inf and no NaN flag, so stepping from a leaf is a no-op; node
+//! `i`'s outputs are `outs[i * width..][..width]`. All indices are checked
+//! when a tree is added, so scoring never indexes out of range. Per row, tree
 //! outputs are summed in tree order starting from `init`: the same
 //! floating-point operations as the per-row paths this replaces, so results
 //! are bit-identical.
@@ -27,10 +28,11 @@ use rayon::prelude::*;
 
 use crate::matrix::Matrix;
 
-/// High bit of `feat`: NaN goes right at this node.
+/// High bit of a node's `key`: NaN goes right at this node.
 const NAN_RIGHT: u32 = 1 << 31;
-/// Rows scored together (row buffer of `ROWS × features read` values).
-/// 64 to 512 measured within 5 % of each other on NSL-KDD.
+/// Rows scored together: the block buffer holds `ROWS` values of every
+/// feature some split reads. 64 to 512 measured within 5 % of each other
+/// on NSL-KDD.
 const ROWS: usize = 128;
 /// Inputs of at most this many blocks are scored on the calling thread: a
 /// streaming detector predicts a few hundred rows at a time, and handing
@@ -50,10 +52,12 @@ const FIRST_LEVELS: u32 = 10;
 /// See [`FIRST_LEVELS`].
 const LEVELS: u32 = 4;
 
+/// One node. `key` is the offset of the feature's column in the block
+/// buffer (dense feature index × [`ROWS`]), with [`NAN_RIGHT`] or'ed in.
 #[derive(Debug, Clone, Copy)]
 struct FlatNode {
     threshold: f64,
-    feat: u32,
+    key: u32,
     next: u32,
 }
 
@@ -84,11 +88,25 @@ pub(crate) struct FlatTrees {
     /// Some node sends NaN right.
     nan_right: bool,
     nodes: Vec<FlatNode>,
-    /// Output offset of each node (leaves only; 0 for inner nodes).
-    leaf_value: Vec<u32>,
+    /// Outputs of node `i` at `outs[i * width..(i + 1) * width]` (zeros
+    /// for inner nodes): one load per row and tree, no offset table.
+    outs: Vec<f32>,
     /// (root node, depth, levels before the first compaction) of each tree.
     trees: Vec<(u32, u32, u32)>,
-    values: Vec<f32>,
+}
+
+/// Per-block buffers, reused across the blocks one thread scores.
+#[derive(Default)]
+struct Scratch {
+    /// Column-major block: value of dense feature `j` for row `k` at
+    /// `j * ROWS + k`; always `used.len().max(1) * ROWS` long.
+    cols: Vec<f64>,
+    /// Current node of each row of the block (`ROWS` long); its leaf once
+    /// the tree is done.
+    at: Vec<u32>,
+    /// Rows still descending, and the next list during a compaction.
+    list: Vec<u32>,
+    list2: Vec<u32>,
 }
 
 impl FlatTrees {
@@ -100,6 +118,17 @@ impl FlatTrees {
             dense: vec![0; n_features],
             ..Default::default()
         }
+    }
+
+    /// Appends a leaf placeholder node (self-loop, +inf threshold, zero outputs).
+    fn push_placeholder(&mut self) {
+        let s = self.nodes.len() as u32;
+        self.nodes.push(FlatNode {
+            threshold: f64::INFINITY,
+            key: 0,
+            next: s,
+        });
+        self.outs.extend(std::iter::repeat_n(0.0, self.width));
     }
 
     /// Adds one tree: `node(i)` describes source node `i` (0 is the root),
@@ -114,33 +143,27 @@ impl FlatTrees {
         if n_src == 0 || self.nodes.len() + n_src > u32::MAX as usize / 2 {
             return None;
         }
-        let base_value = self.values.len();
-        self.values.extend_from_slice(values);
+        // On failure the set is left as it was (the caller drops it anyway).
         let root = self.nodes.len();
         // Breadth-first: (source node, flat slot, depth).
         let mut queue = std::collections::VecDeque::new();
         queue.push_back((0usize, root, 0u32));
-        self.nodes.push(FlatNode {
-            threshold: f64::INFINITY,
-            feat: 0,
-            next: root as u32,
-        });
-        self.leaf_value.push(0);
+        self.push_placeholder();
         let mut emitted = 1usize;
         let mut depth = 0u32;
         let (mut leaves, mut leaf_depths) = (0u64, 0u64);
+        let w = self.width;
         while let Some((src, slot, d)) = queue.pop_front() {
             depth = depth.max(d);
             match node(src)? {
                 SrcNode::Leaf { value } => {
                     leaves += 1;
                     leaf_depths += u64::from(d);
-                    if value + self.width > values.len() {
-                        return None;
-                    }
-                    *self.leaf_value.get_mut(slot)? = (base_value + value) as u32;
                     // Already a self-loop with +inf threshold.
-                    self.nodes.get_mut(slot)?.next = slot as u32;
+                    let v = values.get(value..value.checked_add(w)?)?;
+                    self.outs
+                        .get_mut(slot * w..(slot + 1) * w)?
+                        .copy_from_slice(v);
                 }
                 SrcNode::Split {
                     feature,
@@ -150,7 +173,7 @@ impl FlatTrees {
                     right,
                 } => {
                     if feature >= self.n_features
-                        || feature >= NAN_RIGHT as usize
+                        || feature > u32::MAX as usize
                         || threshold.is_nan()
                         || left >= n_src
                         || right >= n_src
@@ -164,29 +187,22 @@ impl FlatTrees {
                         return None;
                     }
                     let next = self.nodes.len();
-                    for _ in 0..2 {
-                        let s = self.nodes.len() as u32;
-                        self.nodes.push(FlatNode {
-                            threshold: f64::INFINITY,
-                            feat: 0,
-                            next: s,
-                        });
-                        self.leaf_value.push(0);
-                    }
+                    self.push_placeholder();
+                    self.push_placeholder();
                     let slot_of = self.dense.get_mut(feature)?;
                     if *slot_of == 0 {
-                        // Row offsets in a block (`ROWS × used`) are u32.
-                        if self.used.len() >= u32::MAX as usize / ROWS {
+                        // Column offsets (`dense × ROWS`) stay below the NaN bit.
+                        if (self.used.len() + 1) * ROWS > NAN_RIGHT as usize {
                             return None;
                         }
                         self.used.push(feature as u32);
                         *slot_of = self.used.len() as u32;
                     }
-                    let dense = *slot_of - 1;
+                    let key = (*slot_of - 1) * ROWS as u32;
                     self.nan_right |= nan_right;
                     *self.nodes.get_mut(slot)? = FlatNode {
                         threshold,
-                        feat: dense | if nan_right { NAN_RIGHT } else { 0 },
+                        key: key | if nan_right { NAN_RIGHT } else { 0 },
                         next: next as u32,
                     };
                     queue.push_back((left, next, d + 1));
@@ -211,151 +227,140 @@ impl FlatTrees {
         if x.n_cols != self.n_features {
             return out;
         }
-        let block = |(chunk, o): (usize, &mut [f64])| {
+        let block = |s: &mut Scratch, (chunk, o): (usize, &mut [f64])| {
             let start = chunk * ROWS;
             match (self.nan_right, self.width) {
-                (true, 1) => self.predict_block::<true, 1>(x, start, o),
-                (false, 2) => self.predict_block::<false, 2>(x, start, o),
-                (true, _) => self.predict_block::<true, 0>(x, start, o),
-                (false, _) => self.predict_block::<false, 0>(x, start, o),
+                (true, 1) => self.predict_block::<true, 1>(s, x, start, o),
+                (false, 1) => self.predict_block::<false, 1>(s, x, start, o),
+                (true, 2) => self.predict_block::<true, 2>(s, x, start, o),
+                (false, 2) => self.predict_block::<false, 2>(s, x, start, o),
+                (true, _) => self.predict_block::<true, 0>(s, x, start, o),
+                (false, _) => self.predict_block::<false, 0>(s, x, start, o),
             }
         };
         if x.n_rows <= ROWS * SEQUENTIAL_BLOCKS {
-            out.chunks_mut(ROWS * w).enumerate().for_each(block);
+            let mut s = Scratch::default();
+            out.chunks_mut(ROWS * w)
+                .enumerate()
+                .for_each(|c| block(&mut s, c));
         } else {
-            out.par_chunks_mut(ROWS * w).enumerate().for_each(block);
+            out.par_chunks_mut(ROWS * w)
+                .enumerate()
+                .for_each_init(Scratch::default, block);
         }
         out
     }
 
-    /// Scores rows `start..start + out.len() / width` into `out`. `NAN`:
-    /// some node sends NaN right (otherwise the NaN test is compiled out:
-    /// NaN fails `>` and goes left anyway). `W`: the width when known at
+    /// Scores rows `start..start + out.len() / width` (at most [`ROWS`])
+    /// into `out`. `NAN`: some node sends NaN right (otherwise the NaN test
+    /// and the flag mask are compiled out: NaN fails `>` and goes left
+    /// anyway, and no key has the flag). `W`: the width when known at
     /// compile time (1: boosting, 2: binary forest), 0 otherwise.
     fn predict_block<const NAN: bool, const W: usize>(
         &self,
+        s: &mut Scratch,
         x: &Matrix,
         start: usize,
         out: &mut [f64],
     ) {
         let w = if W > 0 { W } else { self.width };
-        let n = out.len() / w;
+        let n = (out.len() / w).min(ROWS);
         let q = self.used.len().max(1);
-        // Row-major copy of the block, only the features some split reads
-        // (dense index): each step reads one value of one row, so keep each
-        // row's features together and the buffer small.
-        let mut rows = vec![f64::NAN; n * q];
-        for (j, &c) in self.used.iter().enumerate() {
-            if let Some(src) = x.col(c as usize).get(start..start + n) {
-                for (r, v) in src.iter().enumerate() {
-                    if let Some(d) = rows.get_mut(r * q + j) {
-                        *d = *v;
-                    }
-                }
+        // Column-major copy of the block, only the features some split
+        // reads: one contiguous copy per feature, and the rows of a block
+        // read the same few features near the root, so those values share
+        // cache lines. Rows past `n` stay NaN (never stepped).
+        s.cols.clear();
+        s.cols.resize(q * ROWS, f64::NAN);
+        for (&c, dst) in self.used.iter().zip(s.cols.chunks_exact_mut(ROWS)) {
+            if let (Some(src), Some(dst)) =
+                (x.col(c as usize).get(start..start + n), dst.get_mut(..n))
+            {
+                dst.copy_from_slice(src);
             }
         }
-        // Node of each row in the current tree; its leaf once the tree is done.
-        let mut leaf = vec![0u32; n];
-        // Rows of a deep tree still descending (`rid`: offset of the
-        // row in `rows`, which saves a multiply per step) and their current
-        // nodes (`idx`). Stepping a row that sits on a leaf is a no-op, so
-        // the list is compacted only every few levels, in a separate
-        // pass: compacting inside the step loop made every step wait for the
-        // previous one (measured 25 % slower than no compaction at all),
-        // while stepping every row until the deepest one is done did twice
-        // the steps needed (19 per row and tree on NSL-KDD against a mean
-        // path of 9.4).
-        let mut rid: Vec<u32> = Vec::with_capacity(n);
-        let mut idx: Vec<u32> = Vec::with_capacity(n);
-        // Row number of each listed row (its slot in `leaf`: no division of
-        // the offset by `q`). The compaction writes into the `*2` lists and
-        // swaps them in, so no store can alias a load still to come.
-        let mut rno: Vec<u32> = Vec::with_capacity(n);
-        let (mut rid2, mut idx2, mut rno2) = (rid.clone(), idx.clone(), rno.clone());
+        let cols: &[f64] = &s.cols;
+        let nodes: &[FlatNode] = &self.nodes;
+        s.at.resize(ROWS, 0);
+        let at = &mut s.at[..n];
+        let (list, list2) = (&mut s.list, &mut s.list2);
         for &(root, depth, first) in &self.trees {
-            leaf.iter_mut().for_each(|l| *l = root);
+            at.iter_mut().for_each(|l| *l = root);
             // Every inner step moves to a later slot, so `depth` levels
-            // reach every leaf.
-            let mut left = depth;
-            if depth <= SHALLOW {
-                // A shallow tree (boosting): every row, in order, no list.
-                for _ in 0..depth {
-                    for (i, row) in leaf.iter_mut().zip(rows.chunks_exact(q)) {
-                        let Some(node) = self.nodes.get(*i as usize) else {
-                            continue;
-                        };
-                        let v = row
-                            .get((node.feat & !NAN_RIGHT) as usize)
-                            .copied()
-                            .unwrap_or(f64::NAN);
-                        *i = node.next + u32::from(goes_right::<NAN>(v, node));
-                    }
-                }
-                left = 0;
+            // reach every leaf. A shallow tree (boosting) steps every row,
+            // in order, with no list; a deep one steps every row for the
+            // first levels (most rows finish there), then only the rows
+            // still descending, listed and compacted every few levels.
+            // Stepping a row that sits on a leaf is a no-op, so the list is
+            // compacted in a separate pass: compacting inside the step loop
+            // made every step wait for the previous one (measured 25 %
+            // slower than no compaction at all), while stepping every row
+            // until the deepest one is done did twice the steps needed (19
+            // per row and tree on NSL-KDD against a mean path of 9.4).
+            let levels = if depth <= SHALLOW {
+                depth
             } else {
-                rid.clear();
-                rid.extend((0..n).map(|r| (r * q) as u32));
-                idx.clear();
-                idx.resize(n, root);
-                rno.clear();
-                rno.extend(0..n as u32);
+                first.min(depth)
+            };
+            for _ in 0..levels {
+                for (k, i) in at.iter_mut().enumerate() {
+                    *i = step::<NAN>(nodes, cols, *i, k);
+                }
             }
-            while left > 0 && !rid.is_empty() {
-                let levels = if left == depth { first } else { LEVELS }.min(left);
+            let mut left = depth - levels;
+            if left > 0 {
+                // Rows not on a leaf; branch-free, since whether a row is
+                // done is a coin flip for the branch predictor.
+                list.resize(n, 0);
+                let mut m = 0usize;
+                for (k, &i) in at.iter().enumerate() {
+                    if let Some(d) = list.get_mut(m) {
+                        *d = k as u32;
+                    }
+                    m += usize::from(!is_leaf(nodes, i));
+                }
+                list.truncate(m);
+            } else {
+                list.clear();
+            }
+            while left > 0 && !list.is_empty() {
+                let levels = LEVELS.min(left);
                 for _ in 0..levels {
-                    for (i, &r) in idx.iter_mut().zip(&rid) {
-                        let Some(node) = self.nodes.get(*i as usize) else {
-                            continue;
-                        };
-                        let v = rows
-                            .get(r as usize + (node.feat & !NAN_RIGHT) as usize)
-                            .copied()
-                            .unwrap_or(f64::NAN);
-                        *i = node.next + u32::from(goes_right::<NAN>(v, node));
+                    for &k in list.iter() {
+                        if let Some(i) = at.get_mut(k as usize) {
+                            *i = step::<NAN>(nodes, cols, *i, k as usize);
+                        }
                     }
                 }
                 left -= levels;
-                // Record every row's node (final for the rows on a leaf,
-                // and for all rows after the last level) and keep the rows
-                // not on a leaf; branch-free, since whether a row is done
-                // is a coin flip for the branch predictor.
-                let mut m = 0usize;
-                let len = rid.len();
-                rid2.resize(len, 0);
-                idx2.resize(len, 0);
-                rno2.resize(len, 0);
-                for ((&r, &i), &k) in rid.iter().zip(&idx).zip(&rno) {
-                    if let Some(l) = leaf.get_mut(k as usize) {
-                        *l = i;
-                    }
-                    if let (Some(s), Some(t), Some(u)) =
-                        (rid2.get_mut(m), idx2.get_mut(m), rno2.get_mut(m))
-                    {
-                        (*s, *t, *u) = (r, i, k);
-                    }
-                    let done = self.nodes.get(i as usize).is_none_or(|nd| nd.next == i);
-                    m += usize::from(left > 0 && !done);
+                if left == 0 {
+                    break;
                 }
-                rid2.truncate(m);
-                idx2.truncate(m);
-                rno2.truncate(m);
-                std::mem::swap(&mut rid, &mut rid2);
-                std::mem::swap(&mut idx, &mut idx2);
-                std::mem::swap(&mut rno, &mut rno2);
+                let mut m = 0usize;
+                list2.resize(list.len(), 0);
+                for &k in list.iter() {
+                    if let Some(d) = list2.get_mut(m) {
+                        *d = k;
+                    }
+                    let i = at.get(k as usize).copied().unwrap_or(0);
+                    m += usize::from(!is_leaf(nodes, i));
+                }
+                list2.truncate(m);
+                std::mem::swap(list, list2);
             }
-            for (acc, i) in out.chunks_exact_mut(w).zip(&leaf) {
-                let off = self.leaf_value.get(*i as usize).copied().unwrap_or(0) as usize;
+            for (acc, &i) in out.chunks_exact_mut(w).zip(at.iter()) {
+                let off = i as usize * w;
                 if W > 0 {
                     // Width known at compile time: no loop, one range check.
                     if let (Some(vals), Some(acc)) = (
-                        self.values.get(off..).and_then(|v| v.first_chunk::<W>()),
+                        self.outs.get(off..).and_then(|v| v.first_chunk::<W>()),
                         acc.first_chunk_mut::<W>(),
                     ) {
                         for (a, v) in acc.iter_mut().zip(vals) {
                             *a += *v as f64;
                         }
                     }
-                } else if let Some(vals) = self.values.get(off..off + w) {
+                } else if let Some(vals) = self.outs.get(off..off + w) {
                     for (a, v) in acc.iter_mut().zip(vals) {
                         *a += *v as f64;
                     }
@@ -365,15 +370,28 @@ impl FlatTrees {
     }
 }
 
-/// Whether `v` goes right at `node` (`NAN`: honour the node's NaN flag;
-/// without it NaN fails `>` and goes left).
+/// Whether node `i` is a leaf (or out of range).
 #[inline(always)]
-fn goes_right<const NAN: bool>(v: f64, node: &FlatNode) -> bool {
-    if NAN {
-        (v > node.threshold) | ((node.feat & NAN_RIGHT != 0) & v.is_nan())
+fn is_leaf(nodes: &[FlatNode], i: u32) -> bool {
+    nodes.get(i as usize).is_none_or(|nd| nd.next == i)
+}
+
+/// The node after `i` for row `k` of the block in `cols` (`NAN`: honour the
+/// node's NaN flag; without it NaN fails `>` and goes left). Out-of-range
+/// indices (impossible after the checks in `push_tree`) stay put.
+#[inline(always)]
+fn step<const NAN: bool>(nodes: &[FlatNode], cols: &[f64], i: u32, k: usize) -> u32 {
+    let Some(node) = nodes.get(i as usize) else {
+        return i;
+    };
+    let key = if NAN { node.key & !NAN_RIGHT } else { node.key };
+    let v = cols.get(key as usize + k).copied().unwrap_or(f64::NAN);
+    let right = if NAN {
+        (v > node.threshold) | ((node.key & NAN_RIGHT != 0) & v.is_nan())
     } else {
         v > node.threshold
-    }
+    };
+    node.next + u32::from(right)
 }
 
 /// A lazily built prediction form kept beside a model's public fields. A
