@@ -188,11 +188,7 @@ where
                 Ok(SourceEvent::Idle { now_ns }) => {
                     let t = now.map_or(now_ns, |n| n.max(now_ns));
                     now = Some(t);
-                    for (w, tx) in to.iter().enumerate() {
-                        let fresh = pools.get_mut(w).and_then(Vec::pop).unwrap_or_default();
-                        let b = std::mem::replace(&mut cur[w], fresh);
-                        let _ = tx.send(ToWorker::Batch { batch: b, now });
-                    }
+                    send_batches(&to, &mut pools, &mut cur, now);
                     inflight += 1;
                     while inflight > 0 {
                         collect_one(
@@ -284,11 +280,7 @@ where
             until_batch -= 1;
             if until_batch == 0 {
                 until_batch = batch;
-                for (w, tx) in to.iter().enumerate() {
-                    let fresh = pools.get_mut(w).and_then(Vec::pop).unwrap_or_default();
-                    let b = std::mem::replace(&mut cur[w], fresh);
-                    let _ = tx.send(ToWorker::Batch { batch: b, now });
-                }
+                send_batches(&to, &mut pools, &mut cur, now);
                 inflight += 1;
                 if inflight >= MAX_INFLIGHT {
                     collect_one(
@@ -371,6 +363,20 @@ fn meter_batch(
     }
     if let Some(t) = now {
         meter.advance(t);
+    }
+}
+
+/// Sends every worker its current batch (stamped with the reader's clock
+/// `now`), replacing it with an emptied batch from that worker's pool.
+fn send_batches(
+    to: &[mpsc::SyncSender<ToWorker>],
+    pools: &mut [Vec<Batch>],
+    cur: &mut [Batch],
+    now: Option<i64>,
+) {
+    for ((tx, pool), slot) in to.iter().zip(pools.iter_mut()).zip(cur.iter_mut()) {
+        let b = std::mem::replace(slot, pool.pop().unwrap_or_default());
+        let _ = tx.send(ToWorker::Batch { batch: b, now });
     }
 }
 
