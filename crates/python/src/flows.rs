@@ -60,22 +60,41 @@ pub fn seconds_to_ns(name: &str, s: f64) -> Result<i64> {
     })
 }
 
+/// The metering options every flows entry point takes, in the order the
+/// Python layer passes them as one tuple: (inputs, features, idle_timeout,
+/// active_timeout, splt, accounting, tcp_termination, syn_ack_flip,
+/// max_flows, threads, merge).
+#[derive(FromPyObject)]
+pub struct MeterArgs(
+    Vec<String>,
+    String,
+    f64,
+    f64,
+    u16,
+    String,
+    bool,
+    bool,
+    usize,
+    usize,
+    bool,
+);
+
 impl FlowSettings {
     /// Validate the Python arguments the way `netlens flows` validates its options.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        inputs: Vec<String>,
-        features: &str,
-        idle_timeout: f64,
-        active_timeout: f64,
-        splt: u16,
-        accounting: &str,
-        tcp_termination: bool,
-        syn_ack_flip: bool,
-        max_flows: usize,
-        threads: usize,
-        merge: bool,
-    ) -> Result<FlowSettings> {
+    pub fn new(args: MeterArgs) -> Result<FlowSettings> {
+        let MeterArgs(
+            inputs,
+            features,
+            idle_timeout,
+            active_timeout,
+            splt,
+            accounting,
+            tcp_termination,
+            syn_ack_flip,
+            max_flows,
+            threads,
+            merge,
+        ) = args;
         if inputs.is_empty() {
             return Err(Error::Invalid("no capture given".into()));
         }
@@ -91,7 +110,7 @@ impl FlowSettings {
         if selection.is_empty() {
             return Err(Error::Invalid("no feature column selected".into()));
         }
-        let accounting = Accounting::parse(accounting).ok_or_else(|| {
+        let accounting = Accounting::parse(&accounting).ok_or_else(|| {
             Error::Invalid(format!(
                 "unknown accounting mode '{accounting}' (link, ip, transport, payload)"
             ))
@@ -371,38 +390,12 @@ impl FlowStream {
 /// Open captures and start metering; returns a stream of record batches of
 /// at most `batch_rows` flows.
 #[pyfunction]
-#[pyo3(signature = (inputs, features, idle_timeout, active_timeout, splt, accounting, tcp_termination, syn_ack_flip, max_flows, threads, merge, batch_rows))]
-#[allow(clippy::too_many_arguments)]
-pub fn open_flows(
-    inputs: Vec<String>,
-    features: &str,
-    idle_timeout: f64,
-    active_timeout: f64,
-    splt: u16,
-    accounting: &str,
-    tcp_termination: bool,
-    syn_ack_flip: bool,
-    max_flows: usize,
-    threads: usize,
-    merge: bool,
-    batch_rows: usize,
-) -> PyResult<FlowStream> {
+#[pyo3(signature = (args, batch_rows))]
+pub fn open_flows(args: MeterArgs, batch_rows: usize) -> PyResult<FlowStream> {
     if batch_rows == 0 {
         return Err(Error::Invalid("rows per batch must be at least 1".into()).into());
     }
-    let s = FlowSettings::new(
-        inputs,
-        features,
-        idle_timeout,
-        active_timeout,
-        splt,
-        accounting,
-        tcp_termination,
-        syn_ack_flip,
-        max_flows,
-        threads,
-        merge,
-    )?;
+    let s = FlowSettings::new(args)?;
     let reader = s.open()?;
     let schema = std::sync::Arc::new(netlens_export::arrow_schema(&s.selection));
     let (tx, rx) = sync_channel(1);
@@ -422,19 +415,9 @@ pub fn open_flows(
 /// batches that ends after `duration` seconds (None: until the stream is
 /// closed or Ctrl-C).
 #[pyfunction]
-#[pyo3(signature = (interface, features, idle_timeout, active_timeout, splt, accounting, tcp_termination, syn_ack_flip, max_flows, threads, batch_rows, duration=None, snaplen=65535, bpf=None, promiscuous=true))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (args, batch_rows, duration=None, snaplen=65535, bpf=None, promiscuous=true))]
 pub fn open_live_flows(
-    interface: String,
-    features: &str,
-    idle_timeout: f64,
-    active_timeout: f64,
-    splt: u16,
-    accounting: &str,
-    tcp_termination: bool,
-    syn_ack_flip: bool,
-    max_flows: usize,
-    threads: usize,
+    args: MeterArgs,
     batch_rows: usize,
     duration: Option<f64>,
     snaplen: u32,
@@ -448,19 +431,11 @@ pub fn open_live_flows(
     let wait = duration
         .map(|d| seconds_to_ns("duration", d).map(|ns| Duration::from_nanos(ns as u64)))
         .transpose()?;
-    let s = FlowSettings::new(
-        vec![interface.clone()],
-        features,
-        idle_timeout,
-        active_timeout,
-        splt,
-        accounting,
-        tcp_termination,
-        syn_ack_flip,
-        max_flows,
-        threads,
-        false,
-    )?;
+    let interface = match args.0.as_slice() {
+        [one] => one.clone(),
+        _ => return Err(Error::Invalid("a live capture takes one interface name".into()).into()),
+    };
+    let s = FlowSettings::new(args)?;
     let mut cfg = LiveConfig::new(&interface);
     cfg.snaplen = snaplen;
     cfg.promiscuous = promiscuous;
@@ -507,37 +482,14 @@ pub fn flows_schema<'py>(py: Python<'py>, features: &str) -> PyResult<Bound<'py,
 /// Meter captures and write the flows to `output` with the CLI's writers;
 /// returns the run report as JSON.
 #[pyfunction]
-#[pyo3(signature = (inputs, features, idle_timeout, active_timeout, splt, accounting, tcp_termination, syn_ack_flip, max_flows, threads, merge, output, format))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (args, output, format))]
 pub fn write_flows(
     py: Python<'_>,
-    inputs: Vec<String>,
-    features: &str,
-    idle_timeout: f64,
-    active_timeout: f64,
-    splt: u16,
-    accounting: &str,
-    tcp_termination: bool,
-    syn_ack_flip: bool,
-    max_flows: usize,
-    threads: usize,
-    merge: bool,
+    args: MeterArgs,
     output: String,
     format: Option<String>,
 ) -> PyResult<String> {
-    let s = FlowSettings::new(
-        inputs,
-        features,
-        idle_timeout,
-        active_timeout,
-        splt,
-        accounting,
-        tcp_termination,
-        syn_ack_flip,
-        max_flows,
-        threads,
-        merge,
-    )?;
+    let s = FlowSettings::new(args)?;
     let format = match format.as_deref() {
         Some(f) => Format::parse(f).ok_or_else(|| {
             Error::Invalid(format!(

@@ -134,9 +134,9 @@ class Flows:
     def _open(self, rows: int) -> Any:
         """Start metering: a stream of record batches of at most ``rows`` flows."""
         if self._live is not None:
-            iface, duration, snaplen, bpf, promiscuous = self._live
-            return _netlens.open_live_flows(iface, *self._args[1:10], rows, duration, snaplen, bpf, promiscuous)
-        return _netlens.open_flows(*self._args, rows)
+            _, duration, snaplen, bpf, promiscuous = self._live
+            return _netlens.open_live_flows(self._args, rows, duration, snaplen, bpf, promiscuous)
+        return _netlens.open_flows(self._args, rows)
 
     def _spec(self) -> str:
         spec, splt = self._args[1], self._args[4]
@@ -181,7 +181,7 @@ class Flows:
         """The Arrow schema of the flow table."""
         if self._live is not None:
             return _netlens.flows_schema(self._spec())
-        stream = _netlens.open_flows(*self._args, 1)
+        stream = _netlens.open_flows(self._args, 1)
         stream.close_stream()
         return stream.schema
 
@@ -264,7 +264,7 @@ class Flows:
 
             pq.write_table(self.to_arrow(), path)
             return self._report or {}
-        rep = _netlens.write_flows(*self._args, os.fsdecode(os.fspath(path)), format)
+        rep = _netlens.write_flows(self._args, os.fsdecode(os.fspath(path)), format)
         self._report = json.loads(rep)
         return self._report
 

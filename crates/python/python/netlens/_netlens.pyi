@@ -28,59 +28,28 @@ class FlowStream(Iterator[pa.RecordBatch]):
     def close_stream(self) -> None:
         """Stop reading."""
 
-def open_flows(
-    inputs: List[str],
-    features: str,
-    idle_timeout: float,
-    active_timeout: float,
-    splt: int,
-    accounting: str,
-    tcp_termination: bool,
-    syn_ack_flip: bool,
-    max_flows: int,
-    threads: int,
-    merge: bool,
-    batch_rows: int,
-) -> FlowStream:
+#: The metering options of every flows entry point, as one tuple:
+#: (inputs, features, idle_timeout, active_timeout, splt, accounting,
+#: tcp_termination, syn_ack_flip, max_flows, threads, merge).
+MeterArgs = Tuple[List[str], str, float, float, int, str, bool, bool, int, int, bool]
+
+def open_flows(args: MeterArgs, batch_rows: int) -> FlowStream:
     """Open captures and start metering."""
 
 def open_live_flows(
-    interface: str,
-    features: str,
-    idle_timeout: float,
-    active_timeout: float,
-    splt: int,
-    accounting: str,
-    tcp_termination: bool,
-    syn_ack_flip: bool,
-    max_flows: int,
-    threads: int,
+    args: MeterArgs,
     batch_rows: int,
     duration: Optional[float] = None,
     snaplen: int = 65535,
     bpf: Optional[str] = None,
     promiscuous: bool = True,
 ) -> FlowStream:
-    """Capture from a live interface and start metering; ends after ``duration`` seconds, on close or Ctrl-C."""
+    """Capture from the live interface ``args[0][0]`` and start metering; ends after ``duration`` seconds, on close or Ctrl-C."""
 
 def flows_schema(features: str = "all") -> pa.Schema:
     """The Arrow schema of the columns a feature spec selects."""
 
-def write_flows(
-    inputs: List[str],
-    features: str,
-    idle_timeout: float,
-    active_timeout: float,
-    splt: int,
-    accounting: str,
-    tcp_termination: bool,
-    syn_ack_flip: bool,
-    max_flows: int,
-    threads: int,
-    merge: bool,
-    output: str,
-    format: Optional[str],
-) -> str:
+def write_flows(args: MeterArgs, output: str, format: Optional[str]) -> str:
     """Meter captures and write the flows with the CLI's writers; returns the report as JSON."""
 
 def feature_columns(features: str = "all") -> List[str]:
