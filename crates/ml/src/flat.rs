@@ -104,9 +104,12 @@ struct Scratch {
     /// Current node of each row of the block (`ROWS` long); its leaf once
     /// the tree is done.
     at: Vec<u32>,
-    /// Rows still descending, and the next list during a compaction.
-    list: Vec<u32>,
-    list2: Vec<u32>,
+    /// Rows still descending: current node and row number, and the next
+    /// lists during a compaction.
+    idx: Vec<u32>,
+    idx2: Vec<u32>,
+    rno: Vec<u32>,
+    rno2: Vec<u32>,
 }
 
 impl FlatTrees {
@@ -283,7 +286,7 @@ impl FlatTrees {
         let nodes: &[FlatNode] = &self.nodes;
         s.at.resize(ROWS, 0);
         let at = &mut s.at[..n];
-        let (list, list2) = (&mut s.list, &mut s.list2);
+        let (idx, idx2, rno, rno2) = (&mut s.idx, &mut s.idx2, &mut s.rno, &mut s.rno2);
         for &(root, depth, first) in &self.trees {
             at.iter_mut().for_each(|l| *l = root);
             // Every inner step moves to a later slot, so `depth` levels
@@ -308,45 +311,50 @@ impl FlatTrees {
                 }
             }
             let mut left = depth - levels;
+            // Rows not on a leaf (node and row number); branch-free, since
+            // whether a row is done is a coin flip for the branch predictor.
+            idx.clear();
+            rno.clear();
             if left > 0 {
-                // Rows not on a leaf; branch-free, since whether a row is
-                // done is a coin flip for the branch predictor.
-                list.resize(n, 0);
+                idx.resize(n, 0);
+                rno.resize(n, 0);
                 let mut m = 0usize;
                 for (k, &i) in at.iter().enumerate() {
-                    if let Some(d) = list.get_mut(m) {
-                        *d = k as u32;
+                    if let (Some(d), Some(r)) = (idx.get_mut(m), rno.get_mut(m)) {
+                        (*d, *r) = (i, k as u32);
                     }
                     m += usize::from(!is_leaf(nodes, i));
                 }
-                list.truncate(m);
-            } else {
-                list.clear();
+                idx.truncate(m);
+                rno.truncate(m);
             }
-            while left > 0 && !list.is_empty() {
+            while left > 0 && !idx.is_empty() {
                 let levels = LEVELS.min(left);
                 for _ in 0..levels {
-                    for &k in list.iter() {
-                        if let Some(i) = at.get_mut(k as usize) {
-                            *i = step::<NAN>(nodes, cols, *i, k as usize);
-                        }
+                    for (i, &k) in idx.iter_mut().zip(rno.iter()) {
+                        *i = step::<NAN>(nodes, cols, *i, k as usize);
                     }
                 }
                 left -= levels;
-                if left == 0 {
-                    break;
-                }
+                // Record every listed row's node (final for the rows on a
+                // leaf, and for all rows after the last level), keep the
+                // rows not on a leaf.
                 let mut m = 0usize;
-                list2.resize(list.len(), 0);
-                for &k in list.iter() {
-                    if let Some(d) = list2.get_mut(m) {
-                        *d = k;
+                idx2.resize(idx.len(), 0);
+                rno2.resize(idx.len(), 0);
+                for (&i, &k) in idx.iter().zip(rno.iter()) {
+                    if let Some(a) = at.get_mut(k as usize) {
+                        *a = i;
                     }
-                    let i = at.get(k as usize).copied().unwrap_or(0);
-                    m += usize::from(!is_leaf(nodes, i));
+                    if let (Some(d), Some(r)) = (idx2.get_mut(m), rno2.get_mut(m)) {
+                        (*d, *r) = (i, k);
+                    }
+                    m += usize::from(left > 0 && !is_leaf(nodes, i));
                 }
-                list2.truncate(m);
-                std::mem::swap(list, list2);
+                idx2.truncate(m);
+                rno2.truncate(m);
+                std::mem::swap(idx, idx2);
+                std::mem::swap(rno, rno2);
             }
             for (acc, &i) in out.chunks_exact_mut(w).zip(at.iter()) {
                 let off = i as usize * w;
@@ -377,15 +385,26 @@ fn is_leaf(nodes: &[FlatNode], i: u32) -> bool {
 }
 
 /// The node after `i` for row `k` of the block in `cols` (`NAN`: honour the
-/// node's NaN flag; without it NaN fails `>` and goes left). Out-of-range
-/// indices (impossible after the checks in `push_tree`) stay put.
+/// node's NaN flag; without it NaN fails `>` and goes left).
+///
+/// Unchecked indexing: this is the innermost operation of every prediction
+/// (12 per row and tree on NSL-KDD), and the two bounds checks were a
+/// third of its instructions.
 #[inline(always)]
 fn step<const NAN: bool>(nodes: &[FlatNode], cols: &[f64], i: u32, k: usize) -> u32 {
-    let Some(node) = nodes.get(i as usize) else {
-        return i;
-    };
+    debug_assert!((i as usize) < nodes.len());
+    // SAFETY: `i` is a tree's root or a value returned by this function,
+    // `next` or `next + 1` of a node; `push_tree` appends both children
+    // of an inner node before it stores `next`, and a leaf's `next` is its
+    // own slot, so every such value is < `nodes.len()`.
+    let node = unsafe { nodes.get_unchecked(i as usize) };
     let key = if NAN { node.key & !NAN_RIGHT } else { node.key };
-    let v = cols.get(key as usize + k).copied().unwrap_or(f64::NAN);
+    debug_assert!((key as usize) + k < cols.len());
+    // SAFETY: `key` is `dense × ROWS` with `dense < used.len()`
+    // (`push_tree`; without `NAN` no key has the flag bit), `k < ROWS`
+    // (callers step rows of one block), and `cols` is
+    // `used.len().max(1) × ROWS` long (`predict_block`).
+    let v = unsafe { *cols.get_unchecked(key as usize + k) };
     let right = if NAN {
         (v > node.threshold) | ((node.key & NAN_RIGHT != 0) & v.is_nan())
     } else {
