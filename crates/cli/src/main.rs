@@ -98,8 +98,52 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("netlens: error: {err:#}");
+            eprintln!("netlens: error: {}", one_line(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, each said once. Library errors
+/// put their source in their own message (so that Python users and
+/// `to_string` see the reason), and anyhow's `{:#}` would then print that
+/// reason twice ("x.pcap: No such file…: No such file…").
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        // "reading x.csv" + "x.csv: bad row" → "reading x.csv: bad row".
+        let text = match text.split_once(": ") {
+            Some((head, rest)) if !head.is_empty() && line.ends_with(head) => rest,
+            _ => &text,
+        };
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(netlens_capture::CaptureError::Io {
+            path: "x.pcap".into(),
+            source: io,
+        })
+        .context("reading inputs");
+        assert_eq!(one_line(&err), "reading inputs: x.pcap: no such file");
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(one_line(&plain), "outer: inner");
+        let path = anyhow::anyhow!("s.csv: row 3: not a number").context("reading s.csv");
+        assert_eq!(one_line(&path), "reading s.csv: row 3: not a number");
     }
 }

@@ -293,7 +293,11 @@ fn non_capture_is_a_clear_error() {
     );
     let out = netlens(&["flows", "/nonexistent/x.pcap"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("/nonexistent/x.pcap"));
+    let err = text(&out.stderr);
+    assert!(err.contains("/nonexistent/x.pcap"), "{err}");
+    // One line, the reason said once (not "…: No such file…: No such file…").
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
 }
 
 #[test]
