@@ -130,6 +130,8 @@ where
     let mut ch = ChartBuilder::on(root)
         .caption(c.title, ("sans-serif", 22))
         .margin(14)
+        // Room for half of the last time label, centred on the right edge.
+        .margin_right(40)
         .x_label_area_size(40)
         .y_label_area_size(80)
         .build_cartesian_2d(x0..x1, lo..hi)
