@@ -93,6 +93,28 @@ pub(crate) struct FlatTrees {
     outs: Vec<f32>,
     /// (root node, depth, levels before the first compaction) of each tree.
     trees: Vec<(u32, u32, u32)>,
+    /// Top levels of each tree of depth ≥ [`TOP`] (None otherwise).
+    tops: Vec<Option<Box<Top>>>,
+}
+
+/// Levels of a tree resolved at once per block by [`Top`].
+const TOP: u32 = 3;
+/// Heap positions in the top [`TOP`] levels.
+const TOP_NODES: usize = (1 << TOP) - 1;
+
+/// The first [`TOP`] levels of a tree, resolved for a whole block column by
+/// column: every row compares its value with the threshold of every node at
+/// heap position `p` (bit `p` of the row's mask), and `table[mask]` is the
+/// node the row reaches after `TOP` levels (or the leaf it stops at). The
+/// comparisons run over contiguous columns (vectorised), where stepping
+/// would be one dependent load chain per row and level.
+#[derive(Debug, Clone)]
+struct Top {
+    /// Column offset of the node at each heap position (0 when the
+    /// position lies below a leaf; its threshold is then +inf).
+    key: [u32; TOP_NODES],
+    threshold: [f64; TOP_NODES],
+    table: [u32; 1 << TOP_NODES],
 }
 
 /// Per-block buffers, reused across the blocks one thread scores.
@@ -222,7 +244,52 @@ impl FlatTrees {
         let mean = leaf_depths.div_ceil(leaves.max(1));
         let first = (mean as u32).clamp(LEVELS, FIRST_LEVELS);
         self.trees.push((root as u32, depth, first));
+        self.tops.push(if depth >= TOP {
+            self.top(root as u32).map(Box::new)
+        } else {
+            None
+        });
         Some(())
+    }
+
+    /// The [`Top`] of the tree rooted at `root` (None on a bad index).
+    fn top(&self, root: u32) -> Option<Top> {
+        let mut top = Top {
+            key: [0; TOP_NODES],
+            threshold: [f64::INFINITY; TOP_NODES],
+            table: [0; 1 << TOP_NODES],
+        };
+        // Flat node at each heap position (None below a leaf).
+        let mut at = [None::<u32>; TOP_NODES];
+        at[0] = Some(root);
+        for p in 0..TOP_NODES {
+            let Some(i) = at[p] else { continue };
+            let node = self.nodes.get(i as usize)?;
+            if node.next == i {
+                continue;
+            }
+            top.key[p] = node.key;
+            top.threshold[p] = node.threshold;
+            for c in 0..2 {
+                if let Some(slot) = at.get_mut(2 * p + 1 + c) {
+                    *slot = Some(node.next + c as u32);
+                }
+            }
+        }
+        for (mask, t) in top.table.iter_mut().enumerate() {
+            let (mut i, mut p) = (root, 0usize);
+            for _ in 0..TOP {
+                let node = self.nodes.get(i as usize)?;
+                if node.next == i {
+                    break;
+                }
+                let right = (mask >> p) & 1;
+                i = node.next + right as u32;
+                p = 2 * p + 1 + right;
+            }
+            *t = i;
+        }
+        Some(top)
     }
 
     /// Sum over trees (in order, starting from `init`) of each row's leaf
@@ -293,8 +360,28 @@ impl FlatTrees {
         s.at.resize(ROWS, 0);
         let at = &mut s.at[..n];
         let (idx, idx2, rno, rno2) = (&mut s.idx, &mut s.idx2, &mut s.rno, &mut s.rno2);
-        for &(root, depth, first) in &self.trees {
-            at.iter_mut().for_each(|l| *l = root);
+        let mut mask = [0u64; ROWS];
+        for (&(root, depth, first), top) in self.trees.iter().zip(&self.tops) {
+            let mut done = 0;
+            if let Some(top) = top {
+                mask.fill(0);
+                for (p, (&key, &t)) in top.key.iter().zip(&top.threshold).enumerate() {
+                    if let Some(col) = cols
+                        .get(key as usize..)
+                        .and_then(|c| c.first_chunk::<ROWS>())
+                    {
+                        for (m, &v) in mask.iter_mut().zip(col) {
+                            *m |= u64::from(v > t) << p;
+                        }
+                    }
+                }
+                for (a, &m) in at.iter_mut().zip(&mask) {
+                    *a = top.table[m as usize & ((1 << TOP_NODES) - 1)];
+                }
+                done = TOP;
+            } else {
+                at.iter_mut().for_each(|l| *l = root);
+            }
             // Every inner step moves to a later slot, so `depth` levels
             // reach every leaf. A shallow tree (boosting) steps every row,
             // in order, with no list; a deep one steps every row for the
@@ -311,7 +398,7 @@ impl FlatTrees {
             } else {
                 first.min(depth)
             };
-            for _ in 0..levels {
+            for _ in done.min(levels)..levels {
                 for (k, i) in at.iter_mut().enumerate() {
                     *i = step(nodes, cols, *i, k);
                 }
@@ -614,6 +701,90 @@ mod tests {
         let f = stump(false, f64::INFINITY).unwrap();
         let x = Matrix::from_rows(&[vec![0.0, f64::INFINITY], vec![0.0, f64::NAN]]);
         assert_eq!(f.predict_sum(&x, 0.0), vec![10.0, 10.0]);
+    }
+
+    #[test]
+    fn random_trees_match_a_plain_walk() {
+        // Random shapes (leaves anywhere, also within the top levels),
+        // NaN sides and edge values; every scoring path (top table,
+        // stepping, lists) against walking the source nodes row by row.
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(5);
+        let ts = [-1.0, 0.0, 0.5, 2.0, f64::NEG_INFINITY];
+        let vals = [-1.0, -0.0, 0.0, 0.5, 0.7, 2.0, 3.0, f64::NAN, f64::INFINITY];
+        let rows: Vec<Vec<f64>> = (0..700)
+            .map(|_| {
+                (0..4)
+                    .map(|_| vals[rng.random_range(0..vals.len())])
+                    .collect()
+            })
+            .collect();
+        let x = Matrix::from_rows(&rows);
+        let mut f = FlatTrees::new(4, 2);
+        let mut want = vec![0.25f64; rows.len() * 2];
+        for t in 0..30 {
+            // Nodes in creation order: (node, children) with depth-first
+            // growth up to 14 levels.
+            let mut src: Vec<SrcNode> = Vec::new();
+            let mut stack = vec![(0usize, 0u32)];
+            src.push(SrcNode::Leaf { value: 0 });
+            let mut leaves = 0usize;
+            while let Some((i, d)) = stack.pop() {
+                if d < 14 && rng.random_range(0..10) < if d < 2 { 8 } else { 6 } {
+                    let (l, r) = (src.len(), src.len() + 1);
+                    src.push(SrcNode::Leaf { value: 0 });
+                    src.push(SrcNode::Leaf { value: 0 });
+                    src[i] = SrcNode::Split {
+                        feature: rng.random_range(0..4),
+                        threshold: ts[rng.random_range(0..ts.len())],
+                        nan_right: rng.random_range(0..2) == 1,
+                        left: l,
+                        right: r,
+                    };
+                    stack.push((l, d + 1));
+                    stack.push((r, d + 1));
+                } else {
+                    src[i] = SrcNode::Leaf { value: 2 * leaves };
+                    leaves += 1;
+                }
+            }
+            let values: Vec<f32> = (0..2 * leaves)
+                .map(|v| (t * 1000 + v) as f32 * 0.001)
+                .collect();
+            f.push_tree(src.len(), |i| src.get(i).copied(), &values)
+                .unwrap();
+            for (r, row) in rows.iter().enumerate() {
+                let mut i = 0;
+                let value = loop {
+                    match src[i] {
+                        SrcNode::Leaf { value } => break value,
+                        SrcNode::Split {
+                            feature,
+                            threshold,
+                            nan_right,
+                            left,
+                            right,
+                        } => {
+                            let v = row[feature];
+                            i = if v > threshold || (nan_right && v.is_nan()) {
+                                right
+                            } else {
+                                left
+                            };
+                        }
+                    }
+                };
+                want[2 * r] += values[value] as f64;
+                want[2 * r + 1] += values[value + 1] as f64;
+            }
+        }
+        let got = f.predict_sum(&x, 0.25);
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
     }
 
     #[test]
