@@ -211,12 +211,16 @@ where
     let (div, prefix) = si_scale(max);
     let hi = (max / div).max(1e-9) * 1.12;
     let n = c.values.len();
+    // Bar i is centred on x = i. A continuous axis rather than a segmented
+    // integer one: plotters' integer ranges include their end, which left
+    // an empty slot after the last bar (0..n) or collapsed a single bar
+    // (0..n - 1). With at most n labels the key points are the integers.
     let mut ch = ChartBuilder::on(root)
         .caption(c.title, ("sans-serif", 22))
         .margin(14)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..hi)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..hi)
         .map_err(e)?;
     let labels = c.labels;
     ch.configure_mesh()
@@ -224,9 +228,13 @@ where
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .x_labels(n)
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
+        .x_label_formatter(&|v| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
         })
         .y_label_formatter(&|y| format!("{y:.1}"))
         .x_desc(c.x_desc)
@@ -236,15 +244,11 @@ where
         .draw()
         .map_err(e)?;
     ch.draw_series(c.values.iter().enumerate().map(|(i, v)| {
-        let mut r = Rectangle::new(
-            [
-                (SegmentValue::Exact(i), 0.0),
-                (SegmentValue::Exact(i + 1), v / div),
-            ],
+        let x = i as f64;
+        Rectangle::new(
+            [(x - 0.42, 0.0), (x + 0.42, v / div)],
             BLUE.mix(0.85).filled(),
-        );
-        r.set_margin(0, 0, 6, 6);
-        r
+        )
     }))
     .map_err(e)?;
     Ok(())
