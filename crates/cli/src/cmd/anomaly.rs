@@ -78,8 +78,11 @@ pub struct TrainArgs {
 )]
 pub struct ScoreArgs {
     /// Captures to score.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interface")]
     pub inputs: Vec<String>,
+    /// Live capture (`-i IFACE`; alerts stream until --duration or Ctrl-C).
+    #[command(flatten)]
+    pub live: common::LiveArgs,
     /// Model file from `netlens anomaly train`.
     #[arg(long)]
     pub model: PathBuf,
@@ -101,8 +104,13 @@ pub struct ScoreArgs {
 )]
 pub struct KitsuneArgs {
     /// Captures; the first `--train-packets` IP packets must be clean.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interface")]
     pub inputs: Vec<String>,
+    /// Live capture (`-i IFACE`): trains on the first `--train-packets` IP
+    /// packets seen, then alerts (flushed every second of traffic) until
+    /// --duration or Ctrl-C.
+    #[command(flatten)]
+    pub live: common::LiveArgs,
     /// IP packets used for training (a tenth, at most 5000, learns the feature map).
     #[arg(long, default_value_t = 100_000)]
     pub train_packets: u64,
@@ -225,11 +233,12 @@ fn score(a: ScoreArgs) -> Result<()> {
         .with_context(|| format!("cannot load model {}", a.model.display()))?;
     let ff = m.flow_features()?;
     let th = a.threshold.unwrap_or(m.threshold);
-    let mut reader = common::open_inputs(&a.inputs, true)?;
+    let mut reader = common::PacketInput::open(&a.inputs, true, &a.live)?;
+    let stop = reader.stop_flag(&a.live)?;
     let mut out = AlertWriter::new(common::open_output(&a.output)?);
     let mut ctx = m.new_context();
     let mut flows = 0u64;
-    let rep = netlens_pipeline::run::<std::io::Error>(
+    let rep = netlens_pipeline::run_source::<_, anyhow::Error>(
         &mut reader,
         &run_cfg(),
         &mut [],
@@ -241,13 +250,14 @@ fn score(a: ScoreArgs) -> Result<()> {
                     out.write(&m.alert(&ff, f, r, s).to_record())?;
                 }
             }
-            out.flush()
+            Ok(out.flush()?)
         },
         &mut |_| {},
+        stop,
     )
     .context("writing alerts")?;
     out.flush()?;
-    common::print_warnings(&mut reader, a.quiet);
+    reader.finish(flows, a.quiet);
     if !a.quiet {
         eprintln!(
             "netlens: scored {flows} flows ({} packets); {} alerts over threshold {th:.4}",
@@ -267,23 +277,23 @@ fn kitsune(a: KitsuneArgs) -> Result<()> {
     cfg.threshold_quantile = a.quantile;
     cfg.calibrate_packets = a.calibrate_packets;
     cfg.max_keys = a.max_keys.max(2);
-    let mut reader = common::open_inputs(&a.inputs, true)?;
+    let mut reader = common::PacketInput::open(&a.inputs, true, &a.live)?;
+    let stop = reader.stop_flag(&a.live)?;
     let out = AlertWriter::new(common::open_output(&a.output)?);
     let mut obs = KitsuneObserver::new(Kitsune::new(cfg), out);
     let start = std::time::Instant::now();
-    let rep = netlens_pipeline::run::<std::convert::Infallible>(
+    let rep = netlens_pipeline::run_source::<_, anyhow::Error>(
         &mut reader,
         &run_cfg(),
         &mut [&mut obs],
         &mut |_| Ok(()),
         &mut |_| {},
+        stop,
     );
-    let rep = match rep {
-        Ok(r) => r,
-        Err(e) => match e {},
-    };
+    // Alerts decided before a capture error are still written.
     let written = obs.finish().context("writing alerts")?;
-    common::print_warnings(&mut reader, a.quiet);
+    let rep = rep?;
+    reader.finish(rep.flows, a.quiet);
     if !obs.det.trained() {
         eprintln!(
             "netlens: warning: only {} IP packets; training needs {} — no packet was scored",
