@@ -126,12 +126,9 @@ struct Scratch {
     /// Current node of each row of the block (`ROWS` long); its leaf once
     /// the tree is done.
     at: Vec<u32>,
-    /// Rows still descending: current node and row number, and the next
-    /// lists during a compaction.
+    /// Rows still descending: current node and row number.
     idx: Vec<u32>,
-    idx2: Vec<u32>,
     rno: Vec<u32>,
-    rno2: Vec<u32>,
 }
 
 impl FlatTrees {
@@ -359,7 +356,7 @@ impl FlatTrees {
         let nodes: &[FlatNode] = &self.nodes;
         s.at.resize(ROWS, 0);
         let at = &mut s.at[..n];
-        let (idx, idx2, rno, rno2) = (&mut s.idx, &mut s.idx2, &mut s.rno, &mut s.rno2);
+        let (idx, rno) = (&mut s.idx, &mut s.rno);
         let mut mask = [0u64; ROWS];
         for (&(root, depth, first), top) in self.trees.iter().zip(&self.tops) {
             let mut done = 0;
@@ -430,28 +427,33 @@ impl FlatTrees {
                     }
                 }
                 left -= levels;
+                if left == 0 {
+                    // Every listed row is on its leaf now.
+                    for (&i, &k) in idx.iter().zip(rno.iter()) {
+                        if let Some(a) = at.get_mut(k as usize) {
+                            *a = i;
+                        }
+                    }
+                    break;
+                }
                 // Record every listed row's node (final for the rows on a
-                // leaf, and for all rows after the last level), keep the
-                // rows not on a leaf.
+                // leaf) and keep the rows not on a leaf, in place: the
+                // write position never passes the read position.
                 let mut m = 0usize;
-                let len = idx.len();
-                idx2.resize(len, 0);
-                rno2.resize(len, 0);
-                let (id2, rn2) = (&mut idx2[..len], &mut rno2[..len]);
-                let more = left > 0;
-                for (&i, &k) in idx.iter().zip(rno.iter()) {
+                let len = idx.len().min(rno.len());
+                let (id, rn) = (&mut idx[..len], &mut rno[..len]);
+                for j in 0..len {
+                    let (i, k) = (id[j], rn[j]);
                     if let Some(a) = at.get_mut(k as usize) {
                         *a = i;
                     }
-                    if let (Some(d), Some(r)) = (id2.get_mut(m), rn2.get_mut(m)) {
+                    if let (Some(d), Some(r)) = (id.get_mut(m), rn.get_mut(m)) {
                         (*d, *r) = (i, k);
                     }
-                    m += usize::from(more && !is_leaf(nodes, i));
+                    m += usize::from(!is_leaf(nodes, i));
                 }
-                idx2.truncate(m);
-                rno2.truncate(m);
-                std::mem::swap(idx, idx2);
-                std::mem::swap(rno, rno2);
+                idx.truncate(m);
+                rno.truncate(m);
             }
             if W > 0 {
                 // Width known at compile time: no loop, one range check.
@@ -478,10 +480,13 @@ impl FlatTrees {
     }
 }
 
-/// Whether node `i` is a leaf (or out of range).
+/// Whether node `i` is a leaf.
 #[inline(always)]
 fn is_leaf(nodes: &[FlatNode], i: u32) -> bool {
-    nodes.get(i as usize).is_none_or(|nd| nd.next == i)
+    debug_assert!((i as usize) < nodes.len());
+    // SAFETY: callers pass nodes reached by `step`, which are in range
+    // (see there).
+    unsafe { nodes.get_unchecked(i as usize) }.next == i
 }
 
 /// The node after `i` for row `k` of the block in `cols`.
@@ -493,10 +498,12 @@ fn is_leaf(nodes: &[FlatNode], i: u32) -> bool {
 #[inline(always)]
 fn step(nodes: &[FlatNode], cols: &[f64], i: u32, k: usize) -> u32 {
     debug_assert!((i as usize) < nodes.len());
-    // SAFETY: `i` is a tree's root or a value returned by this function,
-    // `next` or `next + 1` of a node; `push_tree` appends both children
-    // of an inner node before it stores `next`, and a leaf's `next` is its
-    // own slot, so every such value is < `nodes.len()`.
+    // SAFETY: `i` is a tree's root, an entry of its `Top::table` (nodes
+    // reached from the root, built by `FlatTrees::top` with checked
+    // indexing) or a value returned by this function: `next` or `next + 1`
+    // of a node. `push_tree` appends both children of an inner node before
+    // it stores `next`, and a leaf's `next` is its own slot, so every such
+    // value is < `nodes.len()`.
     let node = unsafe { nodes.get_unchecked(i as usize) };
     debug_assert!((node.key as usize) + k < cols.len());
     // SAFETY: `key` is `dense × ROWS` with `dense < used.len()`
