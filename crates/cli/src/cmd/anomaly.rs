@@ -74,7 +74,7 @@ pub struct TrainArgs {
 /// `netlens anomaly score`.
 #[derive(Parser, Debug)]
 #[command(
-    after_help = "Example:\n  netlens anomaly score --model iforest.nlm new.pcap -o alerts.jsonl"
+    after_help = "Examples:\n  netlens anomaly score --model iforest.nlm new.pcap -o alerts.jsonl\n  netlens anomaly score --model iforest.nlm -i eth0 --duration 1h -o alerts.jsonl"
 )]
 pub struct ScoreArgs {
     /// Captures to score.
@@ -100,7 +100,7 @@ pub struct ScoreArgs {
 /// `netlens anomaly kitsune`.
 #[derive(Parser, Debug)]
 #[command(
-    after_help = "Example:\n  netlens anomaly kitsune day.pcap --train-packets 100000 --calibrate-packets 20000 --quantile 0.99 -o alerts.jsonl"
+    after_help = "Examples:\n  netlens anomaly kitsune day.pcap --train-packets 100000 --calibrate-packets 20000 --quantile 0.99 -o alerts.jsonl\n  netlens anomaly kitsune -i eth0 --train-packets 50000 --calibrate-packets 10000 -o alerts.jsonl   (trains on the first packets seen; Ctrl-C stops)"
 )]
 pub struct KitsuneArgs {
     /// Captures; the first `--train-packets` IP packets must be clean.
