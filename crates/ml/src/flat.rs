@@ -6,9 +6,11 @@
 //! level) and forust-ml's `predict` (one rayon pass and one `Vec` per tree,
 //! column-major reads) spend most of their time waiting on dependent loads.
 //! Here one tree advances a whole block of rows one level at a time with a
-//! branch-free step, so the loads of different rows overlap, and rows that
-//! reached a leaf are dropped every few levels (numbers in
-//! `bench/ml/RESULTS.md`).
+//! branch-free step, so the loads of different rows overlap: the first
+//! [`TOP`] levels by comparing whole block columns (vectorised) and a
+//! lookup table, the next levels by stepping every row, and the deep tail
+//! by stepping a list of the rows still descending, compacted every few
+//! levels (numbers in `bench/ml/RESULTS.md`).
 //!
 //! Invariants: the children of an inner node sit at `next` (left) and
 //! `next + 1` (right); a row goes right when `x > threshold`, or when `x` is
@@ -16,13 +18,14 @@
 //! block-buffer column per (feature, NaN side) some split reads, NaN kept in
 //! a NaN-left column (it fails `>`) and replaced by +inf in a NaN-right one
 //! (a NaN-right threshold is below +inf), so the step is one comparison; a
-//! node stores its column's offset in the block buffer. A leaf points to itself (`next` = own slot), with
-//! threshold +inf and no NaN flag, so stepping from a leaf is a no-op; node
-//! `i`'s outputs are `outs[i * width..][..width]`. All indices are checked
-//! when a tree is added, so scoring never indexes out of range. Per row, tree
-//! outputs are summed in tree order starting from `init`: the same
-//! floating-point operations as the per-row paths this replaces, so results
-//! are bit-identical.
+//! node stores its column's offset in the block buffer. A leaf points to
+//! itself (`next` = own slot), with threshold +inf, so stepping from a leaf
+//! is a no-op; node `i`'s outputs are `outs[i * width..][..width]`. All
+//! indices are checked when a tree is added, so scoring never indexes out
+//! of range (the two unchecked reads in [`step`] and [`is_leaf`] rely on
+//! this). Per row, tree outputs are summed in tree order starting from
+//! `init`: the same floating-point operations as the per-row paths this
+//! replaces, so results are bit-identical.
 
 use std::sync::OnceLock;
 
@@ -31,8 +34,9 @@ use rayon::prelude::*;
 use crate::matrix::Matrix;
 
 /// Rows scored together: the block buffer holds `ROWS` values of every
-/// feature some split reads. 64 to 512 measured within 5 % of each other
-/// on NSL-KDD.
+/// column some split reads. 256 measured 2–3 % faster on the NSL-KDD
+/// forest and equal on boosting and `netlens detect`; 128 keeps the buffer
+/// per thread half as big.
 const ROWS: usize = 128;
 /// Inputs of at most this many blocks are scored on the calling thread: a
 /// streaming detector predicts a few hundred rows at a time, and handing
@@ -359,6 +363,8 @@ impl FlatTrees {
         let (idx, rno) = (&mut s.idx, &mut s.rno);
         let mut mask = [0u64; ROWS];
         for (&(root, depth, first), top) in self.trees.iter().zip(&self.tops) {
+            // Levels already done for every row: the first `TOP` through
+            // the tree's table (see [`Top`]), else none.
             let mut done = 0;
             if let Some(top) = top {
                 mask.fill(0);
