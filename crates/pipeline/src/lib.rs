@@ -281,36 +281,46 @@ fn emit<E>(
 /// tenth of the reading thread's time on the flood mix): the keys are
 /// sorted instead, and the permutation is applied with one swap per flow.
 fn sort_flows(out: &mut [Flow]) {
-    let key = |f: &Flow| (f.first_packet_index, f.end_reason != EndReason::Early);
+    // First packet index, then the early snapshot (false) before the final
+    // record (true), packed into one integer: packet indices stay far below
+    // 2^63.
+    let key = |f: &Flow| f.first_packet_index << 1 | u64::from(f.end_reason != EndReason::Early);
     if out.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
         return;
     }
-    let mut order: Vec<(u64, bool, usize)> = out
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let (a, b) = key(f);
-            (a, b, i)
-        })
-        .collect();
-    order.sort_unstable();
-    // Cycle by cycle: position j receives the flow `order[j]` names.
-    let mut placed = vec![false; out.len()];
-    for i in 0..out.len() {
-        if placed[i] {
-            continue;
-        }
-        let mut j = i;
-        loop {
-            placed[j] = true;
-            let k = order[j].2;
-            if k == i {
-                break;
-            }
-            out.swap(j, k);
-            j = k;
-        }
+    thread_local! {
+        /// (key, position) pairs, kept from batch to batch: a fresh vector
+        /// per batch was fresh pages to fault in on the reading thread.
+        static ORDER: std::cell::RefCell<Vec<(u64, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    // Positions are u32: a batch holds far fewer flows; a larger one keeps
+    // its order (never reached: batches are cut by packets).
+    if u32::try_from(out.len()).is_err() {
+        return;
+    }
+    ORDER.with_borrow_mut(|order| {
+        order.clear();
+        order.extend(out.iter().enumerate().map(|(i, f)| (key(f), i as u32)));
+        order.sort_unstable();
+        // Cycle by cycle: position j receives the flow `order[j]` names;
+        // a position is marked done by setting its entry's position to
+        // u32::MAX.
+        for i in 0..order.len() {
+            if order[i].1 == u32::MAX {
+                continue;
+            }
+            let mut j = i;
+            loop {
+                let k = order[j].1 as usize;
+                order[j].1 = u32::MAX;
+                if k == i {
+                    break;
+                }
+                out.swap(j, k);
+                j = k;
+            }
+        }
+    });
 }
 
 fn hand_over<E>(
