@@ -229,7 +229,6 @@ where
     Ok(report)
 }
 
-/// Sort a batch of expired flows by first packet, number them and sink them.
 impl RunReport {
     /// Count a packet read; returns its index (0-based, in reading order).
     #[inline]
@@ -257,6 +256,7 @@ fn dissect_observed(
     res
 }
 
+/// Sort a batch of expired flows by first packet, number them and sink them.
 fn emit<E>(
     out: &mut [Flow],
     report: &mut RunReport,

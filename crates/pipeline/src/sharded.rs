@@ -135,7 +135,10 @@ where
         let mut frags = FragTable::default();
         let mut summary = PacketSummary::default();
         let mut skipped: hashbrown::HashMap<&'static str, u64> = hashbrown::HashMap::new();
-        let mut pools: Vec<Vec<Batch>> = (0..n).map(|_| Vec::new()).collect();
+        let mut rs = Replies {
+            pools: (0..n).map(|_| Vec::new()).collect(),
+            ..Replies::default()
+        };
         let mut cur: Vec<Batch> = (0..n)
             .map(|_| Batch {
                 recs: Vec::with_capacity(batch / n + 16),
@@ -146,40 +149,42 @@ where
         let fast_path = observers.is_empty();
         let mut now: Option<i64> = None;
         let mut out_of_order = 0u64;
-        let mut inflight = 0usize;
         // Packets left before the next hand-over (a countdown: a division per packet shows in profiles).
         let mut until_batch = batch;
-        let mut merged: Vec<Flow> = Vec::new();
-        let mut worker_stats: Vec<MeterStats> = Vec::new();
 
-        let mut collect_one = |report: &mut RunReport,
-                               pools: &mut Vec<Vec<Batch>>,
-                               merged: &mut Vec<Flow>,
-                               worker_stats: &mut Vec<MeterStats>,
-                               skipped: &mut hashbrown::HashMap<&'static str, u64>|
+        // Take the workers' replies, one round per batch sent, until at most
+        // `limit` rounds are still out; each round's flows go to the sink.
+        let mut collect_until = |report: &mut RunReport,
+                                 skipped: &mut hashbrown::HashMap<&'static str, u64>,
+                                 rs: &mut Replies,
+                                 limit: usize|
          -> Result<(), E> {
-            merged.clear();
-            for (w, rx) in from.iter().enumerate() {
-                // A worker only disappears if it panicked; its flows are lost then.
-                if let Ok(mut msg) = rx.recv() {
-                    merged.append(&mut msg.flows);
-                    msg.batch.spare = msg.flows;
-                    for reason in msg.rejected {
-                        report.ip_packets = report.ip_packets.saturating_sub(1);
-                        *skipped.entry(reason).or_insert(0) += 1;
-                    }
-                    msg.batch.recs.clear();
-                    msg.batch.sums.clear();
-                    msg.batch.arena.clear();
-                    if let Some(p) = pools.get_mut(w) {
-                        p.push(msg.batch);
-                    }
-                    if let Some(st) = msg.stats {
-                        worker_stats.push(st);
+            while rs.inflight > limit {
+                rs.merged.clear();
+                for (w, rx) in from.iter().enumerate() {
+                    // A worker only disappears if it panicked; its flows are lost then.
+                    if let Ok(mut msg) = rx.recv() {
+                        rs.merged.append(&mut msg.flows);
+                        msg.batch.spare = msg.flows;
+                        for reason in msg.rejected {
+                            report.ip_packets = report.ip_packets.saturating_sub(1);
+                            *skipped.entry(reason).or_insert(0) += 1;
+                        }
+                        msg.batch.recs.clear();
+                        msg.batch.sums.clear();
+                        msg.batch.arena.clear();
+                        if let Some(p) = rs.pools.get_mut(w) {
+                            p.push(msg.batch);
+                        }
+                        if let Some(st) = msg.stats {
+                            rs.worker_stats.push(st);
+                        }
                     }
                 }
+                emit(&mut rs.merged, report, sink)?;
+                rs.inflight -= 1;
             }
-            emit(merged, report, sink)
+            Ok(())
         };
 
         while !stopped(stop) {
@@ -188,18 +193,8 @@ where
                 Ok(SourceEvent::Idle { now_ns }) => {
                     let t = now.map_or(now_ns, |n| n.max(now_ns));
                     now = Some(t);
-                    send_batches(&to, &mut pools, &mut cur, now);
-                    inflight += 1;
-                    while inflight > 0 {
-                        collect_one(
-                            &mut report,
-                            &mut pools,
-                            &mut merged,
-                            &mut worker_stats,
-                            &mut skipped,
-                        )?;
-                        inflight -= 1;
-                    }
+                    send_batches(&to, &mut rs, &mut cur, now);
+                    collect_until(&mut report, &mut skipped, &mut rs, 0)?;
                     progress(&report);
                     continue;
                 }
@@ -280,18 +275,8 @@ where
             until_batch -= 1;
             if until_batch == 0 {
                 until_batch = batch;
-                send_batches(&to, &mut pools, &mut cur, now);
-                inflight += 1;
-                if inflight >= MAX_INFLIGHT {
-                    collect_one(
-                        &mut report,
-                        &mut pools,
-                        &mut merged,
-                        &mut worker_stats,
-                        &mut skipped,
-                    )?;
-                    inflight -= 1;
-                }
+                send_batches(&to, &mut rs, &mut cur, now);
+                collect_until(&mut report, &mut skipped, &mut rs, MAX_INFLIGHT - 1)?;
                 progress(&report);
             }
         }
@@ -299,20 +284,11 @@ where
             let b = std::mem::take(&mut cur[w]);
             let _ = tx.send(ToWorker::Finish { batch: b, now });
         }
-        inflight += 1;
-        while inflight > 0 {
-            collect_one(
-                &mut report,
-                &mut pools,
-                &mut merged,
-                &mut worker_stats,
-                &mut skipped,
-            )?;
-            inflight -= 1;
-        }
+        rs.inflight += 1;
+        collect_until(&mut report, &mut skipped, &mut rs, 0)?;
         drop(to);
         let mut m = MeterStats::default();
-        for st in &worker_stats {
+        for st in &rs.worker_stats {
             m.packets += st.packets;
             m.flows_created += st.flows_created;
             for (a, b) in m.flows_ended.iter_mut().zip(st.flows_ended) {
@@ -366,18 +342,33 @@ fn meter_batch(
     }
 }
 
+/// The reading thread's side of the workers' replies.
+#[derive(Default)]
+struct Replies {
+    /// Emptied batches per worker, to fill again.
+    pools: Vec<Vec<Batch>>,
+    /// The flows of the last round of replies, in hand-over order.
+    merged: Vec<Flow>,
+    /// Each worker's statistics, from its final reply.
+    worker_stats: Vec<MeterStats>,
+    /// Rounds of batches sent and not yet answered.
+    inflight: usize,
+}
+
 /// Sends every worker its current batch (stamped with the reader's clock
-/// `now`), replacing it with an emptied batch from that worker's pool.
+/// `now`), replacing it with an emptied batch from that worker's pool, and
+/// counts the round as in flight.
 fn send_batches(
     to: &[mpsc::SyncSender<ToWorker>],
-    pools: &mut [Vec<Batch>],
+    rs: &mut Replies,
     cur: &mut [Batch],
     now: Option<i64>,
 ) {
-    for ((tx, pool), slot) in to.iter().zip(pools.iter_mut()).zip(cur.iter_mut()) {
+    for ((tx, pool), slot) in to.iter().zip(rs.pools.iter_mut()).zip(cur.iter_mut()) {
         let b = std::mem::replace(slot, pool.pop().unwrap_or_default());
         let _ = tx.send(ToWorker::Batch { batch: b, now });
     }
+    rs.inflight += 1;
 }
 
 fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromWorker>) {
