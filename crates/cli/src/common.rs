@@ -101,22 +101,6 @@ pub fn packet_progress(quiet: bool) -> indicatif::ProgressBar {
     pb
 }
 
-/// Human-readable byte count.
-pub fn human_bytes(b: u64) -> String {
-    const U: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < U.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.2} {}", U[i])
-    }
-}
-
 /// Resolve a flow feature group name (`basic`, `meta`, `nfstream`, `app`,
 /// `splt`, `cic`) to its column names, for `--features` in the ML commands.
 pub fn feature_groups(name: &str) -> Option<Vec<String>> {

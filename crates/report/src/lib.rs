@@ -37,7 +37,7 @@ pub use data::{
     build_report_from_series,
 };
 pub use error::{Error, Result};
-pub use render::{RenderedReport, render};
+pub use render::{RenderedReport, human_bytes, render};
 
 #[cfg(test)]
 pub(crate) mod tests_support {

@@ -44,7 +44,8 @@ fn esc(s: &str) -> String {
     o
 }
 
-fn bytes_h(b: u64) -> String {
+/// A byte count for people: decimal units (1.50 MB), whole bytes below 1 kB.
+pub fn human_bytes(b: u64) -> String {
     const U: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut v = b as f64;
     let mut i = 0;
@@ -125,7 +126,7 @@ fn mix_table(h: &mut String, rows: &[MixRow], name: &str, count: &str) {
             "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{:.1} %</td></tr>",
             esc(&r.name),
             num(r.count),
-            bytes_h(r.bytes),
+            human_bytes(r.bytes),
             r.share_pct
         );
     }
@@ -229,7 +230,7 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
     };
     if t.packets > 0 {
         card("packets", num(t.packets));
-        card("bytes", bytes_h(t.bytes));
+        card("bytes", human_bytes(t.bytes));
         card("flows", num(t.flows));
     }
     card("mean", value_h(t.mean_bits_per_s, &d.throughput.unit));
@@ -383,7 +384,7 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
                 "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{:.1} %</td></tr>",
                 esc(&r.host),
                 num(r.packets),
-                bytes_h(r.bytes),
+                human_bytes(r.bytes),
                 r.share_pct
             );
         }
@@ -396,7 +397,7 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
                 esc(&r.protocol),
                 esc(&r.service),
                 num(r.packets),
-                bytes_h(r.bytes),
+                human_bytes(r.bytes),
                 r.share_pct
             );
         }
@@ -589,8 +590,8 @@ mod tests {
     fn escapes_and_formats() {
         assert_eq!(esc("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
         assert_eq!(num(1234567), "1\u{202f}234\u{202f}567");
-        assert_eq!(bytes_h(999), "999 B");
-        assert_eq!(bytes_h(1_500_000), "1.50 MB");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000), "1.50 MB");
     }
 
     #[test]

@@ -425,7 +425,7 @@ pub fn run(a: Args) -> Result<()> {
             "  input       {} ({} packets, {}, {:.0} s of traffic)",
             inputs.join(", "),
             run_report.packets,
-            common::human_bytes(run_report.wire_bytes),
+            netlens_report::human_bytes(run_report.wire_bytes),
             span
         );
         eprintln!(

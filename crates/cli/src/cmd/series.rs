@@ -126,7 +126,7 @@ pub fn run(a: Args) -> Result<()> {
             c.table.rows.len(),
             units::format_duration(interval),
             c.packets,
-            common::human_bytes(c.bytes),
+            netlens_report::human_bytes(c.bytes),
             c.flows
         );
     }

@@ -139,7 +139,7 @@ fn write_text(
         out,
         "Packets      {:>12}   ({} on the wire)",
         r.packets,
-        common::human_bytes(r.wire_bytes)
+        netlens_report::human_bytes(r.wire_bytes)
     )?;
     writeln!(out, "Duration     {:>12.3} s", duration_s)?;
     if duration_s > 0.0 {
@@ -184,7 +184,7 @@ fn write_text(
             p["name"].as_str().unwrap_or(""),
             g(p, "protocol"),
             g(p, "packets"),
-            common::human_bytes(g(p, "bytes")),
+            netlens_report::human_bytes(g(p, "bytes")),
             share
         )?;
     }
@@ -201,7 +201,7 @@ fn write_text(
             "  {:<40} {:>10} packets {:>12}",
             t["ip"].as_str().unwrap_or(""),
             g(t, "packets"),
-            common::human_bytes(g(t, "bytes"))
+            netlens_report::human_bytes(g(t, "bytes"))
         )?;
     }
     writeln!(out, "\nTop service ports")?;
@@ -212,7 +212,7 @@ fn write_text(
             t["protocol"].as_str().unwrap_or(""),
             g(t, "port"),
             g(t, "packets"),
-            common::human_bytes(g(t, "bytes"))
+            netlens_report::human_bytes(g(t, "bytes"))
         )?;
     }
     Ok(())
