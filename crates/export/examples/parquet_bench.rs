@@ -9,7 +9,10 @@
 //! output size. Used to choose the defaults in `ParquetOptions`. With
 //! `PARQUET_BENCH_OUT=PATH` the flows are also written there with the
 //! default settings; with `PARQUET_BENCH_COLUMNS=1` the time spent reading
-//! each column's values (`Column::values`) is printed first, costliest first.
+//! each column's values (`Column::values`) is printed first, costliest first;
+//! with `PARQUET_BENCH_ARROW_ONLY=1` only batch building is timed (five more
+//! times, 16 Ki rows a batch with buffers recycled as the writer does), to
+//! profile it.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -139,6 +142,23 @@ fn run(path: &str, max: usize, spec: &str) -> Result<(), String> {
     report("arrow-batches-only", t, c, n, 0);
     if rows != flows.len() {
         return Err(format!("{rows} rows for {} flows", flows.len()));
+    }
+    if std::env::var_os("PARQUET_BENCH_ARROW_ONLY").is_some() {
+        // Batch building again, 5 times, and no Parquet: for profiling it.
+        for _ in 0..5 {
+            let (t, c) = (Instant::now(), cpu_s());
+            for chunk in flows.chunks(2_700) {
+                bb.append_flows(chunk);
+                if bb.len() >= 16_384 {
+                    let b = bb.finish().map_err(|e| e.to_string())?;
+                    bb.recycle(b);
+                }
+            }
+            let b = bb.finish().map_err(|e| e.to_string())?;
+            bb.recycle(b);
+            report("arrow-batches-recycled", t, c, n, 0);
+        }
+        return Ok(());
     }
 
     let base = ParquetOptions::default();

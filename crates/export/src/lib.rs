@@ -239,26 +239,51 @@ const DEC: [([u8; 3], u8); 256] = {
 
 /// Dotted-quad text, as `Ipv4Addr`'s `Display`. Hand-formatted: it runs
 /// twice per exported flow, and the fmt machinery is several times slower
-/// than a table lookup per octet.
+/// than a table lookup per octet. The text is written straight into room
+/// made at the end of `buf` and cut back to its length: built in a scratch
+/// array and copied, it cost a call to `memcpy` per piece, or (copied whole)
+/// a stall loading 16 bytes just written one by one.
 #[inline]
 pub(crate) fn push_ipv4(buf: &mut Vec<u8>, octets: [u8; 4]) {
-    let mut out = [0u8; 15];
-    let mut n = 0;
-    for (i, o) in octets.into_iter().enumerate() {
-        if i > 0 {
-            if let Some(c) = out.get_mut(n) {
-                *c = b'.';
+    // 15 bytes of text at most, plus room for the last group's 3 bytes.
+    let n = with_room::<16>(buf, |out| {
+        let mut n = 0;
+        for (i, o) in octets.into_iter().enumerate() {
+            if i > 0 {
+                if let Some(c) = out.get_mut(n) {
+                    *c = b'.';
+                }
+                n += 1;
             }
-            n += 1;
+            let (digits, len) = DEC[usize::from(o)];
+            if let Some(dst) = out.get_mut(n..n + 3) {
+                dst.copy_from_slice(&digits);
+            }
+            n += usize::from(len);
         }
-        let (digits, len) = DEC[usize::from(o)];
-        let len = usize::from(len);
-        if let (Some(dst), Some(src)) = (out.get_mut(n..n + len), digits.get(..len)) {
-            dst.copy_from_slice(src);
-        }
-        n += len;
-    }
-    buf.extend_from_slice(out.get(..n).unwrap_or(&[]));
+        n
+    });
+    debug_assert!(n <= 15);
+}
+
+/// Append `N` zero bytes to `buf`, let `write` fill them and say how many
+/// it used, and cut the rest off again; returns that count.
+#[inline(always)]
+fn with_room<const N: usize>(
+    buf: &mut Vec<u8>,
+    write: impl FnOnce(&mut [u8; N]) -> usize,
+) -> usize {
+    let start = buf.len();
+    buf.extend_from_slice(&[0u8; N]);
+    let n = match buf
+        .get_mut(start..)
+        .and_then(|s| <&mut [u8; N]>::try_from(s).ok())
+    {
+        Some(out) => write(out).min(N),
+        None => 0,
+    };
+    buf.truncate(start + n);
+    n
 }
 
 /// `aa:bb:cc...` lower-case hex, colon separated (MACs and OUIs: at most 8
@@ -266,20 +291,21 @@ pub(crate) fn push_ipv4(buf: &mut Vec<u8>, octets: [u8; 4]) {
 #[inline]
 pub(crate) fn push_hex_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 24];
-    let mut n = 0;
-    for (i, b) in bytes.iter().take(8).enumerate() {
-        let sep = usize::from(i > 0);
-        if let Some(dst) = out.get_mut(n..n + sep + 2) {
-            if sep == 1 {
-                dst[0] = b':';
+    with_room::<24>(buf, |out| {
+        let mut n = 0;
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            let sep = usize::from(i > 0);
+            if let Some(dst) = out.get_mut(n..n + sep + 2) {
+                if sep == 1 {
+                    dst[0] = b':';
+                }
+                dst[sep] = HEX[usize::from(b >> 4)];
+                dst[sep + 1] = HEX[usize::from(b & 0x0f)];
             }
-            dst[sep] = HEX[usize::from(b >> 4)];
-            dst[sep + 1] = HEX[usize::from(b & 0x0f)];
+            n += sep + 2;
         }
-        n += sep + 2;
-    }
-    buf.extend_from_slice(out.get(..n).unwrap_or(&[]));
+        n
+    });
 }
 
 fn push_list(buf: &mut Vec<u8>, xs: impl Iterator<Item = i64>) {
@@ -333,6 +359,24 @@ mod tests {
             .collect::<Vec<_>>()
             .join(":");
         assert_eq!(text(Value::Mac(mac)), want);
+        assert_eq!(text(Value::Oui([0xab, 0x01, 0x0c])), "ab:01:0c");
+    }
+
+    #[test]
+    fn appended_text_keeps_what_the_buffer_held() {
+        // The formatters append a fixed-size scratch buffer and cut it back.
+        let mut buf = b"x".to_vec();
+        let mut want = String::from("x");
+        for a in [0u8, 9, 10, 99, 100, 255] {
+            let ip = std::net::Ipv4Addr::new(a, 255 - a, 1, a);
+            push_text(&mut buf, &Value::Ip(ip.into()));
+            want.push_str(&ip.to_string());
+            push_text(&mut buf, &Value::Mac([a, 1, 2, 3, 4, 255]));
+            want.push_str(&format!("{a:02x}:01:02:03:04:ff"));
+            push_text(&mut buf, &Value::Oui([a, 0, 16]));
+            want.push_str(&format!("{a:02x}:00:10"));
+        }
+        assert_eq!(String::from_utf8(buf).unwrap_or_default(), want);
     }
 
     #[test]
