@@ -24,7 +24,7 @@ use arrow_array::{
 };
 use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, FieldRef, Schema, TimeUnit};
-use netlens_flow::{Column, ColumnType, Flow, Selection, Value};
+use netlens_flow::{Column, ColumnType, Fill, Flow, Selection, Value};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -221,6 +221,34 @@ impl ColBuf {
             Buf::ListF64 { values, .. } => values.len(),
             _ => 0,
         }
+    }
+
+    /// Append a number column's values for a chunk of flows with its typed
+    /// reader ([`Fill`]); false, with nothing appended, for other columns
+    /// and for a chunk with a null (read through [`ColBuf::fill`] then).
+    fn fill_typed(&mut self, flows: &[Flow]) -> bool {
+        fn typed<T>(
+            v: &mut Vec<T>,
+            read: fn(&[Flow], &mut Vec<T>) -> bool,
+            flows: &[Flow],
+        ) -> bool {
+            let start = v.len();
+            if read(flows, v) {
+                return true;
+            }
+            v.truncate(start);
+            false
+        }
+        let done = match (&mut self.buf, self.col.fill) {
+            (Buf::U64(v), Fill::U64(read)) => typed(v, read, flows),
+            (Buf::I64(v) | Buf::Ts(v), Fill::I64(read)) => typed(v, read, flows),
+            (Buf::F64(v), Fill::F64(read)) => typed(v, read, flows),
+            _ => false,
+        };
+        if done {
+            self.nulls.append_n_non_nulls(flows.len());
+        }
+        done
     }
 
     /// Append the column's values for a chunk of flows (read with
@@ -486,8 +514,10 @@ impl BatchBuilder {
         let mut vals = Vec::with_capacity(flows.len().min(CHUNK_FLOWS));
         for chunk in flows.chunks(CHUNK_FLOWS) {
             for c in &mut self.cols {
-                c.col.values(chunk, &mut vals);
-                c.fill(&vals);
+                if !c.fill_typed(chunk) {
+                    c.col.values(chunk, &mut vals);
+                    c.fill(&vals);
+                }
             }
             self.rows += chunk.len();
         }
@@ -916,6 +946,66 @@ mod tests {
                 };
                 assert!(same(a), "{} row {i}: {a:?} vs {b:?}", c.name);
                 assert!(same(r), "{} row {i} (refs): {r:?} vs {b:?}", c.name);
+            }
+            check_typed_fill(c, &flows, &want);
+        }
+    }
+
+    /// A number column's typed reader gives, as bits, what the Arrow export
+    /// makes of its values, and says "null" exactly when a value is one.
+    fn check_typed_fill(c: &Column, flows: &[Flow], want: &[Value<'_>]) {
+        // The export's conversion per buffer type (see `ColBuf::fill`).
+        let conv = |v: &Value<'_>| -> Option<u64> {
+            match (c.ty, *v) {
+                (ColumnType::U64, Value::U64(x)) => Some(x),
+                (ColumnType::U64, Value::I64(x)) => Some(u64::try_from(x).unwrap_or(0)),
+                (ColumnType::I64, Value::I64(x)) => Some(x as u64),
+                (ColumnType::I64, Value::U64(x)) => {
+                    Some(i64::try_from(x).unwrap_or(i64::MAX) as u64)
+                }
+                (ColumnType::TimestampUs, Value::TimestampUs(x)) => Some(x as u64),
+                (ColumnType::F64, Value::F64(x)) => Some(x.to_bits()),
+                _ => None,
+            }
+        };
+        let mut got: Vec<u64> = Vec::new();
+        let all = match c.fill {
+            Fill::None => {
+                assert!(
+                    matches!(
+                        c.ty,
+                        ColumnType::Str | ColumnType::ListI64 | ColumnType::ListF64
+                    ),
+                    "{}: a number column without a typed reader",
+                    c.name
+                );
+                return;
+            }
+            Fill::U64(read) => read(flows, &mut got),
+            Fill::I64(read) => {
+                let mut v = Vec::new();
+                let all = read(flows, &mut v);
+                got = v.into_iter().map(|x| x as u64).collect();
+                all
+            }
+            Fill::F64(read) => {
+                let mut v = Vec::new();
+                let all = read(flows, &mut v);
+                got = v.into_iter().map(f64::to_bits).collect();
+                all
+            }
+        };
+        let want: Vec<Option<u64>> = want.iter().map(conv).collect();
+        assert_eq!(
+            all,
+            want.iter().all(Option::is_some),
+            "{} (typed, nulls)",
+            c.name
+        );
+        assert_eq!(got.len(), want.len(), "{} (typed)", c.name);
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            if let Some(w) = w {
+                assert_eq!(g, w, "{} row {i} (typed)", c.name);
             }
         }
     }

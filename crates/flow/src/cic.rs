@@ -513,6 +513,8 @@ pub struct CicColumn {
     pub read_refs: crate::features::ReadRefValues,
     /// The reader over borrowed flows, as numbers.
     pub read_f64: crate::features::ReadRefF64,
+    /// The typed reader over a run of flows (see [`crate::features::Fill`]).
+    pub fill: crate::features::Fill,
 }
 
 /// The value of `get` for a flow's CIC state, `Null` without one.
@@ -581,6 +583,7 @@ macro_rules! cc {
                 }
                 read
             },
+            fill: crate::features::fill_fn!($ty, |f| of_flow(f, $get)),
         }
     };
 }

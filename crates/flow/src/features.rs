@@ -187,6 +187,8 @@ pub struct Column {
     pub read_refs: ReadRefValues,
     /// The same reader over borrowed flows, as numbers (see [`Column::f64s_of_refs`]).
     pub read_f64: ReadRefF64,
+    /// The typed reader of a number column (see [`Fill`]).
+    pub fill: Fill,
     /// The CICFlowMeter column this column reads, for the `cic` group.
     pub cic: Option<&'static CicColumn>,
 }
@@ -206,6 +208,125 @@ pub type ReadRefValues = for<'a> fn(&[&'a Flow], &mut Vec<Value<'a>>);
 /// inlined so no `Value` is stored: a model's input matrix is filled from
 /// it (converting stored `Value`s was ~6 % of `netlens detect` on a flood).
 pub type ReadRefF64 = fn(&[&Flow], &mut Vec<f64>);
+
+/// A number column's typed reader over a run of flows: appends one number
+/// per flow to `out`, converted as the Arrow export converts a [`Value`]
+/// for the column's type, and returns false if a flow had none (a null).
+/// The export then drops what was appended and reads [`Column::values`]
+/// instead. Generated per column like [`ReadValues`], so no `Value` is
+/// stored and read back: with the batch builder's conversion that was a
+/// third of the time to build Arrow batches of the basic columns.
+#[derive(Clone, Copy)]
+pub enum Fill {
+    /// Not a number column: read [`Column::values`].
+    None,
+    /// `u64` numbers (`ColumnType::U64`).
+    U64(fn(&[Flow], &mut Vec<u64>) -> bool),
+    /// `i64` numbers (`ColumnType::I64`, and µs for `ColumnType::TimestampUs`).
+    I64(fn(&[Flow], &mut Vec<i64>) -> bool),
+    /// `f64` numbers (`ColumnType::F64`).
+    F64(fn(&[Flow], &mut Vec<f64>) -> bool),
+}
+
+/// The [`Fill`] of a column of type `$ty` whose value for a flow is
+/// `$val(&Flow) -> Value`. The conversions are the Arrow export's: a `u64`
+/// column takes `U64` as it is and a non-negative `I64`, an `i64` column
+/// `I64` and `U64` saturated, a float column `F64`, a timestamp column
+/// `TimestampUs`; anything else is a null.
+macro_rules! fill_fn {
+    (U64, $val:expr) => {
+        $crate::features::Fill::U64({
+            fn fill(flows: &[$crate::Flow], out: &mut Vec<u64>) -> bool {
+                let mut all = true;
+                out.extend(
+                    flows
+                        .iter()
+                        .map(|f| match $crate::features::apply(f, $val) {
+                            Value::U64(x) => x,
+                            Value::I64(x) => u64::try_from(x).unwrap_or(0),
+                            _ => {
+                                all = false;
+                                0
+                            }
+                        }),
+                );
+                all
+            }
+            fill
+        })
+    };
+    (I64, $val:expr) => {
+        $crate::features::Fill::I64({
+            fn fill(flows: &[$crate::Flow], out: &mut Vec<i64>) -> bool {
+                let mut all = true;
+                out.extend(
+                    flows
+                        .iter()
+                        .map(|f| match $crate::features::apply(f, $val) {
+                            Value::I64(x) => x,
+                            Value::U64(x) => i64::try_from(x).unwrap_or(i64::MAX),
+                            _ => {
+                                all = false;
+                                0
+                            }
+                        }),
+                );
+                all
+            }
+            fill
+        })
+    };
+    (TimestampUs, $val:expr) => {
+        $crate::features::Fill::I64({
+            fn fill(flows: &[$crate::Flow], out: &mut Vec<i64>) -> bool {
+                let mut all = true;
+                out.extend(
+                    flows
+                        .iter()
+                        .map(|f| match $crate::features::apply(f, $val) {
+                            Value::TimestampUs(x) => x,
+                            _ => {
+                                all = false;
+                                0
+                            }
+                        }),
+                );
+                all
+            }
+            fill
+        })
+    };
+    (F64, $val:expr) => {
+        $crate::features::Fill::F64({
+            fn fill(flows: &[$crate::Flow], out: &mut Vec<f64>) -> bool {
+                let mut all = true;
+                out.extend(
+                    flows
+                        .iter()
+                        .map(|f| match $crate::features::apply(f, $val) {
+                            Value::F64(x) => x,
+                            _ => {
+                                all = false;
+                                0.0
+                            }
+                        }),
+                );
+                all
+            }
+            fill
+        })
+    };
+    ($other:ident, $val:expr) => {
+        $crate::features::Fill::None
+    };
+}
+pub(crate) use fill_fn;
+
+/// `get(f)`: gives a reader closure written in a macro its argument type.
+#[inline(always)]
+pub(crate) fn apply<'a>(f: &'a Flow, get: impl FnOnce(&'a Flow) -> Value<'a>) -> Value<'a> {
+    get(f)
+}
 
 impl Column {
     /// The value of this column for a flow (`Null` when the flow lacks the state it needs).
@@ -322,6 +443,7 @@ macro_rules! col {
                 }
                 read
             },
+            fill: fill_fn!($ty, $get),
             cic: None,
         }
     };
@@ -1143,6 +1265,7 @@ pub static COLUMNS: std::sync::LazyLock<Vec<Column>> = std::sync::LazyLock::new(
         read: c.read,
         read_refs: c.read_refs,
         read_f64: c.read_f64,
+        fill: c.fill,
         cic: Some(c),
     }));
     v

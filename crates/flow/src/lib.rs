@@ -17,7 +17,7 @@ pub mod key;
 pub mod meter;
 pub mod stats;
 
-pub use features::{COLUMNS, Column, ColumnType, Group, Selection, Value};
+pub use features::{COLUMNS, Column, ColumnType, Fill, Group, Selection, Value};
 pub use flow::{DirCounters, EndReason, Flow, FlowStats, TcpTrack};
 pub use key::{Endpoint, FlowKey};
 pub use meter::{Accounting, FlowMeter, FragTable, MeterConfig, MeterStats};
