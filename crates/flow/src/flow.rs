@@ -190,15 +190,139 @@ impl DirStats {
     }
 }
 
+/// Sequences of up to this many packets are kept inline in [`Splt`] (in the
+/// flow's statistics box), longer ones on the heap.
+pub const SPLT_INLINE: usize = 16;
+
+/// A short sequence of values: inline up to `N`, on the heap beyond.
+///
+/// Written here rather than taken from a small-vector crate because it is
+/// twenty lines and the capacity is fixed when the flow starts. It reads as
+/// a slice (`Deref<Target = [T]>`). Why not a `Vec`: three `Vec`s were
+/// three allocations (and frees) per flow and three more cache lines
+/// touched by each of a flow's first N packets.
+///
+/// Invariant: `Inline { len, .. }` has `len <= N`; values past `len` are
+/// unused.
+#[derive(Clone)]
+pub enum Seq<T: Copy + Default, const N: usize> {
+    /// Up to `N` values in place.
+    Inline {
+        /// Values in use.
+        len: u8,
+        /// Storage; `buf[..len]` is the sequence.
+        buf: [T; N],
+    },
+    /// More than `N` values may be held.
+    Heap(Vec<T>),
+}
+
+impl<T: Copy + Default, const N: usize> Seq<T, N> {
+    /// An empty sequence that will hold up to `cap` values without reallocating.
+    pub fn with_capacity(cap: usize) -> Self {
+        if cap <= N && N <= usize::from(u8::MAX) {
+            Seq::Inline {
+                len: 0,
+                buf: [T::default(); N],
+            }
+        } else {
+            Seq::Heap(Vec::with_capacity(cap))
+        }
+    }
+
+    /// Append a value (an inline sequence that is full moves to the heap).
+    #[inline]
+    pub fn push(&mut self, x: T) {
+        match self {
+            Seq::Inline { len, buf } => {
+                if let Some(slot) = buf.get_mut(usize::from(*len)) {
+                    *slot = x;
+                    *len += 1;
+                } else {
+                    let mut v = buf.to_vec();
+                    v.push(x);
+                    *self = Seq::Heap(v);
+                }
+            }
+            Seq::Heap(v) => v.push(x),
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> Default for Seq<T, N> {
+    fn default() -> Self {
+        Seq::with_capacity(0)
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::Deref for Seq<T, N> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match self {
+            Seq::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or(&[]),
+            Seq::Heap(v) => v,
+        }
+    }
+}
+
+impl<T: Copy + Default + std::fmt::Debug, const N: usize> std::fmt::Debug for Seq<T, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Copy + Default + PartialEq, const N: usize> PartialEq for Seq<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Copy + Default + PartialEq, const N: usize> PartialEq<Vec<T>> for Seq<T, N> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        **self == **other
+    }
+}
+
 /// Early-flow features: the first N packets' direction, size and gap.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Splt {
     /// 0 = src→dst, 1 = dst→src.
-    pub direction: Vec<i8>,
+    pub direction: Seq<i8, SPLT_INLINE>,
     /// Packet size (accounting mode).
-    pub ps: Vec<i32>,
+    pub ps: Seq<i32, SPLT_INLINE>,
     /// Inter-arrival time from the previous packet of the flow, ms (0 for the first).
-    pub piat_ms: Vec<f64>,
+    pub piat_ms: Seq<f64, SPLT_INLINE>,
+}
+
+impl Splt {
+    /// Empty sequences that hold `n` packets without reallocating.
+    pub fn with_capacity(n: usize) -> Splt {
+        Splt {
+            direction: Seq::with_capacity(n),
+            ps: Seq::with_capacity(n),
+            piat_ms: Seq::with_capacity(n),
+        }
+    }
+
+    /// Packets recorded.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.direction.len()
+    }
+
+    /// True when no packet is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.direction.is_empty()
+    }
+
+    /// Record one packet.
+    #[inline]
+    pub fn push(&mut self, direction: i8, ps: i32, piat_ms: f64) {
+        self.direction.push(direction);
+        self.ps.push(ps);
+        self.piat_ms.push(piat_ms);
+    }
 }
 
 /// Optional statistics, allocated once per flow only when a feature set needs them.
@@ -215,12 +339,15 @@ pub struct FlowStats {
 }
 
 /// One bidirectional flow.
+///
+/// Field order is the memory order (`repr(C)`): the meter's per-packet
+/// lookup and update read the key, the TCP state, the timestamps and the
+/// counters, so those come first and share as few cache lines as the slot
+/// allows; the id, the first packet's index, the MACs and the end reason
+/// (written once) come last. 208 bytes, no padding inside.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
 pub struct Flow {
-    /// Export sequence number, assigned when the flow is written.
-    pub id: u64,
-    /// Global index of the flow's first packet in the input (orders output deterministically).
-    pub first_packet_index: u64,
     /// Source endpoint (see module invariants).
     pub src: Endpoint,
     /// Destination endpoint.
@@ -231,29 +358,20 @@ pub struct Flow {
     pub ip_version: u8,
     /// Outermost VLAN id.
     pub vlan_id: u16,
-    /// Innermost tunnel kind.
-    pub tunnel: TunnelKind,
     /// Tunnel id (VNI, TEID, GRE key; 0 when none).
     pub tunnel_id: u32,
-    /// MAC of `src` (first packet's source MAC, or its destination MAC after a flip).
-    pub src_mac: [u8; 6],
-    /// MAC of `dst`.
-    pub dst_mac: [u8; 6],
-    /// First packet timestamp, ns since the epoch.
-    pub first_ns: i64,
-    /// Last packet timestamp, ns since the epoch.
-    pub last_ns: i64,
-    /// src→dst counters.
-    pub fwd: DirCounters,
-    /// dst→src counters.
-    pub bwd: DirCounters,
-    /// Why the flow ended (meaningful once exported); [`EndReason::Early`]
-    /// marks an early snapshot of a flow that is still active.
-    pub end_reason: EndReason,
     /// TCP tracking (all false for other protocols).
     pub tcp: TcpTrack,
     /// ICMP type/code of the first ICMP packet (0 otherwise).
     pub icmp_type_code: (u8, u8),
+    /// Last packet timestamp, ns since the epoch.
+    pub last_ns: i64,
+    /// First packet timestamp, ns since the epoch.
+    pub first_ns: i64,
+    /// src→dst counters.
+    pub fwd: DirCounters,
+    /// dst→src counters.
+    pub bwd: DirCounters,
     /// Optional statistics.
     pub stats: Option<Box<FlowStats>>,
     /// CICFlowMeter feature state (only when the `cic` group is selected).
@@ -261,6 +379,19 @@ pub struct Flow {
     /// Application metadata (only when the `app` group is selected; filled
     /// in when the flow ends).
     pub app: Option<Box<netlens_appmeta::AppMeta>>,
+    /// Export sequence number, assigned when the flow is written.
+    pub id: u64,
+    /// Global index of the flow's first packet in the input (orders output deterministically).
+    pub first_packet_index: u64,
+    /// MAC of `src` (first packet's source MAC, or its destination MAC after a flip).
+    pub src_mac: [u8; 6],
+    /// MAC of `dst`.
+    pub dst_mac: [u8; 6],
+    /// Innermost tunnel kind.
+    pub tunnel: TunnelKind,
+    /// Why the flow ended (meaningful once exported); [`EndReason::Early`]
+    /// marks an early snapshot of a flow that is still active.
+    pub end_reason: EndReason,
 }
 
 impl Flow {
@@ -330,6 +461,40 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(t.conn_state(), "SH");
+    }
+
+    #[test]
+    fn hot_fields_come_first_and_the_layout_has_no_holes() {
+        use std::mem::{offset_of, size_of};
+        assert_eq!(size_of::<Flow>(), 208);
+        assert_eq!(offset_of!(Flow, tcp), 44);
+        assert_eq!(offset_of!(Flow, last_ns), 56);
+        assert_eq!(offset_of!(Flow, stats), 152);
+        assert!(offset_of!(Flow, end_reason) < 208);
+    }
+
+    #[test]
+    fn splt_sequences_stay_inline_up_to_the_bound_and_spill_beyond() {
+        let mut s = Splt::with_capacity(3);
+        assert!(matches!(s.ps, Seq::Inline { .. }) && s.is_empty());
+        for i in 0..3 {
+            s.push(0, i, f64::from(i));
+        }
+        assert_eq!(s.ps, vec![0, 1, 2]);
+        // Pushing past the inline bound moves the values to the heap.
+        let mut q = Seq::<i32, 2>::with_capacity(2);
+        for i in 0..5 {
+            q.push(i);
+        }
+        assert!(matches!(q, Seq::Heap(_)));
+        assert_eq!(q, vec![0, 1, 2, 3, 4]);
+        let mut h = Seq::<i32, 2>::with_capacity(5);
+        assert!(matches!(h, Seq::Heap(_)));
+        for i in 0..5 {
+            h.push(i);
+        }
+        assert_eq!(q, h, "equal as sequences whatever the storage");
+        assert_eq!(format!("{h:?}"), "[0, 1, 2, 3, 4]");
     }
 
     #[test]
