@@ -258,24 +258,10 @@ impl ColBuf {
     fn fill(&mut self, vals: &[Value<'_>]) {
         let nulls = &mut self.nulls;
         match &mut self.buf {
-            Buf::U64(v) => fill_fixed(v, nulls, vals, |c| match *c {
-                Value::U64(x) => Some(x),
-                Value::I64(x) => Some(u64::try_from(x).unwrap_or(0)),
-                _ => None,
-            }),
-            Buf::I64(v) => fill_fixed(v, nulls, vals, |c| match *c {
-                Value::I64(x) => Some(x),
-                Value::U64(x) => Some(i64::try_from(x).unwrap_or(i64::MAX)),
-                _ => None,
-            }),
-            Buf::F64(v) => fill_fixed(v, nulls, vals, |c| match *c {
-                Value::F64(x) => Some(x),
-                _ => None,
-            }),
-            Buf::Ts(v) => fill_fixed(v, nulls, vals, |c| match *c {
-                Value::TimestampUs(x) => Some(x),
-                _ => None,
-            }),
+            Buf::U64(v) => fill_fixed(v, nulls, vals, Value::u64_cell),
+            Buf::I64(v) => fill_fixed(v, nulls, vals, Value::i64_cell),
+            Buf::F64(v) => fill_fixed(v, nulls, vals, Value::f64_cell),
+            Buf::Ts(v) => fill_fixed(v, nulls, vals, Value::timestamp_cell),
             Buf::Str { offsets, data } => {
                 for cell in vals {
                     let start = data.len();
@@ -381,15 +367,15 @@ impl ColBuf {
 /// chunk only when it has a null: one validity update per cell was most
 /// of this loop's cost.
 #[inline(always)]
-fn fill_fixed<T: Default>(
+fn fill_fixed<'a, T: Default>(
     v: &mut Vec<T>,
     nulls: &mut NullBufferBuilder,
-    vals: &[Value<'_>],
-    conv: impl Fn(&Value<'_>) -> Option<T>,
+    vals: &[Value<'a>],
+    conv: impl Fn(Value<'a>) -> Option<T>,
 ) {
     v.reserve(vals.len());
     let mut any_null = false;
-    for cell in vals {
+    for &cell in vals {
         match conv(cell) {
             Some(x) => v.push(x),
             None => {
@@ -399,7 +385,7 @@ fn fill_fixed<T: Default>(
         }
     }
     if any_null {
-        for cell in vals {
+        for &cell in vals {
             nulls.append(conv(cell).is_some());
         }
     } else {

@@ -97,6 +97,46 @@ impl Value<'_> {
             _ => f64::NAN,
         }
     }
+
+    /// The value as a cell of a `u64` column (the Arrow export's
+    /// conversion): `U64` as it is, a non-negative `I64`, a negative one as
+    /// 0; anything else is a null (`None`).
+    #[inline(always)]
+    pub fn u64_cell(self) -> Option<u64> {
+        match self {
+            Value::U64(x) => Some(x),
+            Value::I64(x) => Some(u64::try_from(x).unwrap_or(0)),
+            _ => None,
+        }
+    }
+
+    /// The value as a cell of an `i64` column: `I64`, or `U64` saturated.
+    #[inline(always)]
+    pub fn i64_cell(self) -> Option<i64> {
+        match self {
+            Value::I64(x) => Some(x),
+            Value::U64(x) => Some(i64::try_from(x).unwrap_or(i64::MAX)),
+            _ => None,
+        }
+    }
+
+    /// The value as a cell of a float column: `F64` only.
+    #[inline(always)]
+    pub fn f64_cell(self) -> Option<f64> {
+        match self {
+            Value::F64(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// The value as a cell of a timestamp column (µs): `TimestampUs` only.
+    #[inline(always)]
+    pub fn timestamp_cell(self) -> Option<i64> {
+        match self {
+            Value::TimestampUs(x) => Some(x),
+            _ => None,
+        }
+    }
 }
 
 /// Feature groups that `--features` selects.
@@ -229,103 +269,52 @@ pub enum Fill {
 }
 
 /// The [`Fill`] of a column of type `$ty` whose value for a flow is
-/// `$val(&Flow) -> Value`. The conversions are the Arrow export's: a `u64`
-/// column takes `U64` as it is and a non-negative `I64`, an `i64` column
-/// `I64` and `U64` saturated, a float column `F64`, a timestamp column
-/// `TimestampUs`; anything else is a null.
+/// `$val(&Flow) -> Value`, converting with the `Value::*_cell` function of
+/// the type (the conversions the Arrow export applies to values).
 macro_rules! fill_fn {
     (U64, $val:expr) => {
-        $crate::features::Fill::U64({
-            fn fill(flows: &[$crate::Flow], out: &mut Vec<u64>) -> bool {
-                let mut all = true;
-                out.extend(
-                    flows
-                        .iter()
-                        .map(|f| match $crate::features::apply(f, $val) {
-                            Value::U64(x) => x,
-                            Value::I64(x) => u64::try_from(x).unwrap_or(0),
-                            _ => {
-                                all = false;
-                                0
-                            }
-                        }),
-                );
-                all
-            }
-            fill
-        })
+        $crate::features::fill_fn!(@ U64, u64, u64_cell, $val)
     };
     (I64, $val:expr) => {
-        $crate::features::Fill::I64({
-            fn fill(flows: &[$crate::Flow], out: &mut Vec<i64>) -> bool {
-                let mut all = true;
-                out.extend(
-                    flows
-                        .iter()
-                        .map(|f| match $crate::features::apply(f, $val) {
-                            Value::I64(x) => x,
-                            Value::U64(x) => i64::try_from(x).unwrap_or(i64::MAX),
-                            _ => {
-                                all = false;
-                                0
-                            }
-                        }),
-                );
-                all
-            }
-            fill
-        })
+        $crate::features::fill_fn!(@ I64, i64, i64_cell, $val)
     };
     (TimestampUs, $val:expr) => {
-        $crate::features::Fill::I64({
-            fn fill(flows: &[$crate::Flow], out: &mut Vec<i64>) -> bool {
-                let mut all = true;
-                out.extend(
-                    flows
-                        .iter()
-                        .map(|f| match $crate::features::apply(f, $val) {
-                            Value::TimestampUs(x) => x,
-                            _ => {
-                                all = false;
-                                0
-                            }
-                        }),
-                );
-                all
-            }
-            fill
-        })
+        $crate::features::fill_fn!(@ I64, i64, timestamp_cell, $val)
     };
     (F64, $val:expr) => {
-        $crate::features::Fill::F64({
-            fn fill(flows: &[$crate::Flow], out: &mut Vec<f64>) -> bool {
-                let mut all = true;
-                out.extend(
-                    flows
-                        .iter()
-                        .map(|f| match $crate::features::apply(f, $val) {
-                            Value::F64(x) => x,
-                            _ => {
-                                all = false;
-                                0.0
-                            }
-                        }),
-                );
-                all
-            }
-            fill
-        })
+        $crate::features::fill_fn!(@ F64, f64, f64_cell, $val)
     };
     ($other:ident, $val:expr) => {
         $crate::features::Fill::None
     };
+    (@ $variant:ident, $t:ty, $cell:ident, $val:expr) => {
+        $crate::features::Fill::$variant({
+            fn fill(flows: &[$crate::Flow], out: &mut Vec<$t>) -> bool {
+                $crate::features::fill_cells(flows, out, $val, Value::$cell)
+            }
+            fill
+        })
+    };
 }
 pub(crate) use fill_fn;
 
-/// `get(f)`: gives a reader closure written in a macro its argument type.
+/// The body of every [`Fill`] reader: `cell(get(flow))` for each flow into
+/// `out`, the type's default for a null; false if there was a null.
 #[inline(always)]
-pub(crate) fn apply<'a>(f: &'a Flow, get: impl FnOnce(&'a Flow) -> Value<'a>) -> Value<'a> {
-    get(f)
+pub(crate) fn fill_cells<'a, T: Default>(
+    flows: &'a [Flow],
+    out: &mut Vec<T>,
+    get: impl Fn(&'a Flow) -> Value<'a>,
+    cell: impl Fn(Value<'a>) -> Option<T>,
+) -> bool {
+    let mut all = true;
+    out.extend(flows.iter().map(|f| {
+        cell(get(f)).unwrap_or_else(|| {
+            all = false;
+            T::default()
+        })
+    }));
+    all
 }
 
 impl Column {
