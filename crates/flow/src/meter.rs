@@ -180,15 +180,19 @@ struct Slot {
     app: Option<Box<netlens_appmeta::AppState>>,
 }
 
-/// A slot's neighbours in the LRU list (slot numbers, `NIL` at either end).
+/// A slot's neighbours in the LRU list (slot numbers, `NIL` at either end)
+/// and the hash of its flow's key.
 ///
-/// Kept apart from the slots, in an array of 8 bytes a slot: moving a flow
+/// Kept apart from the slots, in an array of 16 bytes a slot: moving a flow
 /// to the tail rewrites its two neighbours' links, and in the big slot array
-/// (over 200 bytes a slot) those were two more cache misses per packet.
+/// (over 200 bytes a slot) those were two more cache misses per packet. The
+/// hash lets removal and index growth find a flow's index entry without
+/// rebuilding and rehashing its key.
 #[derive(Clone, Copy)]
 struct Link {
     prev: u32,
     next: u32,
+    hash: u64,
 }
 
 /// Fragment attribution key: (src, dst, protocol, IP id).
@@ -367,7 +371,7 @@ impl FlowMeter {
         let mut idx = {
             let slots = &self.slots;
             self.map
-                .find(hash, |&i| slot_key(slots, i) == Some(key))
+                .find(hash, |&i| slot_has_key(slots, i, &key))
                 .copied()
         };
         if let Some(i) = idx {
@@ -572,6 +576,7 @@ impl FlowMeter {
         let link = Link {
             prev: self.tail,
             next: NIL,
+            hash,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -598,10 +603,9 @@ impl FlowMeter {
         }
         self.tail = i;
         {
-            let (slots, hasher) = (&self.slots, &self.hasher);
-            self.map.insert_unique(hash, i, |&j| {
-                slot_key(slots, j).map_or(0, |k| hasher.hash_one(k))
-            });
+            let links = &self.links;
+            self.map
+                .insert_unique(hash, i, |&j| links.get(j as usize).map_or(0, |l| l.hash));
         }
         self.stats.flows_created += 1;
         self.stats.peak_active = self.stats.peak_active.max(self.map.len() as u64);
@@ -609,7 +613,7 @@ impl FlowMeter {
     }
 
     fn unlink(&mut self, i: u32) {
-        let Link { prev, next } = match self.links.get(i as usize) {
+        let Link { prev, next, .. } = match self.links.get(i as usize) {
             Some(&l) => l,
             None => return,
         };
@@ -655,8 +659,7 @@ impl FlowMeter {
             return;
         };
         self.free.push(i);
-        let key = flow_key(&slot.flow);
-        let hash = self.hasher.hash_one(key);
+        let hash = self.links.get(i as usize).map_or(0, |l| l.hash);
         if let Ok(e) = self.map.find_entry(hash, |&j| j == i) {
             e.remove();
         }
@@ -682,11 +685,19 @@ fn flow_key(f: &Flow) -> FlowKey {
     )
 }
 
-fn slot_key(slots: &[Option<Slot>], i: u32) -> Option<FlowKey> {
-    slots
-        .get(i as usize)
-        .and_then(Option::as_ref)
-        .map(|s| flow_key(&s.flow))
+/// Whether slot `i` holds the flow of `key`: the same as comparing
+/// `flow_key` of its flow with `key`, without ordering the endpoints.
+#[inline]
+fn slot_has_key(slots: &[Option<Slot>], i: u32, key: &FlowKey) -> bool {
+    let Some(Some(s)) = slots.get(i as usize) else {
+        return false;
+    };
+    let f = &s.flow;
+    f.protocol == key.protocol
+        && f.ip_version == key.ip_version
+        && f.vlan_id == key.vlan_id
+        && f.tunnel_id == key.tunnel_id
+        && ((f.src == key.lo && f.dst == key.hi) || (f.src == key.hi && f.dst == key.lo))
 }
 
 #[inline]
