@@ -191,7 +191,7 @@ fn is_feature_column(c: &Column) -> bool {
 }
 
 fn splt(f: &Flow) -> Option<&netlens_flow::flow::Splt> {
-    f.stats.as_deref().map(|s| &s.splt)
+    f.stats.as_deref().map(|s| s.splt())
 }
 
 fn reg(name: &str) -> Option<&'static Column> {

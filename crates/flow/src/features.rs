@@ -1205,7 +1205,7 @@ const SPLT: [Column; 3] = [
         "",
         Bidirectional,
         "Direction of each of the first N packets: 0 src→dst, 1 dst→src (N = --splt; fewer when the flow is shorter).",
-        |x| stat(x, |s| Value::ListI8(&s.splt.direction))
+        |x| stat(x, |s| Value::ListI8(&s.splt().direction))
     ),
     col!(
         "splt_ps",
@@ -1214,7 +1214,7 @@ const SPLT: [Column; 3] = [
         "bytes",
         Bidirectional,
         "Size of each of the first N packets (accounting mode).",
-        |x| stat(x, |s| Value::ListI32(&s.splt.ps))
+        |x| stat(x, |s| Value::ListI32(&s.splt().ps))
     ),
     col!(
         "splt_piat_ms",
@@ -1223,7 +1223,7 @@ const SPLT: [Column; 3] = [
         "ms",
         Bidirectional,
         "Gap before each of the first N packets (0 for the first).",
-        |x| stat(x, |s| Value::ListF64(&s.splt.piat_ms))
+        |x| stat(x, |s| Value::ListF64(&s.splt().piat_ms))
     ),
 ];
 

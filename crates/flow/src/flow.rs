@@ -334,8 +334,34 @@ pub struct FlowStats {
     pub fwd: DirStats,
     /// dst→src.
     pub bwd: DirStats,
-    /// Early-flow sequence (empty unless `splt > 0`).
-    pub splt: Splt,
+    /// Early-flow sequence, allocated only when `splt > 0` (its inline
+    /// buffers are 240 bytes, which every flow with statistics would carry
+    /// otherwise); read it with [`FlowStats::splt`].
+    pub splt: Option<Box<Splt>>,
+}
+
+/// The sequence of a flow without one.
+static NO_SPLT: Splt = Splt {
+    direction: Seq::Inline {
+        len: 0,
+        buf: [0; SPLT_INLINE],
+    },
+    ps: Seq::Inline {
+        len: 0,
+        buf: [0; SPLT_INLINE],
+    },
+    piat_ms: Seq::Inline {
+        len: 0,
+        buf: [0.0; SPLT_INLINE],
+    },
+};
+
+impl FlowStats {
+    /// The early-flow sequence (empty when `splt` is 0).
+    #[inline]
+    pub fn splt(&self) -> &Splt {
+        self.splt.as_deref().unwrap_or(&NO_SPLT)
+    }
 }
 
 /// One bidirectional flow.
@@ -471,6 +497,15 @@ mod tests {
         assert_eq!(offset_of!(Flow, last_ns), 56);
         assert_eq!(offset_of!(Flow, stats), 152);
         assert!(offset_of!(Flow, end_reason) < 208);
+    }
+
+    #[test]
+    fn statistics_without_a_split_sequence_carry_no_buffers() {
+        // The inline sequence buffers (240 bytes) live in their own box,
+        // allocated only with `splt > 0`.
+        let s = FlowStats::default();
+        assert!(s.splt().is_empty() && s.splt.is_none());
+        assert!(std::mem::size_of::<FlowStats>() <= 344);
     }
 
     #[test]

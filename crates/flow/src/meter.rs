@@ -532,7 +532,8 @@ impl FlowMeter {
         };
         let stats = if self.cfg.statistics || self.cfg.splt > 0 {
             let mut s = Box::<FlowStats>::default();
-            s.splt = crate::flow::Splt::with_capacity(usize::from(self.cfg.splt));
+            s.splt = (self.cfg.splt > 0)
+                .then(|| Box::new(crate::flow::Splt::with_capacity(usize::from(self.cfg.splt))));
             Some(s)
         } else {
             None
@@ -777,8 +778,10 @@ fn update_flow(
             d.count_flags(pkt.tcp.flags);
             st.bidir.count_flags(pkt.tcp.flags);
         }
-        if st.splt.len() < splt_cap {
-            st.splt.push(
+        if let Some(sp) = st.splt.as_deref_mut()
+            && sp.len() < splt_cap
+        {
+            sp.push(
                 if fwd { 0 } else { 1 },
                 i32::try_from(bytes).unwrap_or(i32::MAX),
                 if first_packet {
@@ -1054,8 +1057,8 @@ mod tests {
         assert_eq!(s.fwd.flags[0], 1); // one SYN from the client
         assert_eq!(s.bwd.flags[0], 1); // the SYN-ACK
         assert_eq!(s.bidir.flags[4], 7); // ACKs
-        assert_eq!(s.splt.direction, vec![0, 1, 0]);
-        assert_eq!(s.splt.ps, vec![54, 54, 54]);
+        assert_eq!(s.splt().direction, vec![0, 1, 0]);
+        assert_eq!(s.splt().ps, vec![54, 54, 54]);
     }
 
     #[test]
@@ -1105,8 +1108,8 @@ mod tests {
             (Some(a), Some(b)) => (a, b),
             _ => panic!("splt missing"),
         };
-        assert_eq!(ss.splt, fs.splt, "identical first-N sequences");
-        assert_eq!(ss.splt.ps, vec![60, 60, 60, 160]);
+        assert_eq!(ss.splt(), fs.splt(), "identical first-N sequences");
+        assert_eq!(ss.splt().ps, vec![60, 60, 60, 160]);
         assert_eq!(m.stats().early_snapshots, 1);
         assert_eq!(m.stats().ended(EndReason::Early), 1);
         assert_eq!(m.stats().flows_ended.iter().sum::<u64>(), 2);
