@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn appended_text_keeps_what_the_buffer_held() {
-        // The formatters append a fixed-size scratch buffer and cut it back.
+        // The formatters make fixed-size room at the end, write, and cut back.
         let mut buf = b"x".to_vec();
         let mut want = String::from("x");
         for a in [0u8, 9, 10, 99, 100, 255] {
