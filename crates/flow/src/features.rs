@@ -254,8 +254,9 @@ pub type ReadRefF64 = fn(&[&Flow], &mut Vec<f64>);
 /// for the column's type, and returns false if a flow had none (a null).
 /// The export then drops what was appended and reads [`Column::values`]
 /// instead. Generated per column like [`ReadValues`], so no `Value` is
-/// stored and read back: with the batch builder's conversion that was a
-/// third of the time to build Arrow batches of the basic columns.
+/// stored and read back: with the batch builder's conversion that was about
+/// a fifth of the time to build Arrow batches of the basic columns (200 →
+/// 163 ns per flow).
 #[derive(Clone, Copy)]
 pub enum Fill {
     /// Not a number column: read [`Column::values`].
