@@ -176,7 +176,7 @@ where
     let mut meter = FlowMeter::new(cfg.meter.clone());
     let mut report = RunReport::default();
     let mut summary = PacketSummary::default();
-    let mut out: Vec<Flow> = Vec::new();
+    let mut out = HandOver::default();
     let mut skipped: hashbrown::HashMap<&'static str, u64> = hashbrown::HashMap::new();
     let batch = cfg.batch_packets.max(1) as u64;
     while !stopped(stop) {
@@ -256,16 +256,18 @@ fn dissect_observed(
     res
 }
 
-/// Sort a batch of expired flows by first packet, number them and sink them.
+/// Move the flows of `parts` into `out` ordered by first packet (see
+/// [`gather_sorted`]), number them and sink them.
 fn emit<E>(
-    out: &mut [Flow],
+    parts: &mut [Vec<Flow>],
+    out: &mut Vec<Flow>,
     report: &mut RunReport,
     sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
 ) -> Result<(), E> {
+    gather_sorted(parts, out);
     if out.is_empty() {
         return Ok(());
     }
-    sort_flows(out);
     for f in out.iter_mut() {
         f.id = report.flows;
         report.flows += 1;
@@ -273,66 +275,97 @@ fn emit<E>(
     sink(out)
 }
 
-/// Sort a batch of flows by first packet (an early snapshot before the final
-/// record of its flow). The key is unique within a batch (a packet opens at
-/// most one flow; a snapshot sorts before its flow's final record, as the
-/// meter emits them), so an unstable sort gives the stable order. Flows are
-/// large, and sorting them in place moved each one about log2(n) times (a
-/// tenth of the reading thread's time on the flood mix): the keys are
-/// sorted instead, and the permutation is applied with one swap per flow.
-fn sort_flows(out: &mut [Flow]) {
-    // First packet index, then the early snapshot (false) before the final
-    // record (true), packed into one integer: packet indices stay far below
-    // 2^63.
-    let key = |f: &Flow| f.first_packet_index << 1 | u64::from(f.end_reason != EndReason::Early);
-    if out.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
-        return;
+/// Order key of a flow in a batch: first packet index, then the early
+/// snapshot (false) before the final record (true), packed into one
+/// integer (packet indices stay far below 2^63). Unique within a batch: a
+/// packet opens at most one flow, and a snapshot sorts before its flow's
+/// final record, as the meter emits them.
+fn order_key(f: &Flow) -> u64 {
+    f.first_packet_index << 1 | u64::from(f.end_reason != EndReason::Early)
+}
+
+/// Move every flow of `parts` (the meter's expired flows, or one vector per
+/// worker) into `out`, emptied first, sorted by [`order_key`]; `parts` are
+/// left empty with their capacity. Flows are large (208 bytes): sorting them
+/// in place moved each about log2(n) times, and applying a sorted key
+/// permutation with swaps still read and wrote each flow twice, after the
+/// workers' vectors had been appended into one (once more). Here the keys
+/// are sorted and each flow is moved once, straight to its place; safe Rust
+/// cannot move elements out of a vector in arbitrary order without writing
+/// a placeholder into each hole, hence the few lines of `unsafe` below.
+fn gather_sorted(parts: &mut [Vec<Flow>], out: &mut Vec<Flow>) {
+    out.clear();
+    if let [one] = parts {
+        if one.windows(2).all(|w| order_key(&w[0]) <= order_key(&w[1])) {
+            std::mem::swap(one, out);
+            return;
+        }
     }
     thread_local! {
-        /// (key, position) pairs, kept from batch to batch: a fresh vector
-        /// per batch was fresh pages to fault in on the reading thread.
-        static ORDER: std::cell::RefCell<Vec<(u64, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+        /// (key, part, position) triples, kept from batch to batch: a fresh
+        /// vector per batch was fresh pages to fault in on the reading thread.
+        static ORDER: std::cell::RefCell<Vec<(u64, u32, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    let total: usize = parts.iter().map(Vec::len).sum();
     // Positions are u32: a batch holds far fewer flows; a larger one keeps
-    // its order (never reached: batches are cut by packets).
-    if u32::try_from(out.len()).is_err() {
+    // the workers' order (never reached: batches are cut by packets).
+    if u32::try_from(total).is_err() || u32::try_from(parts.len()).is_err() {
+        for p in parts.iter_mut() {
+            out.append(p);
+        }
         return;
     }
     ORDER.with_borrow_mut(|order| {
         order.clear();
-        order.extend(out.iter().enumerate().map(|(i, f)| (key(f), i as u32)));
-        order.sort_unstable();
-        // Cycle by cycle: position j receives the flow `order[j]` names;
-        // a position is marked done by setting its entry's position to
-        // u32::MAX.
-        for i in 0..order.len() {
-            if order[i].1 == u32::MAX {
-                continue;
+        for (p, v) in parts.iter().enumerate() {
+            order.extend(
+                v.iter()
+                    .enumerate()
+                    .map(|(i, f)| (order_key(f), p as u32, i as u32)),
+            );
+        }
+        order.sort_unstable_by_key(|e| e.0);
+        out.reserve(total);
+        let src: Vec<*const Flow> = parts.iter().map(|v| v.as_ptr()).collect();
+        let dst = out.as_mut_ptr();
+        // SAFETY: `order` names every (part, position) pair exactly once (it
+        // was built by enumerating the parts; sorting permutes it), so each
+        // flow is read exactly once, from inside its vector, and written to a
+        // distinct slot below `total` <= `out`'s capacity. The parts' lengths
+        // are set to 0 before the first read and `out`'s length to `total`
+        // only after the last write, so a panic in between (none can occur:
+        // the indices are in range) would leak flows, never drop one twice.
+        // `set_len(0)` keeps the buffers, so the `src` pointers stay valid.
+        unsafe {
+            for v in parts.iter_mut() {
+                v.set_len(0);
             }
-            let mut j = i;
-            loop {
-                let k = order[j].1 as usize;
-                order[j].1 = u32::MAX;
-                if k == i {
-                    break;
-                }
-                out.swap(j, k);
-                j = k;
+            for (j, &(_, p, i)) in order.iter().enumerate() {
+                std::ptr::copy_nonoverlapping(src[p as usize].add(i as usize), dst.add(j), 1);
             }
+            out.set_len(total);
         }
     });
 }
 
+/// Hand the meter's expired flows, in output order, to the sink (`bufs`:
+/// the drained flows and the sorted batch, recycled between calls).
 fn hand_over<E>(
     meter: &mut FlowMeter,
-    out: &mut Vec<Flow>,
+    bufs: &mut HandOver,
     report: &mut RunReport,
     sink: &mut dyn FnMut(&[Flow]) -> Result<(), E>,
 ) -> Result<(), E> {
     if meter.pending() == 0 {
         return Ok(());
     }
-    out.clear();
-    meter.drain(out);
-    emit(out, report, sink)
+    meter.drain(&mut bufs.drained[0]);
+    emit(&mut bufs.drained, &mut bufs.sorted, report, sink)
+}
+
+/// Buffers of [`hand_over`].
+#[derive(Default)]
+struct HandOver {
+    drained: [Vec<Flow>; 1],
+    sorted: Vec<Flow>,
 }

@@ -137,6 +137,7 @@ where
         let mut skipped: hashbrown::HashMap<&'static str, u64> = hashbrown::HashMap::new();
         let mut rs = Replies {
             pools: (0..n).map(|_| Vec::new()).collect(),
+            round: (0..n).map(|_| Vec::new()).collect(),
             ..Replies::default()
         };
         let mut cur: Vec<Batch> = (0..n)
@@ -160,11 +161,14 @@ where
                                  limit: usize|
          -> Result<(), E> {
             while rs.inflight > limit {
-                rs.merged.clear();
                 for (w, rx) in from.iter().enumerate() {
                     // A worker only disappears if it panicked; its flows are lost then.
                     if let Ok(mut msg) = rx.recv() {
-                        rs.merged.append(&mut msg.flows);
+                        // The worker's flows wait in `round`; the vector
+                        // emptied by the last round goes back as its spare.
+                        if let Some(slot) = rs.round.get_mut(w) {
+                            std::mem::swap(slot, &mut msg.flows);
+                        }
                         msg.batch.spare = msg.flows;
                         for reason in msg.rejected {
                             report.ip_packets = report.ip_packets.saturating_sub(1);
@@ -181,7 +185,7 @@ where
                         }
                     }
                 }
-                emit(&mut rs.merged, report, sink)?;
+                emit(&mut rs.round, &mut rs.merged, report, sink)?;
                 rs.inflight -= 1;
             }
             Ok(())
@@ -347,7 +351,9 @@ fn meter_batch(
 struct Replies {
     /// Emptied batches per worker, to fill again.
     pools: Vec<Vec<Batch>>,
-    /// The flows of the last round of replies, in hand-over order.
+    /// Each worker's flows of the current round of replies.
+    round: Vec<Vec<Flow>>,
+    /// The flows of the last round, merged in output order.
     merged: Vec<Flow>,
     /// Each worker's statistics, from its final reply.
     worker_stats: Vec<MeterStats>,

@@ -308,10 +308,12 @@ fn paced_replay_expires_flows_while_waiting_and_honours_stop() {
 }
 
 #[test]
-fn sorting_a_batch_by_keys_equals_sorting_the_flows() {
+fn gathering_a_batch_by_keys_equals_sorting_the_flows() {
     // 300 real flows (one UDP packet each), scrambled by a fixed
     // permutation, with a third turned into early snapshots of the flow
-    // before them; sort_flows gives the order a plain sort by key gives.
+    // before them; gather_sorted gives the order a plain sort by key gives,
+    // from one vector or split over several (the workers' replies), and
+    // leaves the parts empty.
     let steps = (0..300u16)
         .map(|i| Step::Pkt(i64::from(i), udp_frame(1, 1000 + i, 2, 53)))
         .collect();
@@ -322,14 +324,26 @@ fn sorting_a_batch_by_keys_equals_sorting_the_flows() {
         flows[i].first_packet_index = flows[i - 1].first_packet_index;
         flows[i].end_reason = EndReason::Early;
     }
-    let mut scrambled: Vec<Flow> = (0..flows.len())
+    let scrambled: Vec<Flow> = (0..flows.len())
         .map(|i| flows[(i * 7 + 3) % flows.len()].clone())
         .collect();
     let mut expected = scrambled.clone();
     expected.sort_by_key(|f| (f.first_packet_index, f.end_reason != EndReason::Early));
-    crate::sort_flows(&mut scrambled);
-    assert!(scrambled == expected);
-    // Already sorted input stays as it is.
-    crate::sort_flows(&mut expected);
-    assert!(scrambled == expected);
+    let mut out = vec![flows[0].clone()];
+    for cut in [vec![], vec![0, 300], vec![120, 121, 299]] {
+        let mut parts = Vec::new();
+        let mut from = 0;
+        for c in cut.iter().copied().chain([300]) {
+            parts.push(scrambled[from..c].to_vec());
+            from = c;
+        }
+        crate::gather_sorted(&mut parts, &mut out);
+        assert!(out == expected, "parts cut at {cut:?}");
+        assert!(parts.iter().all(Vec::is_empty));
+    }
+    // Already sorted input stays as it is (one part is taken whole).
+    let mut parts = [expected.clone()];
+    crate::gather_sorted(&mut parts, &mut out);
+    assert!(out == expected);
+    assert!(parts[0].is_empty());
 }
