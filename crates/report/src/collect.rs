@@ -32,7 +32,7 @@ use netlens_pipeline::{PacketObserver, RunReport};
 use netlens_timeseries::accumulate::AccumulatorLimits;
 use netlens_timeseries::{IntervalAccumulator, IntervalTable};
 use netlens_wire::{DissectError, PacketSummary};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::error::Result;
@@ -58,8 +58,9 @@ pub struct Count {
     pub bytes: u64,
 }
 
-/// TCP health counters over the whole input.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// TCP health counters over the whole input (also the counts of the
+/// report's [`TcpHealth`](crate::data::TcpHealth)).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TcpCounters {
     /// TCP flows.
     pub flows: u64,

@@ -18,7 +18,7 @@ use netlens_timeseries::{Series, units};
 use serde::{Deserialize, Serialize};
 
 use crate::apps;
-use crate::collect::{Collected, DURATION_BOUNDS_S, PACKET_SIZE_BOUNDS, RunFacts};
+use crate::collect::{Collected, DURATION_BOUNDS_S, PACKET_SIZE_BOUNDS, RunFacts, TcpCounters};
 use crate::error::{Error, Result};
 
 /// Interval ladder for the throughput series, seconds.
@@ -184,25 +184,14 @@ pub struct Histogram {
     pub counts: Vec<u64>,
 }
 
-/// TCP health.
+/// TCP health: the collector's counters (their keys inline in the JSON)
+/// and remarks.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TcpHealth {
-    /// TCP flows.
-    pub flows: u64,
-    /// SYN packets (no ACK).
-    pub syn_packets: u64,
-    /// SYN-ACK packets.
-    pub synack_packets: u64,
-    /// RST packets.
-    pub rst_packets: u64,
-    /// Flows with a RST.
-    pub rst_flows: u64,
-    /// Flows whose SYN got no SYN-ACK (S0, REJ, RSTOS0, SH).
-    pub unanswered_syn_flows: u64,
-    /// Flows rejected by RST (REJ).
-    pub rejected_flows: u64,
-    /// Flows by Zeek-style state.
-    pub conn_states: BTreeMap<String, u64>,
+    /// Flows, SYN/SYN-ACK/RST packets, unanswered and rejected flows,
+    /// flows by Zeek-style state.
+    #[serde(flatten)]
+    pub counts: TcpCounters,
     /// Remarks (e.g. that retransmissions are not measured).
     pub notes: Vec<String>,
 }
@@ -551,16 +540,8 @@ pub fn build_report(c: &Collected, facts: &RunFacts, opts: &ReportOptions) -> Re
             labels,
             counts,
         });
-        let t = &c.tcp;
         d.tcp = Some(TcpHealth {
-            flows: t.flows,
-            syn_packets: t.syn_packets,
-            synack_packets: t.synack_packets,
-            rst_packets: t.rst_packets,
-            rst_flows: t.rst_flows,
-            unanswered_syn_flows: t.unanswered_syn_flows,
-            rejected_flows: t.rejected_flows,
-            conn_states: t.conn_states.clone(),
+            counts: c.tcp.clone(),
             notes: vec![
                 "Retransmissions are not measured: the flow meter does not track TCP sequence numbers.".into(),
             ],
@@ -851,6 +832,27 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tcp_health_json_keeps_its_flat_keys() {
+        let mut h = TcpHealth {
+            notes: vec!["n".into()],
+            ..TcpHealth::default()
+        };
+        h.counts.flows = 3;
+        h.counts.rejected_flows = 1;
+        h.counts.conn_states.insert("REJ".into(), 1);
+        let text = serde_json::to_string(&h).expect("json");
+        assert_eq!(
+            text,
+            "{\"flows\":3,\"syn_packets\":0,\"synack_packets\":0,\"rst_packets\":0,\
+             \"rst_flows\":0,\"unanswered_syn_flows\":0,\"rejected_flows\":1,\
+             \"conn_states\":{\"REJ\":1},\"notes\":[\"n\"]}"
+        );
+        let back: TcpHealth = serde_json::from_str(&text).expect("read back");
+        assert_eq!(back.counts, h.counts);
+        assert_eq!(back.notes, h.notes);
+    }
 
     #[test]
     fn interval_choice() {

@@ -441,7 +441,8 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
         h.push_str("</section>");
     }
     // TCP health.
-    if let Some(tcp) = &d.tcp {
+    if let Some(health) = &d.tcp {
+        let tcp = &health.counts;
         h.push_str("<section><h2>TCP health</h2><div class=two><div><table>");
         let rows = [
             ("TCP flows", tcp.flows),
@@ -475,7 +476,7 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
                 100.0 * tcp.unanswered_syn_flows as f64 / tcp.flows as f64
             );
         }
-        for n in &tcp.notes {
+        for n in &health.notes {
             let _ = write!(h, "<p class=note>{}</p>", esc(n));
         }
         h.push_str("</section>");
