@@ -97,6 +97,16 @@ fn fmt_time(t: i64, span: i64) -> String {
         .unwrap_or_default()
 }
 
+/// `values` that are finite (missing points are NaN), folded from `init`
+/// with `f` (`f64::max` / `f64::min`): a chart's value range.
+fn finite_fold(values: &[f64], init: f64, f: fn(f64, f64) -> f64) -> f64 {
+    values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(init, f)
+}
+
 fn draw_line<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     c: &LineChart<'_>,
@@ -106,18 +116,8 @@ where
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let max = c
-        .values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
-    let min = c
-        .values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(f64::INFINITY, f64::min);
+    let max = finite_fold(c.values, f64::NEG_INFINITY, f64::max);
+    let min = finite_fold(c.values, f64::INFINITY, f64::min);
     if !max.is_finite() {
         return Err("nothing finite to plot".into());
     }
@@ -199,12 +199,7 @@ where
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let max = c
-        .values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max);
+    let max = finite_fold(c.values, 0.0, f64::max);
     if c.values.is_empty() {
         return Err("no categories".into());
     }
