@@ -121,16 +121,21 @@ fn mix_table(h: &mut String, rows: &[MixRow], name: &str, count: &str) {
         "<table><tr><th>{name}</th><th class=n>{count}</th><th class=n>bytes</th><th class=n>share</th></tr>"
     );
     for r in rows {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{:.1} %</td></tr>",
-            esc(&r.name),
-            num(r.count),
-            human_bytes(r.bytes),
-            r.share_pct
-        );
+        share_row(h, &r.name, r.count, r.bytes, r.share_pct);
     }
     h.push_str("</table>");
+}
+
+/// One table row: a name, a count, bytes and their share of all bytes.
+fn share_row(h: &mut String, name: &str, count: u64, bytes: u64, share_pct: f64) {
+    let _ = write!(
+        h,
+        "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{:.1} %</td></tr>",
+        esc(name),
+        num(count),
+        human_bytes(bytes),
+        share_pct
+    );
 }
 
 fn mix_chart(
@@ -379,14 +384,7 @@ pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
         h.push_str("<section><h2>Top talkers and ports</h2><div class=two><div>");
         h.push_str("<p class=note>Source addresses by bytes sent.</p><table><tr><th>host</th><th class=n>packets</th><th class=n>bytes</th><th class=n>share</th></tr>");
         for r in &d.top_talkers {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{:.1} %</td></tr>",
-                esc(&r.host),
-                num(r.packets),
-                human_bytes(r.bytes),
-                r.share_pct
-            );
+            share_row(&mut h, &r.host, r.packets, r.bytes, r.share_pct);
         }
         h.push_str("</table></div><div><p class=note>Service ports (the lower port of each TCP/UDP packet, below 49152) by bytes.</p><table><tr><th>port</th><th>service</th><th class=n>packets</th><th class=n>bytes</th><th class=n>share</th></tr>");
         for r in &d.top_ports {
