@@ -295,11 +295,11 @@ fn order_key(f: &Flow) -> u64 {
 /// a placeholder into each hole, hence the few lines of `unsafe` below.
 fn gather_sorted(parts: &mut [Vec<Flow>], out: &mut Vec<Flow>) {
     out.clear();
-    if let [one] = parts {
-        if one.windows(2).all(|w| order_key(&w[0]) <= order_key(&w[1])) {
-            std::mem::swap(one, out);
-            return;
-        }
+    if let [one] = parts
+        && one.windows(2).all(|w| order_key(&w[0]) <= order_key(&w[1]))
+    {
+        std::mem::swap(one, out);
+        return;
     }
     thread_local! {
         /// (key, part, position) triples, kept from batch to batch: a fresh
