@@ -22,15 +22,9 @@ use netlens_export::{BatchBuilder, Compression, EnabledStatistics, ParquetOption
 use netlens_flow::{Flow, FlowMeter, MeterConfig, Selection};
 use netlens_wire::PacketSummary;
 
-/// CPU seconds of this process (user + system), from /proc: the machine is
-/// shared, so CPU time is the fairer measure.
-fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
-}
+#[path = "../../../bench/common/cpu.rs"]
+mod cpu;
+use cpu::cpu_s;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -17,16 +17,9 @@ use netlens_flow::MeterConfig;
 use netlens_pipeline::{RunConfig, run};
 use netlens_wire::PacketSummary;
 
-/// CPU seconds used by this process so far (user + system), from /proc; the
-/// machines this runs on are shared, so CPU time is the fairer measure.
-fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
+#[path = "../../../bench/common/cpu.rs"]
+mod cpu;
+use cpu::cpu_s;
 
 fn open(path: &str) -> Result<CaptureReader, String> {
     CaptureReader::open(&[Input::from_arg(path)], &ReadOptions::default())

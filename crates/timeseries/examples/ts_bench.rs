@@ -16,16 +16,9 @@ fn data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
 }
 
-/// CPU seconds used by this process so far (user + system), from /proc
-/// (0 where unavailable): on a shared machine CPU time is the fair measure.
-fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
+#[path = "../../../bench/common/cpu.rs"]
+mod cpu;
+use cpu::cpu_s;
 
 fn print_scores(r: &netlens_timeseries::forecast::ForecastResult) {
     println!("| model | MAE | RMSE | MAPE % | sMAPE % | MASE |\n|---|---|---|---|---|---|");

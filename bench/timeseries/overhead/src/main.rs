@@ -38,15 +38,9 @@ use netlens_report::collect::Collector;
 use netlens_timeseries::IntervalAccumulator;
 use netlens_wire::{DissectError, PacketSummary};
 
-/// CPU seconds used by this process so far (user + system), from /proc.
-fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
+#[path = "../../../common/cpu.rs"]
+mod cpu;
+use cpu::cpu_s;
 
 /// Feeds packets to an accumulator the way the report collector does
 /// (non-IP frames under the unspecified address and protocol 0).
