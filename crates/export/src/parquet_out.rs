@@ -940,17 +940,14 @@ mod tests {
     /// A number column's typed reader gives, as bits, what the Arrow export
     /// makes of its values, and says "null" exactly when a value is one.
     fn check_typed_fill(c: &Column, flows: &[Flow], want: &[Value<'_>]) {
-        // The export's conversion per buffer type (see `ColBuf::fill`).
+        // The export's conversion per buffer type (the `Value::*_cell`
+        // functions `ColBuf::fill` applies), as bits.
         let conv = |v: &Value<'_>| -> Option<u64> {
-            match (c.ty, *v) {
-                (ColumnType::U64, Value::U64(x)) => Some(x),
-                (ColumnType::U64, Value::I64(x)) => Some(u64::try_from(x).unwrap_or(0)),
-                (ColumnType::I64, Value::I64(x)) => Some(x as u64),
-                (ColumnType::I64, Value::U64(x)) => {
-                    Some(i64::try_from(x).unwrap_or(i64::MAX) as u64)
-                }
-                (ColumnType::TimestampUs, Value::TimestampUs(x)) => Some(x as u64),
-                (ColumnType::F64, Value::F64(x)) => Some(x.to_bits()),
+            match c.ty {
+                ColumnType::U64 => v.u64_cell(),
+                ColumnType::I64 => v.i64_cell().map(|x| x as u64),
+                ColumnType::TimestampUs => v.timestamp_cell().map(|x| x as u64),
+                ColumnType::F64 => v.f64_cell().map(f64::to_bits),
                 _ => None,
             }
         };

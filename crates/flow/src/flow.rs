@@ -190,8 +190,9 @@ impl DirStats {
     }
 }
 
-/// Sequences of up to this many packets are kept inline in [`Splt`] (in the
-/// flow's statistics box), longer ones on the heap.
+/// Sequences of up to this many packets are kept inline in [`Splt`] (itself
+/// boxed in the flow's statistics only when `splt > 0`), longer ones on the
+/// heap.
 pub const SPLT_INLINE: usize = 16;
 
 /// A short sequence of values: inline up to `N`, on the heap beyond.
