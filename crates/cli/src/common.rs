@@ -1,6 +1,5 @@
 //! Helpers shared by the packet-side commands: inputs, outputs, progress.
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -28,7 +27,8 @@ pub fn print_warnings(reader: &mut CaptureReader, quiet: bool) {
     }
 }
 
-/// Open `path` for writing (`-` = stdout), buffered.
+/// Open `path` for writing (`-` = stdout), buffered. A path ending in `.gz`
+/// is written gzip-compressed (see `netlens_export::create_output`).
 pub fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {
     if path == "-" {
         return Ok(Box::new(BufWriter::with_capacity(
@@ -41,20 +41,32 @@ pub fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    let f = File::create(&p).with_context(|| format!("cannot create {}", p.display()))?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
+    netlens_export::create_output(&p).with_context(|| format!("cannot create {}", p.display()))
 }
 
-/// Resolve the table format from `--format` or the output's extension (CSV by default).
+/// Resolve the table format from `--format` or the output's extension (CSV
+/// by default; `x.csv.gz` and `x.jsonl.gz` are gzip-compressed text).
 pub fn table_format(explicit: Option<&str>, output: &str) -> Result<netlens_export::Format> {
-    if let Some(f) = explicit {
-        return netlens_export::Format::parse(f)
-            .with_context(|| format!("unknown format '{f}' (expected csv, jsonl or parquet)"));
+    let format = match explicit {
+        Some(f) => netlens_export::Format::parse(f)
+            .with_context(|| format!("unknown format '{f}' (expected csv, jsonl or parquet)"))?,
+        None if output == "-" => netlens_export::Format::Csv,
+        None => netlens_export::Format::from_path(Path::new(output))
+            .unwrap_or(netlens_export::Format::Csv),
+    };
+    if format == netlens_export::Format::Parquet {
+        check_parquet_name(output)?;
     }
-    if output == "-" {
-        return Ok(netlens_export::Format::Csv);
+    Ok(format)
+}
+
+/// A Parquet output must not be named `.gz`: Parquet compresses inside the
+/// file, and readers would take the name for a gzip stream.
+pub fn check_parquet_name(output: &str) -> Result<()> {
+    if netlens_export::is_gzip_path(Path::new(output)) {
+        bail!("{output}: Parquet is compressed inside the file; name the output without .gz");
     }
-    Ok(netlens_export::Format::from_path(Path::new(output)).unwrap_or(netlens_export::Format::Csv))
+    Ok(())
 }
 
 /// Parse a duration in seconds: `120`, `1.5`, `90s`, `2m`, `1h`, `1d`.
@@ -333,13 +345,13 @@ impl Write for SharedBuf {
 
 impl TableOut {
     /// Open `path` (`-` = stdout) as a table of `format`; `streaming` flushes
-    /// every batch; `background` encodes on a second thread.
+    /// every batch; `parquet` sets the Parquet encoder thread and codec.
     pub fn open(
         format: netlens_export::Format,
         path: &str,
         sel: &netlens_flow::Selection,
         streaming: bool,
-        background: bool,
+        parquet: netlens_export::WriterOptions,
     ) -> Result<TableOut> {
         let out = open_output(path)?;
         let streamable = matches!(
@@ -356,14 +368,7 @@ impl TableOut {
             t.append(&[], true)?;
             Ok(t)
         } else {
-            // Encoding on its own thread overlaps Parquet compression with
-            // metering; worth it only when there is a core to spare.
-            let w = netlens_export::open_writer_with(
-                format,
-                out,
-                sel,
-                netlens_export::WriterOptions { background },
-            )?;
+            let w = netlens_export::open_writer_with(format, out, sel, parquet)?;
             Ok(TableOut {
                 format,
                 sel: sel.clone(),

@@ -241,6 +241,109 @@ fn sample_flows_in_all_formats_agree() {
 }
 
 #[test]
+fn gz_outputs_and_parquet_codecs_read_back_the_same() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = sample();
+    let s = s.to_str().unwrap_or_default();
+    let flows = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["flows", s, "-q", "-o", out.to_str().unwrap_or_default()];
+        args.extend_from_slice(extra);
+        netlens(&args)
+    };
+    let gunzip = |p: &Path| {
+        let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert_eq!(
+            raw.get(..2),
+            Some(&[0x1f, 0x8b][..]),
+            "{} is gzip",
+            p.display()
+        );
+        let mut v = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut v)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        v
+    };
+    // Text tables: `x.csv.gz` / `x.jsonl.gz` hold exactly the plain table, gzip-compressed.
+    for ext in ["csv", "jsonl"] {
+        let plain = dir.path().join(format!("f.{ext}"));
+        let gz = dir.path().join(format!("f.{ext}.gz"));
+        for p in [&plain, &gz] {
+            let out = flows(p, &[]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+        let want = std::fs::read(&plain).unwrap_or_default();
+        assert!(want.len() > 100_000);
+        assert_eq!(gunzip(&gz), want, "{ext}.gz");
+    }
+    // Parquet codecs: the same table whatever the codec.
+    let read = |p: &Path| {
+        netlens_ml::table::Table::from_path(p, &Default::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let base = dir.path().join("snappy.parquet");
+    let out = flows(&base, &["--features", "nfstream"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let want = read(&base);
+    let mut sizes = Vec::new();
+    for codec in ["zstd", "zstd:9", "lz4", "gzip", "none"] {
+        let p = dir
+            .path()
+            .join(format!("{}.parquet", codec.replace(':', "-")));
+        let out = flows(&p, &["--features", "nfstream", "--compression", codec]);
+        assert!(out.status.success(), "{codec}: {}", text(&out.stderr));
+        let got = read(&p);
+        assert_eq!(got.n_rows, want.n_rows, "{codec}");
+        for (a, b) in got.columns.iter().zip(&want.columns) {
+            assert_eq!(a.name, b.name, "{codec}");
+            match (&a.data, &b.data) {
+                // NaN never equals itself: compare the bits.
+                (netlens_ml::table::ColumnData::Num(x), netlens_ml::table::ColumnData::Num(y)) => {
+                    let bits = |v: &Vec<f64>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(x), bits(y), "{codec} {}", a.name);
+                }
+                (x, y) => assert_eq!(x, y, "{codec} {}", a.name),
+            }
+        }
+        sizes.push((codec, std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)));
+    }
+    let size = |c: &str| sizes.iter().find(|x| x.0 == c).map_or(0, |x| x.1);
+    assert!(size("zstd") < size("none"), "{sizes:?}");
+    // Clear errors for what cannot work.
+    for (out, extra, says) in [
+        (
+            "x.csv",
+            &["--compression", "zstd"][..],
+            "--compression sets the Parquet codec",
+        ),
+        (
+            "x.parquet.gz",
+            &[][..],
+            "Parquet is compressed inside the file",
+        ),
+        (
+            "x.parquet",
+            &["--compression", "brotli"][..],
+            "unknown compression 'brotli'",
+        ),
+        (
+            "x.parquet",
+            &["--compression", "zstd:99"][..],
+            "from 1 to 22",
+        ),
+    ] {
+        let o = flows(&dir.path().join(out), extra);
+        assert!(!o.status.success(), "{out} {extra:?}");
+        assert!(
+            text(&o.stderr).contains(says),
+            "{out} {extra:?}: {}",
+            text(&o.stderr)
+        );
+    }
+}
+
+#[test]
 fn stdin_gzip_and_truncated_inputs() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let bytes = std::fs::read(sample()).unwrap_or_default();

@@ -15,6 +15,7 @@
 pub mod alert;
 mod csv_out;
 mod jsonl;
+mod output;
 mod parquet_out;
 pub mod time;
 
@@ -23,6 +24,7 @@ use std::path::Path;
 
 use netlens_flow::{Flow, Selection};
 
+pub use output::{create_output, format_path, is_gzip_path};
 pub use parquet::basic::Compression;
 pub use parquet::file::properties::EnabledStatistics;
 pub use parquet_out::{BatchBuilder, ParquetOptions, arrow_schema};
@@ -49,9 +51,11 @@ impl Format {
         }
     }
 
-    /// Format implied by a file name's extension (`.csv`, `.jsonl`, `.parquet`).
+    /// Format implied by a file name's extension (`.csv`, `.jsonl`,
+    /// `.parquet`), looking through a trailing `.gz` (`x.csv.gz` is CSV).
     pub fn from_path(p: &Path) -> Option<Format> {
-        p.extension()
+        output::format_path(p)
+            .extension()
             .and_then(|e| e.to_str())
             .and_then(Format::parse)
     }
@@ -106,6 +110,52 @@ pub struct WriterOptions {
     /// with the caller's metering (worth it when a core is free, e.g. with
     /// `--threads 2`; the file is the same).
     pub background: bool,
+    /// Parquet only: the codec for column chunks (`None` = Snappy).
+    pub compression: Option<Compression>,
+}
+
+/// Parse a Parquet codec name: `snappy`, `zstd[:LEVEL]` (1–22),
+/// `lz4` (LZ4_RAW), `gzip[:LEVEL]` (0–9) or `none`.
+pub fn parse_compression(s: &str) -> Result<Compression, String> {
+    let (name, raw_level) = match s.split_once(':') {
+        Some((n, l)) => (n.trim().to_ascii_lowercase(), Some(l.trim())),
+        None => (s.trim().to_ascii_lowercase(), None),
+    };
+    let level = |min: u32, max: u32| -> Result<Option<u32>, String> {
+        match raw_level {
+            None => Ok(None),
+            Some(l) => match l.parse::<u32>() {
+                Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
+                _ => Err(format!(
+                    "compression level '{l}' for {name} is not a number from {min} to {max}"
+                )),
+            },
+        }
+    };
+    let plain = |c: Compression| match raw_level {
+        None => Ok(c),
+        Some(_) => Err(format!("{name} takes no level")),
+    };
+    match name.as_str() {
+        "snappy" => plain(Compression::SNAPPY),
+        "lz4" | "lz4_raw" => plain(Compression::LZ4_RAW),
+        "none" | "uncompressed" => plain(Compression::UNCOMPRESSED),
+        "zstd" => match level(1, 22)? {
+            None => Ok(Compression::ZSTD(Default::default())),
+            Some(l) => parquet::basic::ZstdLevel::try_new(l as i32)
+                .map(Compression::ZSTD)
+                .map_err(|e| e.to_string()),
+        },
+        "gzip" => match level(0, 9)? {
+            None => Ok(Compression::GZIP(Default::default())),
+            Some(l) => parquet::basic::GzipLevel::try_new(l)
+                .map(Compression::GZIP)
+                .map_err(|e| e.to_string()),
+        },
+        _ => Err(format!(
+            "unknown compression '{s}' (expected snappy, zstd[:LEVEL], lz4, gzip[:LEVEL] or none)"
+        )),
+    }
 }
 
 /// [`open_writer`] with options.
@@ -116,14 +166,14 @@ pub fn open_writer_with(
     opts: WriterOptions,
 ) -> Result<Box<dyn FlowWriter + Send>, ExportError> {
     match format {
-        Format::Parquet => open_parquet(
-            out,
-            selection,
+        Format::Parquet => open_parquet(out, selection, {
+            let d = ParquetOptions::default();
             ParquetOptions {
                 background: opts.background,
-                ..ParquetOptions::default()
-            },
-        ),
+                compression: opts.compression.unwrap_or(d.compression),
+                ..d
+            }
+        }),
         _ => open_writer(format, out, selection),
     }
 }
@@ -360,6 +410,31 @@ mod tests {
             .join(":");
         assert_eq!(text(Value::Mac(mac)), want);
         assert_eq!(text(Value::Oui([0xab, 0x01, 0x0c])), "ab:01:0c");
+    }
+
+    #[test]
+    fn compression_names_and_levels() {
+        let ok = |s: &str| parse_compression(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(ok("snappy"), Compression::SNAPPY);
+        assert_eq!(ok("LZ4"), Compression::LZ4_RAW);
+        assert_eq!(ok("none"), Compression::UNCOMPRESSED);
+        assert_eq!(ok("zstd"), Compression::ZSTD(Default::default()));
+        assert!(matches!(ok("zstd:19"), Compression::ZSTD(l) if l.compression_level() == 19));
+        assert!(matches!(ok("gzip:0"), Compression::GZIP(l) if l.compression_level() == 0));
+        for bad in [
+            "brotli", "zstd:0", "zstd:23", "gzip:10", "zstd:x", "snappy:1", "",
+        ] {
+            assert!(parse_compression(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Format::from_path(Path::new("a/x.csv.gz")),
+            Some(Format::Csv)
+        );
+        assert_eq!(
+            Format::from_path(Path::new("x.jsonl.gz")),
+            Some(Format::Jsonl)
+        );
+        assert_eq!(Format::from_path(Path::new("x.gz")), None);
     }
 
     #[test]

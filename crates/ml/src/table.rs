@@ -192,10 +192,12 @@ impl Table {
             source: e,
         };
         if path == Path::new("-") {
-            Table::from_csv_reader(std::io::stdin().lock(), path, opts)
+            let rdr = maybe_gunzip(std::io::BufReader::new(std::io::stdin().lock())).map_err(io)?;
+            Table::from_csv_reader(rdr, path, opts)
         } else {
             let f = std::fs::File::open(path).map_err(io)?;
-            Table::from_csv_reader(std::io::BufReader::new(f), path, opts)
+            let rdr = maybe_gunzip(std::io::BufReader::new(f)).map_err(io)?;
+            Table::from_csv_reader(rdr, path, opts)
         }
     }
 
@@ -312,7 +314,7 @@ impl Table {
     }
 
     /// Reads a table, choosing the format from the extension (`.parquet`/`.pq`
-    /// → Parquet, anything else → CSV).
+    /// → Parquet, anything else → CSV, gzip-compressed or not).
     pub fn from_path(path: &Path, opts: &CsvOptions) -> Result<Table> {
         let ext = path
             .extension()
@@ -320,6 +322,18 @@ impl Table {
             .map(|e| e.to_ascii_lowercase());
         match ext.as_deref() {
             Some("parquet") | Some("pq") => crate::parquet_in::read_parquet(path),
+            Some("gz")
+                if path
+                    .file_stem()
+                    .map(Path::new)
+                    .and_then(Path::extension)
+                    .is_some_and(|e| e.eq_ignore_ascii_case("parquet")) =>
+            {
+                Err(MlError::InvalidInput(format!(
+                    "{}: a gzip-compressed Parquet file; decompress it first (Parquet compresses inside the file)",
+                    path.display()
+                )))
+            }
             _ => Table::from_csv_path(path, opts),
         }
     }
@@ -444,6 +458,17 @@ impl Table {
     }
 }
 
+/// `rdr` itself, or a gzip decoder over it when the stream starts with the
+/// gzip magic bytes (`flows.csv.gz`, or a gzip stream on stdin).
+fn maybe_gunzip<R: std::io::BufRead + 'static>(mut rdr: R) -> std::io::Result<Box<dyn Read>> {
+    let head = rdr.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(rdr)))
+    } else {
+        Ok(Box::new(rdr))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +502,33 @@ mod tests {
             t.columns[3].data,
             ColumnData::Str(vec!["X".into(), "Y".into()])
         );
+    }
+
+    #[test]
+    fn gzip_csv_reads_like_plain_csv_and_gzip_parquet_is_refused() {
+        use std::io::Write;
+        let text = "a,b,Label\n1,2.5,X\n3,4,Y\n";
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("t.csv");
+        std::fs::write(&plain, text).expect("write");
+        let gz = dir.path().join("t.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).expect("create"),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(text.as_bytes()).expect("write");
+        enc.finish().expect("finish");
+        let opts = CsvOptions::default();
+        let a = Table::from_path(&plain, &opts).expect("plain");
+        let b = Table::from_path(&gz, &opts).expect("gzip");
+        assert_eq!(a.n_rows, 2);
+        assert_eq!(a.n_rows, b.n_rows);
+        for (x, y) in a.columns.iter().zip(&b.columns) {
+            assert_eq!((&x.name, &x.data), (&y.name, &y.data));
+        }
+        let err = Table::from_path(&dir.path().join("t.parquet.gz"), &opts)
+            .expect_err("gzip Parquet is refused");
+        assert!(err.to_string().contains("t.parquet.gz"), "{err}");
     }
 
     #[test]

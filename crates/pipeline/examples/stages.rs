@@ -121,7 +121,10 @@ fn measure(path: &str, threads: Vec<usize>) -> Result<(), String> {
             netlens_export::Format::Parquet,
             Box::new(std::io::sink()),
             &sel,
-            netlens_export::WriterOptions { background },
+            netlens_export::WriterOptions {
+                background,
+                ..Default::default()
+            },
         )
         .map_err(|e| e.to_string())?;
         let cfg = RunConfig {

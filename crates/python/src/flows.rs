@@ -498,14 +498,21 @@ pub fn write_flows(
         })?,
         None => Format::from_path(std::path::Path::new(&output)).unwrap_or(Format::Csv),
     };
+    if format == Format::Parquet && netlens_export::is_gzip_path(std::path::Path::new(&output)) {
+        return Err(Error::Invalid(format!(
+            "{output}: Parquet is compressed inside the file; name the output without .gz"
+        ))
+        .into());
+    }
     let mut reader = s.open()?;
     let res: Result<String> = py.detach(move || {
-        let file = std::fs::File::create(&output).map_err(|e| Error::Io {
-            path: output.clone(),
-            source: e,
+        // A `.gz` name is written gzip-compressed, as by the CLI.
+        let out = netlens_export::create_output(std::path::Path::new(&output)).map_err(|e| {
+            Error::Io {
+                path: output.clone(),
+                source: e,
+            }
         })?;
-        let out: Box<dyn std::io::Write + Send> =
-            Box::new(std::io::BufWriter::with_capacity(1 << 16, file));
         let mut writer = netlens_export::open_writer(format, out, &s.selection)?;
         let report = netlens_pipeline::run(
             &mut reader,

@@ -283,3 +283,36 @@ def test_series_same_as_cli(cli, tmp_path):
         netlens.series(SAMPLE, interval="0s")
     with pytest.raises(FileNotFoundError):
         netlens.series(tmp_path / "missing.pcap")
+
+
+def test_gz_text_tables_read_by_pandas_as_named(cli, tmp_path):
+    import gzip
+
+    import pandas as pd
+
+    cli("flows", SAMPLE, "-q", "-o", tmp_path / "f.csv")
+    cli("flows", SAMPLE, "-q", "-o", tmp_path / "f.csv.gz")
+    cli("flows", SAMPLE, "-q", "-o", tmp_path / "f.jsonl.gz")
+    # pandas infers gzip from the name, as polars and DuckDB do.
+    plain = pd.read_csv(tmp_path / "f.csv")
+    assert len(plain) > 1000
+    assert pd.read_csv(tmp_path / "f.csv.gz").equals(plain)
+    lines = pd.read_json(tmp_path / "f.jsonl.gz", lines=True)
+    assert list(lines.columns) == list(plain.columns) and len(lines) == len(plain)
+    # The Python package writes the same compressed table.
+    netlens.flows(SAMPLE, features="basic").write(tmp_path / "py.csv.gz")
+    assert gzip.decompress((tmp_path / "py.csv.gz").read_bytes()) == (tmp_path / "f.csv").read_bytes()
+    with pytest.raises(ValueError, match="without .gz"):
+        netlens.flows(SAMPLE).write(tmp_path / "py.parquet.gz")
+
+
+@pytest.mark.parametrize("codec,name", [("zstd", "ZSTD"), ("lz4", "LZ4"), ("gzip", "GZIP"), ("none", "UNCOMPRESSED")])
+def test_parquet_codecs_read_by_pyarrow_and_polars(cli, tmp_path, codec, name):
+    cli("flows", SAMPLE, "-q", "--features", "nfstream", "-o", tmp_path / "snappy.parquet")
+    out = tmp_path / f"{codec}.parquet"
+    cli("flows", SAMPLE, "-q", "--features", "nfstream", "--compression", codec, "-o", out)
+    f = pq.ParquetFile(out)
+    assert f.metadata.row_group(0).column(0).compression == name
+    assert f.read().equals(pq.read_table(tmp_path / "snappy.parquet"))
+    pl = pytest.importorskip("polars")
+    assert pl.read_parquet(out).height == f.metadata.num_rows

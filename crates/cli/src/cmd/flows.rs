@@ -1,6 +1,6 @@
 //! `netlens flows`: captures in, one row per bidirectional flow out.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 use netlens_flow::{Accounting, MeterConfig, Selection};
 use netlens_pipeline::{RunConfig, RunReport};
@@ -29,9 +29,12 @@ pub struct Args {
     /// Output path (`-` = stdout).
     #[arg(short, long, default_value = "-")]
     pub output: String,
-    /// Output format: csv, jsonl or parquet (default: from the output's extension, else csv).
+    /// Output format: csv, jsonl or parquet (default: from the output's extension, else csv; `x.csv.gz` and `x.jsonl.gz` are written gzip-compressed).
     #[arg(long)]
     pub format: Option<String>,
+    /// Parquet codec: snappy (default; fast), zstd[:LEVEL] (smaller files), lz4, gzip[:LEVEL] or none.
+    #[arg(long, value_name = "CODEC")]
+    pub compression: Option<String>,
     /// Columns: presets (all; basic = basic+meta; nfstream = basic+NFStream statistics; cic = basic+corrected CICFlowMeter set), groups (meta, app, splt) or column names, comma separated. See `netlens features`.
     #[arg(long, default_value = "basic")]
     pub features: String,
@@ -121,7 +124,22 @@ pub fn run(a: Args) -> Result<()> {
     };
     let mut input = common::PacketInput::open(&a.inputs, !a.no_merge, &a.live)?;
     let stop = input.stop_flag(&a.live)?;
-    let mut table = common::TableOut::open(format, &a.output, &sel, input.is_live(), threads > 1)?;
+    let compression = match &a.compression {
+        None => None,
+        Some(_) if format != netlens_export::Format::Parquet => {
+            bail!(
+                "--compression sets the Parquet codec; for CSV or JSON Lines name the output .csv.gz or .jsonl.gz"
+            )
+        }
+        Some(c) => Some(netlens_export::parse_compression(c).map_err(anyhow::Error::msg)?),
+    };
+    // Encoding Parquet on its own thread overlaps compression with
+    // metering; worth it only when there is a core to spare.
+    let parquet = netlens_export::WriterOptions {
+        background: threads > 1,
+        compression,
+    };
+    let mut table = common::TableOut::open(format, &a.output, &sel, input.is_live(), parquet)?;
     let pb = common::packet_progress(a.quiet);
     let mut progress =
         |r: &RunReport| pb.set_message(format!("{} packets, {} flows", r.packets, r.flows));

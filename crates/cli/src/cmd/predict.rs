@@ -44,9 +44,16 @@ fn format_for(path: &Path, f: Option<OutFormat>) -> Result<OutFormat> {
     if let Some(f) = f {
         return Ok(f);
     }
-    match path.extension().and_then(|e| e.to_str()) {
+    let name = path.to_string_lossy();
+    match netlens_export::format_path(path)
+        .extension()
+        .and_then(|e| e.to_str())
+    {
         Some("jsonl") | Some("ndjson") => Ok(OutFormat::Jsonl),
-        Some("parquet") | Some("pq") => Ok(OutFormat::Parquet),
+        Some("parquet") | Some("pq") => {
+            crate::common::check_parquet_name(&name)?;
+            Ok(OutFormat::Parquet)
+        }
         _ => Ok(OutFormat::Csv),
     }
 }
@@ -93,14 +100,8 @@ pub fn run(args: Args) -> Result<()> {
         }
         return Ok(());
     }
-    let out: Box<dyn Write> = if args.output == Path::new("-") {
-        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
-    } else {
-        Box::new(std::io::BufWriter::new(
-            std::fs::File::create(&args.output)
-                .with_context(|| format!("creating {}", args.output.display()))?,
-        ))
-    };
+    // `-` is stdout; a `.gz` name is written gzip-compressed.
+    let out = crate::common::open_output(&args.output.to_string_lossy())?;
     match fmt {
         OutFormat::Csv => table.write_csv(out)?,
         OutFormat::Parquet => bail!("Parquet output is written above"),

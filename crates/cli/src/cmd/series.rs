@@ -51,7 +51,15 @@ pub fn series_format(explicit: Option<&str>, output: &str) -> Result<SeriesForma
         return SeriesFormat::parse(f)
             .with_context(|| format!("unknown format '{f}' (csv, json or parquet)"));
     }
-    Ok(SeriesFormat::from_path(output).unwrap_or(SeriesFormat::Csv))
+    let inner = netlens_export::format_path(std::path::Path::new(output));
+    let format = inner
+        .to_str()
+        .and_then(SeriesFormat::from_path)
+        .unwrap_or(SeriesFormat::Csv);
+    if format == SeriesFormat::Parquet {
+        common::check_parquet_name(output)?;
+    }
+    Ok(format)
 }
 
 /// Detects the kind shared by all inputs.

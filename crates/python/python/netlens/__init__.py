@@ -247,7 +247,8 @@ class Flows:
     def write(self, path: PathLike, format: Optional[str] = None) -> Dict[str, Any]:
         """Write the flows as CSV, JSON Lines or Parquet exactly as ``netlens flows -o path`` does.
 
-        ``format`` defaults to the extension (``.csv``, ``.jsonl``, ``.parquet``), else CSV.
+        ``format`` defaults to the extension (``.csv``, ``.jsonl``, ``.parquet``), else CSV;
+        a name ending in ``.gz`` (``flows.csv.gz``) is written gzip-compressed.
         Returns the run report.
         """
         if self._live is not None:
