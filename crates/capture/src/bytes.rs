@@ -108,50 +108,62 @@ impl Bytes {
     }
 
     /// Try to make at least `need` bytes available; returns how many are available.
-    #[inline]
+    ///
+    /// The in-memory case is inlined at every call (two per packet); the
+    /// stream refill lives in [`Bytes::refill`]: as one function the refill's
+    /// register saves ran on every call, ≈ 8 % of the reading thread's time.
+    #[inline(always)]
     pub(crate) fn ensure(&mut self, need: usize) -> usize {
         match self {
             Bytes::Mem { backing, pos, .. } => backing.as_slice().len().saturating_sub(*pos),
             Bytes::Stream {
-                reader,
-                buf,
-                start,
-                end,
-                eof,
-                error,
-            } => {
-                let avail = *end - *start;
-                if avail >= need || *eof {
-                    return avail;
+                start, end, eof, ..
+            } if *end - *start >= need || *eof => *end - *start,
+            Bytes::Stream { .. } => self.refill(need),
+        }
+    }
+
+    /// The stream case of [`Bytes::ensure`] when the buffer holds too little.
+    #[inline(never)]
+    fn refill(&mut self, need: usize) -> usize {
+        let Bytes::Stream {
+            reader,
+            buf,
+            start,
+            end,
+            eof,
+            error,
+        } = self
+        else {
+            return self.window().len();
+        };
+        let avail = *end - *start;
+        // Move the unread tail to the front, then grow (bounded by `need`) and fill.
+        buf.copy_within(*start..*end, 0);
+        *end = avail;
+        *start = 0;
+        // Grow geometrically up to READ_CHUNK (small inputs stay cheap),
+        // beyond it only as far as the caller's bounded request.
+        let want = need.max((buf.len() * 2).clamp(4096, READ_CHUNK));
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        while *end < need {
+            match reader.read(&mut buf[*end..]) {
+                Ok(0) => {
+                    *eof = true;
+                    break;
                 }
-                // Move the unread tail to the front, then grow (bounded by `need`) and fill.
-                buf.copy_within(*start..*end, 0);
-                *end = avail;
-                *start = 0;
-                // Grow geometrically up to READ_CHUNK (small inputs stay cheap),
-                // beyond it only as far as the caller's bounded request.
-                let want = need.max((buf.len() * 2).clamp(4096, READ_CHUNK));
-                if buf.len() < want {
-                    buf.resize(want, 0);
+                Ok(n) => *end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    *error = Some(e);
+                    *eof = true;
+                    break;
                 }
-                while *end < need {
-                    match reader.read(&mut buf[*end..]) {
-                        Ok(0) => {
-                            *eof = true;
-                            break;
-                        }
-                        Ok(n) => *end += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            *error = Some(e);
-                            *eof = true;
-                            break;
-                        }
-                    }
-                }
-                *end - *start
             }
         }
+        *end - *start
     }
 
     /// Mark `n` bytes as read. A memory map's pages behind the cursor are
