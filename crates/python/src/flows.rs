@@ -482,12 +482,13 @@ pub fn flows_schema<'py>(py: Python<'py>, features: &str) -> PyResult<Bound<'py,
 /// Meter captures and write the flows to `output` with the CLI's writers;
 /// returns the run report as JSON.
 #[pyfunction]
-#[pyo3(signature = (args, output, format))]
+#[pyo3(signature = (args, output, format, compression = None))]
 pub fn write_flows(
     py: Python<'_>,
     args: MeterArgs,
     output: String,
     format: Option<String>,
+    compression: Option<String>,
 ) -> PyResult<String> {
     let s = FlowSettings::new(args)?;
     let format = match format.as_deref() {
@@ -497,6 +498,16 @@ pub fn write_flows(
             ))
         })?,
         None => Format::from_path(std::path::Path::new(&output)).unwrap_or(Format::Csv),
+    };
+    let compression = match compression.as_deref() {
+        None => None,
+        Some(_) if format != Format::Parquet => {
+            return Err(Error::Invalid(
+                "compression sets the Parquet codec; for CSV or JSON Lines name the output .csv.gz or .jsonl.gz".into(),
+            )
+            .into());
+        }
+        Some(c) => Some(netlens_export::parse_compression(c).map_err(Error::Invalid)?),
     };
     if format == Format::Parquet && netlens_export::is_gzip_path(std::path::Path::new(&output)) {
         return Err(Error::Invalid(format!(
@@ -513,7 +524,11 @@ pub fn write_flows(
                 source: e,
             }
         })?;
-        let mut writer = netlens_export::open_writer(format, out, &s.selection)?;
+        let opts = netlens_export::WriterOptions {
+            compression,
+            ..Default::default()
+        };
+        let mut writer = netlens_export::open_writer_with(format, out, &s.selection, opts)?;
         let report = netlens_pipeline::run(
             &mut reader,
             &s.run,

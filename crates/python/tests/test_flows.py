@@ -316,3 +316,14 @@ def test_parquet_codecs_read_by_pyarrow_and_polars(cli, tmp_path, codec, name):
     assert f.read().equals(pq.read_table(tmp_path / "snappy.parquet"))
     pl = pytest.importorskip("polars")
     assert pl.read_parquet(out).height == f.metadata.num_rows
+
+
+def test_write_compression_matches_cli(cli, tmp_path):
+    cli("flows", SAMPLE, "-q", "--features", "basic", "--compression", "zstd:5", "-o", tmp_path / "cli.parquet")
+    netlens.flows(SAMPLE, features="basic").write(tmp_path / "py.parquet", compression="zstd:5")
+    assert (tmp_path / "py.parquet").read_bytes() == (tmp_path / "cli.parquet").read_bytes()
+    assert pq.ParquetFile(tmp_path / "py.parquet").metadata.row_group(0).column(0).compression == "ZSTD"
+    with pytest.raises(ValueError, match="unknown compression"):
+        netlens.flows(SAMPLE).write(tmp_path / "x.parquet", compression="brotli")
+    with pytest.raises(ValueError, match="Parquet codec"):
+        netlens.flows(SAMPLE).write(tmp_path / "x.csv", compression="zstd")

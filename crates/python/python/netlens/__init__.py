@@ -244,11 +244,16 @@ class Flows:
             return cols[0]
         return np.column_stack(cols)
 
-    def write(self, path: PathLike, format: Optional[str] = None) -> Dict[str, Any]:
+    def write(
+        self, path: PathLike, format: Optional[str] = None, compression: Optional[str] = None
+    ) -> Dict[str, Any]:
         """Write the flows as CSV, JSON Lines or Parquet exactly as ``netlens flows -o path`` does.
 
         ``format`` defaults to the extension (``.csv``, ``.jsonl``, ``.parquet``), else CSV;
         a name ending in ``.gz`` (``flows.csv.gz``) is written gzip-compressed.
+        ``compression`` is the Parquet codec, as ``netlens flows --compression``:
+        ``"snappy"`` (default), ``"zstd"`` or ``"zstd:LEVEL"``, ``"lz4"``, ``"gzip"``
+        or ``"gzip:LEVEL"``, ``"none"``.
         Returns the run report.
         """
         if self._live is not None:
@@ -263,9 +268,10 @@ class Flows:
                 )
             import pyarrow.parquet as pq
 
-            pq.write_table(self.to_arrow(), path)
+            codec = (compression or "snappy").split(":")[0]
+            pq.write_table(self.to_arrow(), path, compression=codec)
             return self._report or {}
-        rep = _netlens.write_flows(self._args, os.fsdecode(os.fspath(path)), format)
+        rep = _netlens.write_flows(self._args, os.fsdecode(os.fspath(path)), format, compression)
         self._report = json.loads(rep)
         return self._report
 

@@ -49,7 +49,7 @@ def open_live_flows(
 def flows_schema(features: str = "all") -> pa.Schema:
     """The Arrow schema of the columns a feature spec selects."""
 
-def write_flows(args: MeterArgs, output: str, format: Optional[str]) -> str:
+def write_flows(args: MeterArgs, output: str, format: Optional[str], compression: Optional[str] = None) -> str:
     """Meter captures and write the flows with the CLI's writers; returns the report as JSON."""
 
 def feature_columns(features: str = "all") -> List[str]:
