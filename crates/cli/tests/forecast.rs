@@ -118,3 +118,120 @@ fn bad_input_is_a_clear_error() {
         .expect("run");
     assert!(!o.status.success());
 }
+
+/// The commands chain through gzip-compressed tables: flows → series →
+/// forecast, and a report from `flows.csv.gz` equals the one from `flows.csv`.
+/// `series` writes a `top_talkers` text column, which `forecast` leaves out.
+#[test]
+fn flows_series_forecast_chain_through_gzip_tables() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/sample.pcap");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = netlens().args(args).output().expect("run netlens");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    };
+    let p = |name: &str| dir.path().join(name).into_os_string();
+    let s = sample.as_os_str();
+    run(&[
+        "flows".as_ref(),
+        s,
+        "-q".as_ref(),
+        "-o".as_ref(),
+        &p("f.csv"),
+    ]);
+    run(&[
+        "flows".as_ref(),
+        s,
+        "-q".as_ref(),
+        "-o".as_ref(),
+        &p("f.csv.gz"),
+    ]);
+    run(&[
+        "series".as_ref(),
+        &p("f.csv.gz"),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        &p("s.csv.gz"),
+    ]);
+    run(&[
+        "series".as_ref(),
+        &p("f.csv"),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        &p("s.csv"),
+    ]);
+    let plain = std::fs::read(dir.path().join("s.csv")).expect("s.csv");
+    assert!(
+        String::from_utf8_lossy(&plain)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("top_talkers")
+    );
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(
+            std::fs::File::open(dir.path().join("s.csv.gz")).expect("s.csv.gz"),
+        ),
+        &mut unzipped,
+    )
+    .expect("gzip");
+    assert_eq!(
+        unzipped, plain,
+        "series from flows.csv.gz = series from flows.csv"
+    );
+    let o = run(&[
+        "forecast".as_ref(),
+        &p("s.csv.gz"),
+        "--column".as_ref(),
+        "bits_per_s".as_ref(),
+        "--horizon".as_ref(),
+        "5m".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["column"], "bits_per_s");
+    let o = run(&[
+        "forecast".as_ref(),
+        &p("s.csv"),
+        "--horizon".as_ref(),
+        "5m".as_ref(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Text columns left out: top_talkers"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    run(&[
+        "report".as_ref(),
+        &p("f.csv"),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        &p("r1"),
+    ]);
+    run(&[
+        "report".as_ref(),
+        &p("f.csv.gz"),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        &p("r2"),
+    ]);
+    let load = |d: &str| {
+        let mut v: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(d).join("report.json")).expect("report.json"),
+        )
+        .expect("json");
+        if let Some(m) = v.as_object_mut() {
+            m.remove("inputs");
+            m.remove("generated");
+        }
+        v
+    };
+    assert_eq!(load("r1"), load("r2"));
+}

@@ -57,7 +57,7 @@ pub fn is_flow_header(header: &str) -> bool {
 
 /// Reads a flow CSV file into `c`.
 pub fn read_flow_csv(path: &Path, c: &mut Collector) -> Result<FlowTableReport> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let f = netlens_timeseries::open_text(path).map_err(|e| Error::io(path, e))?;
     read_flow_csv_from(f, c)
 }
 

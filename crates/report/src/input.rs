@@ -1,9 +1,10 @@
 //! Input detection and one-pass collection of captures or flow tables.
 //!
-//! Kinds: `-`, directories and files starting with a pcap/pcapng/gzip magic
-//! are captures; a text file whose header has the netlens flow columns is a
-//! flow table; any other text file is a time series CSV; anything else is
-//! handed to the capture reader, which says why it cannot read it.
+//! Kinds: `-`, directories and files starting with a pcap/pcapng magic are
+//! captures; a text file whose header has the netlens flow columns is a flow
+//! table; any other text file is a time series CSV; a gzip file is judged by
+//! its decompressed start; anything else is handed to the capture reader,
+//! which says why it cannot read it.
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -64,7 +65,9 @@ pub fn detect(arg: &str) -> Result<InputKind> {
     if p.is_dir() {
         return Ok(InputKind::Capture);
     }
-    let mut f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+    // A gzip file is judged by its decompressed start: a compressed capture,
+    // flow table (`flows.csv.gz`) or series.
+    let mut f = netlens_timeseries::open_text(p).map_err(|e| Error::io(p, e))?;
     let mut head = [0u8; 4096];
     let mut n = 0;
     while n < head.len() {
@@ -72,6 +75,14 @@ pub fn detect(arg: &str) -> Result<InputKind> {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A damaged gzip stream: the capture reader reports it with its offset.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::InvalidInput
+                    || e.kind() == std::io::ErrorKind::InvalidData
+                    || e.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                break;
+            }
             Err(e) => return Err(Error::io(p, e)),
         }
     }

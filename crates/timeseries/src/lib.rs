@@ -32,7 +32,7 @@ pub mod units;
 
 pub use accumulate::{IntervalAccumulator, IntervalRow, IntervalTable};
 pub use error::{Error, Result};
-pub use series::{ReadOptions, ReadReport, Series, read_series_csv};
+pub use series::{ReadOptions, ReadReport, Series, open_text, read_series_csv};
 
 #[cfg(test)]
 mod tests_support {

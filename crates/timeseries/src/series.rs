@@ -19,7 +19,9 @@
 //! - empty or `NaN`/`null`/`NA` cells and missing slots are gaps, filled by
 //!   [`GapFill`] (default: linear interpolation between the neighbours, the
 //!   nearest value at the ends) or rejected; `filled` counts filled values.
-//! - a non-numeric value is an error naming the line and column.
+//! - a non-numeric value is an error naming the line and column, except
+//!   that, when the value columns are not named, a column whose first value
+//!   is text is left out (`text_columns`).
 //! - fewer than 2 rows is an error; more than [`MAX_POINTS`] slots is an
 //!   error (memory bound).
 
@@ -266,15 +268,28 @@ pub struct ReadReport {
     pub interval: i64,
     /// Whether the interval was inferred.
     pub interval_inferred: bool,
+    /// Text columns left out (only when the value columns were not named).
+    pub text_columns: Vec<String>,
 }
 
 /// Reads a series from a CSV file (see module docs for the rules).
 pub fn read_series_csv(path: &Path, opts: &ReadOptions) -> Result<(Series, ReadReport)> {
-    let f = std::fs::File::open(path).map_err(|source| Error::Io {
+    let f = open_text(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    read_series(std::io::BufReader::new(f), opts)
+    read_series(f, opts)
+}
+
+/// Open a text file (CSV) for reading, decompressing it when it starts with
+/// the gzip magic bytes (`series.csv.gz`, `flows.csv.gz`).
+pub fn open_text(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::new(std::fs::File::open(path)?);
+    if r.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)));
+    }
+    Ok(Box::new(r))
 }
 
 /// Reads a series from CSV text on any reader.
@@ -304,7 +319,7 @@ pub fn read_series<R: Read>(input: R, opts: &ReadOptions) -> Result<(Series, Rea
             })
             .unwrap_or(0),
     };
-    let value_idx: Vec<usize> = match &opts.value_columns {
+    let mut value_idx: Vec<usize> = match &opts.value_columns {
         Some(names) => names
             .iter()
             .map(|n| {
@@ -322,6 +337,11 @@ pub fn read_series<R: Read>(input: R, opts: &ReadOptions) -> Result<(Series, Rea
     let mut rows: Vec<(i64, u64, Vec<f64>)> = Vec::new();
     let mut report = ReadReport::default();
     let mut last_t = i64::MIN;
+    // Without named value columns, a column whose first value is text
+    // (`netlens series`'s `top_talkers`) is left out rather than an error.
+    let auto = opts.value_columns.is_none();
+    let mut numeric = vec![false; value_idx.len()];
+    let mut text = vec![false; value_idx.len()];
     for (k, rec) in rdr.records().enumerate() {
         let rec = rec?;
         let line = rec.position().map_or(k as u64 + 2, |p| p.line());
@@ -338,17 +358,32 @@ pub fn read_series<R: Read>(input: R, opts: &ReadOptions) -> Result<(Series, Rea
             message: format!("not a timestamp: '{tcell}'"),
         })?;
         let mut vals = Vec::with_capacity(value_idx.len());
-        for &vi in &value_idx {
+        for (j, &vi) in value_idx.iter().enumerate() {
             let cell = rec.get(vi).unwrap_or("");
             let name = headers.get(vi).cloned().unwrap_or_default();
+            if text.get(j).copied().unwrap_or(false) {
+                vals.push(f64::NAN);
+                continue;
+            }
             let v = match cell.to_ascii_lowercase().as_str() {
                 "" | "nan" | "na" | "null" | "none" => f64::NAN,
                 _ => {
-                    let v: f64 = cell.parse().map_err(|_| Error::Parse {
+                    let parsed = cell.parse::<f64>();
+                    if parsed.is_err() && auto && !numeric.get(j).copied().unwrap_or(true) {
+                        if let Some(t) = text.get_mut(j) {
+                            *t = true;
+                        }
+                        vals.push(f64::NAN);
+                        continue;
+                    }
+                    let v: f64 = parsed.map_err(|_| Error::Parse {
                         line,
                         column: name.clone(),
                         message: format!("not a number: '{cell}'"),
                     })?;
+                    if let Some(n) = numeric.get_mut(j) {
+                        *n = true;
+                    }
                     if !v.is_finite() {
                         return Err(Error::Parse {
                             line,
@@ -368,6 +403,28 @@ pub fn read_series<R: Read>(input: R, opts: &ReadOptions) -> Result<(Series, Rea
         rows.push((t, line, vals));
     }
     report.rows = rows.len();
+    if text.iter().any(|&t| t) {
+        let keep: Vec<bool> = text.iter().map(|&t| !t).collect();
+        for (j, &vi) in value_idx.iter().enumerate() {
+            if !keep.get(j).copied().unwrap_or(true) {
+                report
+                    .text_columns
+                    .push(headers.get(vi).cloned().unwrap_or_default());
+            }
+        }
+        let mut k = keep.iter();
+        value_idx.retain(|_| k.next().copied().unwrap_or(true));
+        for (_, _, vals) in rows.iter_mut() {
+            let mut k = keep.iter();
+            vals.retain(|_| k.next().copied().unwrap_or(true));
+        }
+        if value_idx.is_empty() {
+            return Err(Error::Invalid(format!(
+                "no numeric value column (text columns: {})",
+                report.text_columns.join(", ")
+            )));
+        }
+    }
     if rows.len() < 2 {
         return Err(Error::TooShort {
             what: "reading a series".into(),
@@ -576,6 +633,51 @@ mod tests {
         assert_eq!(a, &vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0]);
         assert_eq!(s.columns[1].values[1], 2.0);
         assert_eq!(r.filled, 3); // a@15, a@20, b@15
+    }
+
+    #[test]
+    fn text_columns_are_left_out_unless_named() {
+        // `netlens series` output: numbers plus a `top_talkers` text column.
+        let csv = "timestamp,packets,top_talkers,bytes\n\
+                   1970-01-01T00:00:00Z,5,10.0.0.1=300 10.0.0.2=100,400\n\
+                   1970-01-01T00:01:00Z,7,,560\n\
+                   1970-01-01T00:02:00Z,6,10.0.0.1=10,480\n";
+        let (s, r) = read(csv).expect("valid");
+        let names: Vec<&str> = s.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["packets", "bytes"]);
+        assert_eq!(s.columns[1].values, vec![400.0, 560.0, 480.0]);
+        assert_eq!(r.text_columns, ["top_talkers"]);
+        // Named, a text column is still an error naming the line.
+        let opts = ReadOptions {
+            value_columns: Some(vec!["top_talkers".into()]),
+            ..ReadOptions::default()
+        };
+        let err = read_series(csv.as_bytes(), &opts).expect_err("text");
+        assert!(err.to_string().contains("top_talkers"), "{err}");
+        // A numeric column that turns to text later stays an error.
+        let err = read("time,v\n0,1\n60,x\n").expect_err("error");
+        assert!(err.to_string().contains("line 3"), "{err}");
+        // Only text: nothing to read.
+        let err = read("time,who\n0,a\n60,b\n").expect_err("no numbers");
+        assert!(err.to_string().contains("no numeric value column"), "{err}");
+    }
+
+    #[test]
+    fn gzip_series_file_reads_like_plain() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = "time,v\n0,1\n60,2\n120,4\n";
+        let gz = dir.path().join("s.csv.gz");
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).expect("create"),
+            flate2::Compression::fast(),
+        );
+        e.write_all(text.as_bytes()).expect("write");
+        e.finish().expect("finish");
+        let (a, _) = read(text).expect("plain");
+        let (b, _) = read_series_csv(&gz, &ReadOptions::default()).expect("gzip");
+        assert_eq!(a.columns[0].values, b.columns[0].values);
+        assert_eq!((a.start, a.interval), (b.start, b.interval));
     }
 
     #[test]

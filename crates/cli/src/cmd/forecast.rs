@@ -90,7 +90,11 @@ fn write_forecast_csv<W: Write>(f: &ForecastResult, out: W) -> Result<()> {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
-    let (series, report) = read_series_csv(&args.series, &ReadOptions::default())
+    let opts = ReadOptions {
+        value_columns: args.column.clone().map(|c| vec![c]),
+        ..ReadOptions::default()
+    };
+    let (series, report) = read_series_csv(&args.series, &opts)
         .with_context(|| format!("reading {}", args.series.display()))?;
     let col = series.pick(args.column.as_deref())?;
     let horizon_s = parse_duration(&args.horizon)?;
@@ -252,6 +256,13 @@ pub fn run(args: Args) -> Result<()> {
                     report.snapped,
                     report.filled,
                     report.missing_slots
+                )?;
+            }
+            if !report.text_columns.is_empty() {
+                writeln!(
+                    o,
+                    "Text columns left out: {}",
+                    report.text_columns.join(", ")
                 )?;
             }
             let season = match f.season.period {
