@@ -315,3 +315,73 @@ fn linear_regression_and_cross_validation() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no column named \"nope\""));
 }
+
+/// On a netlens flow table (here gzip-compressed, labelled by rule), row ids,
+/// absolute times and MACs are left out of the features by default, kept with
+/// `--keep-identifiers`, and never second-guessed when `--features` is given.
+#[test]
+fn identifiers_are_left_out_of_default_features() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/sample.pcap");
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    ok(netlens(&[
+        "flows",
+        sample.to_str().unwrap_or(""),
+        "-q",
+        "-o",
+        &p("f.csv.gz"),
+    ]));
+    std::fs::write(
+        p("rules.toml"),
+        "[[rule]]\nlabel = \"scan\"\nsrc = [\"10.0.0.66\"]\n",
+    )
+    .expect("rules");
+    ok(netlens(&[
+        "label",
+        &p("f.csv.gz"),
+        "--rules",
+        &p("rules.toml"),
+        "-o",
+        &p("l.csv.gz"),
+    ]));
+    let features = |extra: &[&str]| {
+        let (table, m) = (p("l.csv.gz"), p("m.nlm"));
+        let mut args = vec!["train", &table, "--label", "label", "--trees", "5"];
+        args.extend_from_slice(&["-o", &m, "--format", "json"]);
+        args.extend_from_slice(extra);
+        let out = netlens(&args);
+        let v = json(&out);
+        let names: Vec<String> = v["features"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (names, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let is_identifier = |f: &String| {
+        f == "id" || f.contains("_seen_") || f.starts_with("src_mac") || f.starts_with("dst_mac")
+    };
+    let (default, note) = features(&[]);
+    assert!(!default.is_empty());
+    assert!(!default.iter().any(is_identifier), "{default:?}");
+    assert!(
+        note.contains("left out identifier and time columns") && note.contains("id,"),
+        "{note}"
+    );
+    assert!(
+        default.iter().any(|f| f == "bidirectional_duration_ms"),
+        "durations stay: {default:?}"
+    );
+    let (kept, _) = features(&["--keep-identifiers"]);
+    assert!(kept.iter().any(|f| f.contains("first_seen")), "{kept:?}");
+    let (chosen, note) = features(&["--features", "id,dst_port"]);
+    assert!(chosen.iter().any(|f| f == "id"), "{chosen:?}");
+    assert!(!note.contains("left out identifier"), "{note}");
+}

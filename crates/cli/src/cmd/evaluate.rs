@@ -56,7 +56,8 @@ pub fn run(args: Args) -> Result<()> {
     if k < 2 {
         bail!("--cv needs at least 2 folds");
     }
-    let spec = args.spec.spec(args.algorithm);
+    let mut spec = args.spec.spec(args.algorithm);
+    args.spec.leave_out_identifiers(&table, &mut spec);
     let pb = spinner(&format!("{k}-fold cross-validation"));
     let folds = model::cross_validate(
         &table,

@@ -108,6 +108,11 @@ pub struct SpecOpts {
     /// Columns to leave out (names or globs), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
+    /// Keep row ids, absolute timestamps and MAC addresses as features (left
+    /// out by default when --features is not given: they identify rows or
+    /// hosts of one capture and do not carry over to other traffic).
+    #[arg(long)]
+    pub keep_identifiers: bool,
     /// Column with timestamps (required by `--split time`; never a feature).
     #[arg(long)]
     pub time_column: Option<String>,
@@ -186,7 +191,55 @@ pub enum IpArg {
     Subnet,
 }
 
+/// Columns that identify a row, a moment or a host of one capture rather
+/// than describe its traffic: netlens's `id` and absolute first/last-seen
+/// times, MAC addresses, and the CIC-IDS2017 `Flow ID` / `Timestamp`. A model
+/// trained on them learns when and where an attack happened in this capture
+/// (IP addresses are handled by `--ip`). Durations are kept.
+const IDENTIFIER_COLUMNS: &[&str] = &[
+    "id",
+    "cic_flow_id",
+    "Flow ID",
+    "Timestamp",
+    "first_seen",
+    "last_seen",
+    "src_mac",
+    "dst_mac",
+    "*_first_seen_ms",
+    "*_last_seen_ms",
+    "*_first_seen_us",
+    "*_last_seen_us",
+];
+
 impl SpecOpts {
+    /// Adds the identifier columns present in `table` to the spec's
+    /// exclusions (and says so on stderr), unless features were chosen
+    /// explicitly or `--keep-identifiers` is given.
+    pub fn leave_out_identifiers(&self, table: &Table, spec: &mut TrainSpec) {
+        if self.keep_identifiers || !self.features.is_empty() {
+            return;
+        }
+        let pats: Vec<glob::Pattern> = IDENTIFIER_COLUMNS
+            .iter()
+            .filter_map(|p| glob::Pattern::new(p).ok())
+            .collect();
+        let reserved = [self.label.as_deref(), self.time_column.as_deref()];
+        let out: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|n| pats.iter().any(|p| p.matches(n)))
+            .filter(|n| !reserved.contains(&Some(n.as_str())))
+            .collect();
+        if !out.is_empty() {
+            eprintln!(
+                "netlens: left out identifier and time columns (--keep-identifiers keeps them): {}",
+                out.join(", ")
+            );
+        }
+        spec.features.exclude.extend(out);
+    }
+
     /// The library's training spec.
     pub fn spec(&self, algo: Algo) -> TrainSpec {
         let kind: ModelKind = algo.into();
@@ -428,7 +481,8 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--test-split must be in [0, 1)");
     }
     let table = args.table.load(&args.tables)?;
-    let spec = args.spec.spec(args.model);
+    let mut spec = args.spec.spec(args.model);
+    args.spec.leave_out_identifiers(&table, &mut spec);
     let groups = crate::common::feature_groups;
     let pb = spinner(&format!(
         "training {:?} on {} rows",
