@@ -56,6 +56,9 @@ pub fn table_format(explicit: Option<&str>, output: &str) -> Result<netlens_expo
     };
     if format == netlens_export::Format::Parquet {
         check_parquet_name(output)?;
+        if output == "-" && std::io::stdout().is_terminal() {
+            bail!("Parquet is binary: give an output file with -o (or redirect stdout)");
+        }
     }
     Ok(format)
 }

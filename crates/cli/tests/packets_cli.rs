@@ -469,3 +469,43 @@ fn flows_parquet_is_identical_for_one_and_two_threads() {
         );
     }
 }
+
+/// Parquet is not written to a terminal: the command says to use -o. Run
+/// under `script` (util-linux), which gives the command a pseudo-terminal.
+#[test]
+fn parquet_to_a_terminal_is_refused() {
+    let Ok(script) = which_script() else {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    };
+    let cmd = format!(
+        "{} flows {} --format parquet -q",
+        bin().display(),
+        sample().display()
+    );
+    let out = Command::new(script)
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shown = text(&out.stdout);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("Parquet is binary"), "{shown}");
+    assert!(!shown.contains("PAR1"), "binary reached the terminal");
+    // Redirected, the same command writes Parquet.
+    let piped = netlens(&[
+        "flows",
+        sample().to_str().unwrap_or(""),
+        "--format",
+        "parquet",
+        "-q",
+    ]);
+    assert!(piped.status.success() && piped.stdout.starts_with(b"PAR1"));
+}
+
+fn which_script() -> Result<PathBuf, ()> {
+    ["/usr/bin/script", "/bin/script"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or(())
+}
