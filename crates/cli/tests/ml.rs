@@ -385,3 +385,18 @@ fn identifiers_are_left_out_of_default_features() {
     assert!(chosen.iter().any(|f| f == "id"), "{chosen:?}");
     assert!(!note.contains("left out identifier"), "{note}");
 }
+
+/// A supervised model without --label fails before reading anything, with a hint.
+#[test]
+fn supervised_training_without_label_says_what_to_give() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let t = dir.path().join("t.csv");
+    std::fs::write(&t, "a,b\n1,2\n3,4\n").expect("write");
+    let out = netlens(&["train", t.to_str().unwrap_or(""), "-o", "/dev/null"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--label COLUMN is required") && err.contains("iforest"),
+        "{err}"
+    );
+}

@@ -480,8 +480,14 @@ pub fn run(args: Args) -> Result<()> {
     if !(0.0..1.0).contains(&args.test_split) {
         bail!("--test-split must be in [0, 1)");
     }
-    let table = args.table.load(&args.tables)?;
     let mut spec = args.spec.spec(args.model);
+    if spec.kind.supervised() && spec.label.is_none() {
+        bail!(
+            "--label COLUMN is required: {:?} learns from labelled rows (the unsupervised models are --model iforest and kmeans)",
+            spec.kind
+        );
+    }
+    let table = args.table.load(&args.tables)?;
     args.spec.leave_out_identifiers(&table, &mut spec);
     let groups = crate::common::feature_groups;
     let pb = spinner(&format!(
