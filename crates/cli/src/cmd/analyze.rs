@@ -152,8 +152,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let alerts_path = out.join("alerts.jsonl");
     let mut alerts_out = common::open_output(alerts_path.to_str().unwrap_or("alerts.jsonl"))?;
-    let mut alerts: Vec<netlens_detect::Alert> = Vec::new();
-    let mut alert_count = 0u64;
+    let mut alerts = super::analyze_alerts::AlertSummary::default();
 
     // Stage 1: one pass over the captures.
     let sel = Selection::parse("all")?;
@@ -204,11 +203,7 @@ pub fn run(a: Args) -> Result<()> {
                     for al in det.alerts(fs)? {
                         serde_json::to_writer(&mut alerts_out, &al)?;
                         alerts_out.write_all(b"\n")?;
-                        alert_count += 1;
-                        // The report lists the strongest alerts; the file has them all.
-                        if alerts.len() < 5_000 {
-                            alerts.push(al);
-                        }
+                        alerts.add(&al);
                     }
                     alerts_out.flush()?;
                 }
@@ -283,108 +278,25 @@ pub fn run(a: Args) -> Result<()> {
     for w in &warnings {
         data.notes.push(format!("Input warning: {w}"));
     }
-    alerts.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.flow_id.cmp(&y.flow_id)));
-    let mut by_label: std::collections::BTreeMap<String, u64> = Default::default();
-    for al in &alerts {
-        *by_label.entry(al.label.clone()).or_insert(0) += 1;
-    }
-    // The report groups alerts by (class, destination): a port scan or a
-    // spoofed flood is one line with its flow and source counts.
-    let mut groups: Vec<((String, String), Vec<&netlens_detect::Alert>)> = Vec::new();
-    for al in &alerts {
-        let k = (al.label.clone(), al.dst_ip.clone());
-        if let Some(i) = groups.iter().position(|(g, _)| *g == k) {
-            if let Some((_, v)) = groups.get_mut(i) {
-                v.push(al);
-            }
-        } else if groups.len() < 200 {
-            groups.push((k, vec![al]));
-        }
-    }
-    data.alerts = groups
-        .iter()
-        .map(|((label, dst), v)| {
-            let mut srcs: Vec<&str> = v.iter().map(|al| al.src_ip.as_str()).collect();
-            srcs.sort_unstable();
-            srcs.dedup();
-            let src = if srcs.len() == 1 {
-                srcs[0].to_string()
-            } else {
-                format!("{} sources", srcs.len())
-            };
-            let first = v.iter().map(|al| al.ts_start.as_str()).min().unwrap_or("");
-            let max_score = v.iter().map(|al| al.score).fold(0.0, f64::max);
-            let mut ports: Vec<u16> = v.iter().map(|al| al.dst_port).collect();
-            ports.sort_unstable();
-            ports.dedup();
-            let port_text = if ports.len() <= 5 {
-                ports
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            } else {
-                format!(
-                    "{} distinct ports ({}–{})",
-                    ports.len(),
-                    ports.first().unwrap_or(&0),
-                    ports.last().unwrap_or(&0)
-                )
-            };
-            let top = v
-                .first()
-                .map(|al| {
-                    al.top_features
-                        .iter()
-                        .take(2)
-                        .map(|t| t.name.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            netlens_report::AlertRow {
-                time: first.to_string(),
-                severity: if max_score >= 0.9 {
-                    "critical"
-                } else {
-                    "warning"
-                }
-                .into(),
-                kind: label.clone(),
-                subject: format!("{src} → {dst}"),
-                detail: format!(
-                    "{} flow{}, destination port{} {port_text}; max score {max_score:.2}{}",
-                    v.len(),
-                    if v.len() == 1 { "" } else { "s" },
-                    if ports.len() == 1 { "" } else { "s" },
-                    if top.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; top features: {top}")
-                    }
-                ),
-            }
-        })
-        .collect();
+    data.alerts = alerts.rows();
     match &detector {
         Some(det) => data.notes.push(format!(
             "Security: {} flows flagged by {} ({}); all alerts are in {} in this folder{}.",
-            alert_count,
+            alerts.total,
             det.detector_name(),
-            if by_label.is_empty() {
+            if alerts.total == 0 {
                 "none".to_string()
             } else {
-                by_label
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                alerts.label_text()
             },
             file_name(&alerts_path),
-            if alerts.len() < alert_count as usize {
-                "; the table summarises the first 5,000"
+            if alerts.ungrouped > 0 {
+                format!(
+                    "; the table groups them by class and destination, and {} alerts beyond its first 200 groups are only in the file",
+                    alerts.ungrouped
+                )
             } else {
-                ""
+                String::new()
             }
         )),
         None => data
@@ -440,18 +352,11 @@ pub fn run(a: Args) -> Result<()> {
         );
         eprintln!(
             "  alerts      {}{}",
-            alert_count,
-            if by_label.is_empty() {
+            alerts.total,
+            if alerts.total == 0 {
                 String::new()
             } else {
-                format!(
-                    " ({})",
-                    by_label
-                        .iter()
-                        .map(|(k, v)| format!("{k}: {v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!(" ({})", alerts.label_text())
             }
         );
         eprintln!(

@@ -1,5 +1,6 @@
 //! One module per subcommand: each exposes `Args` (clap) and `run(Args)`.
 pub mod analyze;
+pub mod analyze_alerts;
 pub mod analyze_unsup;
 pub mod anomaly;
 pub mod detect;
