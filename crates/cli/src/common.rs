@@ -431,3 +431,15 @@ pub fn default_threads() -> usize {
         _ => 1,
     }
 }
+
+/// Destination ports for a report line: up to five listed in order, else
+/// how many there are and their range.
+pub fn ports_text(ports: impl IntoIterator<Item = u64>) -> String {
+    let mut p: Vec<u64> = ports.into_iter().collect();
+    p.sort_unstable();
+    p.dedup();
+    match (p.first(), p.last()) {
+        (Some(lo), Some(hi)) if p.len() > 5 => format!("{} distinct ports ({lo}–{hi})", p.len()),
+        _ => p.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+    }
+}

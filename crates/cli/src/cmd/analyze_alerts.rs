@@ -115,20 +115,7 @@ fn row(label: &str, dst: &str, g: &Group) -> AlertRow {
         n if n >= MAX_SOURCES => format!("at least {n} sources"),
         n => format!("{n} sources"),
     };
-    let port_text = if g.ports.len() <= 5 {
-        g.ports
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        format!(
-            "{} distinct ports ({}–{})",
-            g.ports.len(),
-            g.ports.first().unwrap_or(&0),
-            g.ports.last().unwrap_or(&0)
-        )
-    };
+    let port_text = crate::common::ports_text(g.ports.iter().map(|&p| u64::from(p)));
     AlertRow {
         time: g.first.clone(),
         severity: if g.max_score >= 0.9 {

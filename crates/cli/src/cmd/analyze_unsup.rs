@@ -215,15 +215,7 @@ fn summarise(path: &Path) -> Result<(Vec<AlertRow>, usize)> {
                     if g.more_sources { "+" } else { "" }
                 )
             };
-            let ports = if g.ports.len() <= 5 {
-                g.ports
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            } else {
-                format!("{} distinct ports", g.ports.len())
-            };
+            let ports = crate::common::ports_text(g.ports.iter().copied());
             AlertRow {
                 time: g.first,
                 severity: "warning".into(),
