@@ -60,8 +60,11 @@ fn streaming_alert_lines_equal_the_plain_path() {
     ];
     let mut total_alerts = 0;
     for cap in &caps {
+        // Three instances: a model with host-context features keeps state per
+        // detector, and every flow must be observed once by each.
         let plain = Detector::load(&model, None).unwrap();
         let fast = Detector::load(&model, None).unwrap();
+        let scorer = Detector::load(&model, None).unwrap();
         let (mut seen_plain, mut seen_fast) =
             (EarlyDecisions::default(), EarlyDecisions::default());
         let mut bufs = DetectBuffers::default();
@@ -77,7 +80,7 @@ fn streaming_alert_lines_equal_the_plain_path() {
             };
             let benign = m.classes.iter().position(|c| c == "benign").unwrap();
             let k = m.classes.len();
-            let classified = fast.classify(&flows).unwrap();
+            let classified = scorer.classify(&flows).unwrap();
             assert_eq!(classified.len(), flows.len());
             for (row, (_, score)) in p.chunks(k).zip(&classified) {
                 assert_eq!(
