@@ -12,16 +12,22 @@
 #     bench/detect/not-benign.tsv excludes (generated or crafted), and except
 #     tls/tls-subjectaltname, which the typical benchmark mix replays: it is
 #     held out so that mix measures false positives on unseen traffic.
-# Options: host context, benign share 0.5, threshold for a 1 % false-positive
-# rate chosen by cross-validation grouped by capture (docs/detection.md).
+# Two models from the same data, both with benign share 0.5 and a threshold
+# for a 1 % false-positive rate chosen by cross-validation grouped by capture
+# (docs/detection.md):
+#   detector.nlm        with host-context features (fan-in/fan-out of recent
+#                       flows): what `detect`, `analyze` and `serve` use; it
+#                       classifies flows in stream order only;
+#   detector-table.nlm  without them: scores any table of flows, e.g. from
+#                       Python (`netlens.load_model`) or `netlens predict`.
 #
-# Usage: models/build-detector.sh [OUT (default models/detector.nlm)]
+# Usage: models/build-detector.sh [OUT_DIR (default models)]
 # Env: NETLENS_BIN (default: build target/release/netlens),
 #      NETLENS_SHARED_DATA (default: ../shared/data).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="${NETLENS_SHARED_DATA:-$root/../shared/data}"
-out="${1:-$root/models/detector.nlm}"
+dir="${1:-$root/models}"
 bin="${NETLENS_BIN:-}"
 if [[ -z "$bin" ]]; then
   cargo build --release -q -p netlens --manifest-path "$root/Cargo.toml"
@@ -55,6 +61,13 @@ args=()
 for f in "$data"/labeled/attack-pcap/stopddos/*; do args+=(--attack-capture "$f:ddos"); done
 while read -r f; do args+=(--benign-capture "$f"); done < "$work/benign.txt"
 echo "training on $(wc -l < "$work/benign.txt") benign captures" >&2
-"$bin" train-detector "$work/s7.pcap:$work/s7.labels.csv" "${args[@]}" \
-  --benign-share 0.5 --target-fpr 0.01 --context -q -o "$out"
-echo "wrote $out" >&2
+opts=(--benign-share 0.5 --target-fpr 0.01 -q)
+"$bin" train-detector "$work/s7.pcap:$work/s7.labels.csv" "${args[@]}" "${opts[@]}" \
+  --context -o "$dir/detector.nlm"
+"$bin" train-detector "$work/s7.pcap:$work/s7.labels.csv" "${args[@]}" "${opts[@]}" \
+  -o "$dir/detector-table.nlm"
+# The notes beside the models name the inputs relative to the data folder.
+for note in "$dir/detector.nlm.json" "$dir/detector-table.nlm.json"; do
+  sed -i -e "s#$work/##g" -e "s#$data/#shared/data/#g" "$note"
+done
+echo "wrote $dir/detector.nlm and $dir/detector-table.nlm" >&2
