@@ -306,27 +306,16 @@ impl Source {
                 Kind::Pcap { .. } => self.step_pcap(stats),
                 Kind::PcapNg { .. } => self.step_pcapng(stats, warnings),
             };
-            match step {
+            let len = match step {
                 Step::Packet(h, len) => {
-                    stats.packets += 1;
-                    stats.bytes += h.data_len as u64;
-                    stats.wire_bytes += u64::from(h.wire_len);
                     self.head = Some(h);
-                    self.pending = len;
-                    return true;
+                    len
                 }
-                Step::Stored(len) => {
-                    stats.packets += 1;
-                    if let Some(h) = &self.head {
-                        stats.bytes += h.data_len as u64;
-                        stats.wire_bytes += u64::from(h.wire_len);
-                    }
-                    self.pending = len;
-                    return true;
-                }
+                Step::Stored(len) => len,
                 Step::Skip(len) => {
                     self.bytes.consume(len);
                     self.offset += len as u64;
+                    continue;
                 }
                 Step::End => {
                     if let Some(e) = self.bytes.take_error() {
@@ -345,7 +334,14 @@ impl Source {
                     self.finish(stats);
                     return false;
                 }
+            };
+            stats.packets += 1;
+            if let Some(h) = &self.head {
+                stats.bytes += h.data_len as u64;
+                stats.wire_bytes += u64::from(h.wire_len);
             }
+            self.pending = len;
+            return true;
         }
     }
 

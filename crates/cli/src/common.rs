@@ -66,10 +66,7 @@ pub fn table_format(explicit: Option<&str>, output: &str) -> Result<netlens_expo
 /// A Parquet output must not be named `.gz`: Parquet compresses inside the
 /// file, and readers would take the name for a gzip stream.
 pub fn check_parquet_name(output: &str) -> Result<()> {
-    if netlens_export::is_gzip_path(Path::new(output)) {
-        bail!("{output}: Parquet is compressed inside the file; name the output without .gz");
-    }
-    Ok(())
+    netlens_export::check_parquet_name(Path::new(output)).map_err(anyhow::Error::msg)
 }
 
 /// Parse a duration in seconds: `120`, `1.5`, `90s`, `2m`, `1h`, `1d`.

@@ -158,6 +158,18 @@ pub fn parse_compression(s: &str) -> Result<Compression, String> {
     }
 }
 
+/// A Parquet output must not be named `.gz`: Parquet compresses inside the
+/// file, and readers would take the name for a gzip stream.
+pub fn check_parquet_name(path: &Path) -> Result<(), String> {
+    if is_gzip_path(path) {
+        return Err(format!(
+            "{}: Parquet is compressed inside the file; name the output without .gz",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 /// [`open_writer`] with options.
 pub fn open_writer_with(
     format: Format,

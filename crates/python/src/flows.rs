@@ -499,6 +499,10 @@ pub fn write_flows(
         })?,
         None => Format::from_path(std::path::Path::new(&output)).unwrap_or(Format::Csv),
     };
+    if format == Format::Parquet {
+        netlens_export::check_parquet_name(std::path::Path::new(&output))
+            .map_err(Error::Invalid)?;
+    }
     let compression = match compression.as_deref() {
         None => None,
         Some(_) if format != Format::Parquet => {
@@ -509,12 +513,6 @@ pub fn write_flows(
         }
         Some(c) => Some(netlens_export::parse_compression(c).map_err(Error::Invalid)?),
     };
-    if format == Format::Parquet && netlens_export::is_gzip_path(std::path::Path::new(&output)) {
-        return Err(Error::Invalid(format!(
-            "{output}: Parquet is compressed inside the file; name the output without .gz"
-        ))
-        .into());
-    }
     let mut reader = s.open()?;
     let res: Result<String> = py.detach(move || {
         // A `.gz` name is written gzip-compressed, as by the CLI.
