@@ -21,13 +21,11 @@
 //!   drained order. Snapshots are not counted in `flows_ended`. With N = 0
 //!   (the default) no snapshot is ever produced.
 
-use std::hash::BuildHasher as _;
-
 use hashbrown::HashMap;
 use netlens_wire::{PacketSummary, tcp_flags};
 
 use crate::flow::{DirCounters, EndReason, Flow, FlowStats, TcpTrack};
-use crate::key::{Endpoint, FlowKey};
+use crate::key::{Endpoint, FlowKey, KeyHasher};
 
 const NIL: u32 = u32::MAX;
 
@@ -266,7 +264,7 @@ pub struct FlowMeter {
     /// Index of active flows: slot numbers, hashed by the flow key (the key
     /// itself is derived from the slot, so the index costs ~5 bytes a flow).
     map: hashbrown::HashTable<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
+    hasher: KeyHasher,
     slots: Vec<Option<Slot>>,
     /// LRU links, indexed like `slots` (same length).
     links: Vec<Link>,
@@ -286,7 +284,7 @@ impl FlowMeter {
         FlowMeter {
             cfg,
             map: hashbrown::HashTable::new(),
-            hasher: hashbrown::DefaultHashBuilder::default(),
+            hasher: KeyHasher::default(),
             slots: Vec::new(),
             links: Vec::new(),
             free: Vec::new(),
@@ -367,7 +365,7 @@ impl FlowMeter {
         );
         self.stats.packets += 1;
 
-        let hash = self.hasher.hash_one(key);
+        let hash = self.hasher.hash(&key);
         let mut idx = {
             let slots = &self.slots;
             self.map
