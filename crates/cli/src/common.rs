@@ -18,12 +18,12 @@ pub fn open_inputs(inputs: &[String], sort_by_time: bool) -> Result<CaptureReade
     Ok(reader)
 }
 
-/// Print reader warnings (truncation with byte offsets, skipped files) to stderr.
-pub fn print_warnings(reader: &mut CaptureReader, quiet: bool) {
+/// Print reader warnings (truncation with byte offsets, skipped files) to
+/// stderr. `-q` does not hide them: it only silences progress, and a
+/// truncated input is something the user must hear about.
+pub fn print_warnings(reader: &mut CaptureReader) {
     for w in reader.take_warnings() {
-        if !quiet {
-            eprintln!("netlens: warning: {w}");
-        }
+        eprintln!("netlens: warning: {w}");
     }
 }
 
@@ -258,7 +258,7 @@ impl PacketInput {
     /// (packets, kernel/interface/netlens drops, flows) to stderr.
     pub fn finish(&mut self, flows: u64, quiet: bool) {
         match self {
-            PacketInput::Files(r) => print_warnings(r, quiet),
+            PacketInput::Files(r) => print_warnings(r),
             #[cfg(feature = "live")]
             PacketInput::Live { name, source } => {
                 let s = source.stats();

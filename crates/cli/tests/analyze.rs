@@ -163,3 +163,53 @@ fn analyze_says_when_a_capture_is_too_short_to_forecast() {
     assert!(err.contains("too short to forecast"), "{err}");
     assert!(rep.join("index.html").is_file());
 }
+
+#[test]
+fn analyze_covers_captures_spanning_years_and_replaces_an_earlier_report() {
+    let data = std::env::var_os("NETLENS_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data"));
+    // Packets years apart (its timestamps run from 2011 to 2024):
+    // the report's interval table once failed past ~3.8 years.
+    let long = data.join("pcap/ndpi/ssh.pcap");
+    let short = data.join("pcap/ndpi/dns_doh.pcap");
+    for c in [&long, &short] {
+        assert!(c.is_file(), "test capture missing: {}", c.display());
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let rep = dir.path().join("r");
+    let run = |cap: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "analyze",
+            cap.to_str().unwrap_or_default(),
+            "-o",
+            rep.to_str().unwrap_or_default(),
+        ];
+        args.extend_from_slice(extra);
+        let out = Command::new(bin())
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{}: {err}", cap.display());
+        err
+    };
+    run(&long, &[]);
+    assert!(rep.join("report.json").is_file());
+    // Leftovers of an earlier run that this one does not produce: the
+    // unsupervised detector's alerts and a forecast chart.
+    std::fs::write(rep.join("anomalies.jsonl"), "{\"stale\":1}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(rep.join("forecast.png"), "stale").unwrap_or_else(|e| panic!("{e}"));
+    let err = run(&short, &["--no-unsupervised"]);
+    assert!(err.contains("too short to forecast"), "{err}");
+    assert!(
+        !rep.join("anomalies.jsonl").exists(),
+        "stale anomalies kept"
+    );
+    assert!(
+        !rep.join("forecast.png").exists(),
+        "stale forecast chart kept"
+    );
+    assert!(rep.join("throughput.svg").is_file());
+}

@@ -235,3 +235,63 @@ fn flows_series_forecast_chain_through_gzip_tables() {
     };
     assert_eq!(load("r1"), load("r2"));
 }
+
+#[test]
+fn forecast_reads_netlens_series_output_by_its_bit_rate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/sample.pcap");
+    let series = dir.path().join("s.csv");
+    let o = netlens()
+        .args([
+            "series",
+            sample.to_str().unwrap_or_default(),
+            "-i",
+            "10s",
+            "-q",
+            "-o",
+        ])
+        .arg(&series)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // `-o -`: the forecast CSV alone on stdout, the summary on stderr; the
+    // column is bits_per_s (not the first column, packets) and no bound of
+    // a never-negative series goes below zero.
+    let o = netlens()
+        .args([
+            "forecast",
+            series.to_str().unwrap_or_default(),
+            "--horizon",
+            "2m",
+        ])
+        .args(["--capacity", "1Gbit/s", "-o", "-"])
+        .output()
+        .expect("run");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("column 'bits_per_s'"), "{err}");
+    assert!(!dir.path().join("-").exists() && !PathBuf::from("-").exists());
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("timestamp,forecast,lower,upper"),
+        "{out}"
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| {
+            l.split(',')
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 12, "{out}");
+    assert!(
+        rows.iter()
+            .all(|r| r.len() == 3 && r.iter().all(|x| *x >= 0.0)),
+        "{out}"
+    );
+}

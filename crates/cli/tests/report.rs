@@ -404,3 +404,84 @@ fn bad_and_hostile_input() {
             .arg(dir.path().join("r3")),
     );
 }
+
+#[test]
+fn series_keeps_an_earlier_output_when_it_fails_and_warns_even_when_quiet() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let keep = dir.path().join("keep.csv");
+    std::fs::write(&keep, "timestamp,packets\n").expect("write");
+    // Not a capture: the run fails before anything is written.
+    let junk = dir.path().join("junk.pcap");
+    std::fs::write(&junk, "hello, not a capture").expect("write");
+    let o = netlens()
+        .args(["series", junk.to_str().unwrap_or_default(), "-o"])
+        .arg(&keep)
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&keep).unwrap_or_default(),
+        "timestamp,packets\n",
+        "a failed run must not truncate the output"
+    );
+    // A truncated capture: the warning (with the byte offset) is printed
+    // with -q too, which only silences progress.
+    let bytes = std::fs::read(sample()).expect("sample");
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, bytes.get(..100_000).unwrap_or(&bytes)).expect("write");
+    for cmd in ["series", "stats"] {
+        let o = netlens()
+            .args([cmd, cut.to_str().unwrap_or_default(), "-q", "-o"])
+            .arg(dir.path().join(format!("{cmd}.out")))
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{cmd}: {err}");
+        assert!(
+            err.contains("truncated") && err.contains("byte offset"),
+            "{cmd}: {err}"
+        );
+    }
+    // JSON Lines is not a series format: refused, not written as CSV.
+    let o = netlens()
+        .args(["series", sample().to_str().unwrap_or_default(), "-o"])
+        .arg(dir.path().join("s.jsonl"))
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    // `stats -o x.json.gz` is JSON, gzip-compressed.
+    let gz = dir.path().join("st.json.gz");
+    run_ok(
+        netlens()
+            .args(["stats", sample().to_str().unwrap_or_default(), "-q", "-o"])
+            .arg(&gz),
+    );
+    let mut text = String::new();
+    use std::io::Read as _;
+    flate2::read::GzDecoder::new(std::fs::File::open(&gz).expect("open"))
+        .read_to_string(&mut text)
+        .expect("gunzip");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("stats JSON");
+    assert_eq!(v["packets"], 6953);
+}
+
+#[test]
+fn syn_flood_service_port_is_its_target() {
+    let cap = data_dir().join("labeled/attack-pcap/stopddos/pkt.TCP.synflood.spoofed.pcap");
+    assert!(cap.is_file(), "missing {}", cap.display());
+    let out = run_ok(netlens().args([
+        "stats",
+        cap.to_str().unwrap_or_default(),
+        "--format",
+        "json",
+        "-q",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let ports = v["top_ports"].as_array().cloned().unwrap_or_default();
+    let first = ports.first().cloned().unwrap_or_default();
+    assert_eq!(first["port"], 25565, "{ports:?}");
+    assert_eq!(
+        first["packets"], v["packets"],
+        "every SYN goes to port 25565: {ports:?}"
+    );
+}

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 use netlens_capture::PacketRef;
-use netlens_wire::{DissectError, PacketSummary};
+use netlens_wire::{DissectError, PacketSummary, tcp_flags};
 
 use crate::PacketObserver;
 
@@ -114,7 +114,7 @@ impl PacketObserver for TrafficSummary {
             self.untracked_host_bytes += bytes;
         }
         if (s.protocol == 6 || s.protocol == 17) && s.ports_known {
-            let port = s.dst_port.min(s.src_port);
+            let port = service_port(s);
             if port < 49152 && self.ports.len() < MAX_HOSTS {
                 self.ports.entry((s.protocol, port)).or_default().add(bytes);
             }
@@ -151,14 +151,30 @@ impl TrafficSummary {
         v
     }
 
-    /// The `n` (protocol, service port) pairs with the most bytes, largest first.
-    /// The service port is the smaller of the two ports of a packet.
+    /// The `n` (protocol, service port) pairs with the most bytes, largest
+    /// first (see [`service_port`]).
     pub fn top_ports(&self, n: usize) -> Vec<((u8, u16), Count)> {
         let mut v: Vec<((u8, u16), Count)> = self.ports.iter().map(|(k, c)| (*k, *c)).collect();
         v.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
         v.truncate(n);
         v
     }
+}
+
+/// The service port of a TCP/UDP packet: the destination of a SYN, the
+/// source of a SYN-ACK (these say who is the server), else the smaller of
+/// the two ports (servers mostly listen on low ports, clients on ephemeral
+/// ones). Without the SYN rule a SYN flood from random source ports spreads
+/// its bytes over whichever source port is lower than the target's.
+pub fn service_port(s: &PacketSummary) -> u16 {
+    if s.protocol == 6 && s.tcp.flags & tcp_flags::SYN != 0 {
+        return if s.tcp.flags & tcp_flags::ACK != 0 {
+            s.src_port
+        } else {
+            s.dst_port
+        };
+    }
+    s.dst_port.min(s.src_port)
 }
 
 /// Conventional name of an IP protocol number.
@@ -245,4 +261,23 @@ mod tests {
     }
 
     const ETHERNET: u32 = 1;
+
+    #[test]
+    fn service_port_follows_the_handshake() {
+        let mut s = PacketSummary {
+            protocol: 6,
+            src_port: 443,
+            dst_port: 25565,
+            ..PacketSummary::default()
+        };
+        s.tcp.flags = tcp_flags::SYN;
+        assert_eq!(service_port(&s), 25565, "a SYN names its destination");
+        s.tcp.flags = tcp_flags::SYN | tcp_flags::ACK;
+        assert_eq!(service_port(&s), 443, "a SYN-ACK names its source");
+        s.tcp.flags = tcp_flags::ACK;
+        assert_eq!(service_port(&s), 443, "otherwise the lower port");
+        s.protocol = 17;
+        s.tcp.flags = 0;
+        assert_eq!(service_port(&s), 443);
+    }
 }

@@ -17,6 +17,23 @@ fn by_port(protocol: u8, port: u16) -> Option<&'static str> {
     netlens_appmeta::ports::guess(protocol, port)
 }
 
+/// Zeek connection states in which the originator's SYN was seen: the
+/// flow's source is the client and its destination port the service.
+const CLIENT_KNOWN_STATES: [&str; 10] = [
+    "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "SH",
+];
+
+/// The application of a flow: as [`guess`], except that a TCP flow whose
+/// opening SYN was seen (its `conn_state`) is named by its destination port
+/// alone. Otherwise a SYN flood or scan from random source ports would be
+/// counted as TLS, HTTP, FTP... whenever a random port is a well-known one.
+pub fn guess_flow(protocol: u8, src_port: u16, dst_port: u16, conn_state: &str) -> &'static str {
+    if protocol == 6 && CLIENT_KNOWN_STATES.contains(&conn_state) {
+        return by_port(6, dst_port).unwrap_or("other-tcp");
+    }
+    guess(protocol, src_port, dst_port)
+}
+
 /// The application name for a flow/packet of `protocol` between two ports.
 pub fn guess(protocol: u8, src_port: u16, dst_port: u16) -> &'static str {
     match protocol {
@@ -59,6 +76,12 @@ mod tests {
         assert_eq!(guess(6, 40000, 40001), "other-tcp");
         assert_eq!(guess(1, 0, 0), "icmp");
         assert_eq!(guess(47, 0, 0), "gre");
+        // A spoofed SYN from port 443 to a game server is not TLS.
+        assert_eq!(guess_flow(6, 443, 25565, "S0"), "other-tcp");
+        assert_eq!(guess_flow(6, 51000, 443, "SF"), "tls");
+        // Mid-stream (no SYN seen): either port may be the service.
+        assert_eq!(guess_flow(6, 443, 51000, "OTH"), "tls");
+        assert_eq!(guess_flow(17, 53, 33000, ""), "dns");
         assert_eq!(service_name(6, 22), "ssh");
         assert_eq!(service_name(6, 9), "");
     }

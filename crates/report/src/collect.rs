@@ -373,7 +373,7 @@ impl Collector {
                 self.tcp.conn_states.insert(f.conn_state.to_string(), 1);
             }
         }
-        let app = apps::guess(f.protocol, f.src_port, f.dst_port);
+        let app = apps::guess_flow(f.protocol, f.src_port, f.dst_port, f.conn_state);
         let column = match &mut self.last_app {
             Some((name, count, column)) if *name == app => {
                 count.packets += 1; // flows, for the app mix

@@ -761,11 +761,18 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
             t.start,
             fiv,
             fo,
-            format!(
-                "short-term and without season: the input spans {}, less than the two days a daily season needs, so this extrapolates the level and trend of {} means (a trend, not a plan)",
-                units::format_duration((n as i64) * iv),
-                units::format_duration(fiv)
-            ),
+            match season {
+                Some(_) => format!(
+                    "short-term and without season: the input spans {}, less than the two days a daily season needs, so this extrapolates the level and trend of {} means (a trend, not a plan)",
+                    units::format_duration((n as i64) * iv),
+                    units::format_duration(fiv)
+                ),
+                None => format!(
+                    "short-term and without season: at {} per point there is no daily season to model (the interval must divide a day into at least two parts), so this extrapolates the level and trend of {} means (a trend, not a plan)",
+                    units::format_duration(iv),
+                    units::format_duration(fiv)
+                ),
+            },
         )
     };
     f.interval_s = fiv;
@@ -812,17 +819,14 @@ fn analyse_series(d: &mut ReportData, opts: &ReportOptions) {
                 }
             }
             // Traffic cannot be negative: clip the bounds of a rate at zero.
-            let clip = |v: Vec<f64>| -> Vec<f64> {
-                if t.unit == "bit/s" {
-                    v.into_iter().map(|x| x.max(0.0)).collect()
-                } else {
-                    v
-                }
-            };
+            let mut r = r;
+            if t.unit == "bit/s" {
+                r.clip_at_zero();
+            }
             let f = &mut d.forecast;
-            f.point = clip(r.point);
-            f.lower = clip(r.lower);
-            f.upper = clip(r.upper);
+            f.point = r.point;
+            f.lower = r.lower;
+            f.upper = r.upper;
             f.level = r.level;
         }
         Err(e) => f.status = format!("Forecast failed: {e}"),

@@ -185,9 +185,32 @@ fn hist_chart(
     Ok(())
 }
 
+/// Every chart a report can draw (file stems; each is written as SVG and PNG).
+const CHART_STEMS: [&str; 6] = [
+    "throughput",
+    "protocols",
+    "applications",
+    "packet_sizes",
+    "flow_durations",
+    "forecast",
+];
+
 /// Writes the report folder (see module docs).
 pub fn render(d: &ReportData, out_dir: &Path) -> Result<RenderedReport> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    // Charts of an earlier report in the same folder that this one does not
+    // draw (no forecast this time, say) would otherwise stay beside it.
+    for stem in CHART_STEMS {
+        for ext in ["svg", "png"] {
+            let p = out_dir.join(format!("{stem}.{ext}"));
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&p, e));
+                }
+                _ => {}
+            }
+        }
+    }
     let mut files = Vec::new();
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(

@@ -1,13 +1,19 @@
 //! Writes an interval table (or a plain series) as CSV, JSON or Parquet.
 //!
-//! Parquet layout: `timestamp` (UTC timestamp, seconds), one `Float64`
-//! column per numeric series column (`app:<name>` columns included) and
-//! `top_talkers` (`host=bytes` joined by spaces) for interval tables.
+//! Parquet layout: `timestamp` (UTC timestamp in milliseconds: Parquet has
+//! no seconds unit, and a seconds column would reach pandas and pyarrow as
+//! a bare integer), one column per numeric series column (`app:<name>`
+//! columns included) and `top_talkers` (`host=bytes` joined by spaces) for
+//! interval tables. An interval table's counts are `Int64` and its rates
+//! (`bits_per_s`, `mean_packet_size`) `Float64`, as its CSV writes them; a
+//! plain series (values may be averages) is all `Float64`.
 
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampSecondArray};
+use arrow_array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use netlens_timeseries::{IntervalTable, Series};
 
@@ -46,18 +52,35 @@ fn parquet_err<E: std::fmt::Display>(e: E) -> Error {
     Error::Parquet(e.to_string())
 }
 
-fn write_parquet<W: Write + Send>(out: W, s: &Series, talkers: Option<Vec<String>>) -> Result<()> {
+/// Columns of an interval table that are rates, not counts.
+const TABLE_RATE_COLUMNS: [&str; 2] = ["bits_per_s", "mean_packet_size"];
+
+/// `integers`: whether a column holds whole counts (written as `Int64`).
+fn write_parquet<W: Write + Send>(
+    out: W,
+    s: &Series,
+    talkers: Option<Vec<String>>,
+    integers: &dyn Fn(&str) -> bool,
+) -> Result<()> {
     let mut fields = vec![Field::new(
         "timestamp",
-        DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         false,
     )];
+    let ms: Vec<i64> = s.times().iter().map(|t| t.saturating_mul(1000)).collect();
     let mut cols: Vec<ArrayRef> = vec![Arc::new(
-        TimestampSecondArray::from(s.times()).with_timezone("UTC"),
+        TimestampMillisecondArray::from(ms).with_timezone("UTC"),
     )];
     for c in &s.columns {
-        fields.push(Field::new(c.name.clone(), DataType::Float64, false));
-        cols.push(Arc::new(Float64Array::from(c.values.clone())));
+        if integers(&c.name) {
+            fields.push(Field::new(c.name.clone(), DataType::Int64, false));
+            // Counts held as f64 are whole and far below 2^53: exact.
+            let v: Vec<i64> = c.values.iter().map(|x| *x as i64).collect();
+            cols.push(Arc::new(Int64Array::from(v)));
+        } else {
+            fields.push(Field::new(c.name.clone(), DataType::Float64, false));
+            cols.push(Arc::new(Float64Array::from(c.values.clone())));
+        }
     }
     if let Some(t) = talkers {
         fields.push(Field::new("top_talkers", DataType::Utf8, false));
@@ -89,7 +112,8 @@ pub fn write_table<W: Write + Send>(t: &IntervalTable, format: SeriesFormat, out
                         .join(" ")
                 })
                 .collect();
-            write_parquet(out, &s, Some(talkers))?;
+            let counts = |name: &str| !TABLE_RATE_COLUMNS.contains(&name);
+            write_parquet(out, &s, Some(talkers), &counts)?;
         }
     }
     Ok(())
@@ -100,7 +124,7 @@ pub fn write_series<W: Write + Send>(s: &Series, format: SeriesFormat, out: W) -
     match format {
         SeriesFormat::Csv => s.write_csv(out)?,
         SeriesFormat::Json => s.write_json(out)?,
-        SeriesFormat::Parquet => write_parquet(out, s, None)?,
+        SeriesFormat::Parquet => write_parquet(out, s, None, &|_| false)?,
     }
     Ok(())
 }
@@ -147,6 +171,30 @@ mod tests {
         let r = parquet::file::reader::SerializedFileReader::new(tmp).expect("read");
         use parquet::file::reader::FileReader;
         assert_eq!(r.metadata().file_metadata().num_rows(), 3);
+        // Readers without the embedded Arrow schema (pandas via pyarrow's
+        // Parquet types) must see a timestamp and integer counts.
+        let pschema = r.metadata().file_metadata().schema_descr_ptr();
+        let ts = pschema.column(0);
+        assert_eq!(ts.name(), "timestamp");
+        let logical = format!("{:?}", ts.logical_type_ref());
+        assert!(
+            logical.contains("Timestamp") && logical.contains("MILLIS") && logical.contains("true"),
+            "{logical}"
+        );
+        let kind = |name: &str| {
+            (0..pschema.num_columns())
+                .map(|i| pschema.column(i))
+                .find(|c| c.name() == name)
+                .map(|c| c.physical_type())
+        };
+        assert_eq!(kind("packets"), Some(parquet::basic::Type::INT64));
+        assert_eq!(kind("app:other"), None);
+        assert_eq!(kind("bits_per_s"), Some(parquet::basic::Type::DOUBLE));
+        let tmp2 = tempfile::tempfile().expect("tmp");
+        write_series(&t.to_series().expect("s"), SeriesFormat::Parquet, &tmp2).expect("pq");
+        let r2 = parquet::file::reader::SerializedFileReader::new(tmp2).expect("read");
+        let d2 = r2.metadata().file_metadata().schema_descr_ptr();
+        assert_eq!(d2.column(1).physical_type(), parquet::basic::Type::DOUBLE);
         let s = t.to_series().expect("s");
         let d = downsample_mean(&s, 2).expect("down");
         assert_eq!(d.len(), 2);

@@ -240,6 +240,19 @@ pub struct ForecastResult {
     pub notes: Vec<String>,
 }
 
+impl ForecastResult {
+    /// Clamps the point forecast and both bounds at zero, for quantities
+    /// that cannot be negative (traffic, counts): a symmetric interval
+    /// around a low level otherwise reaches below zero.
+    pub fn clip_at_zero(&mut self) {
+        for v in [&mut self.point, &mut self.lower, &mut self.upper] {
+            for x in v.iter_mut() {
+                *x = x.max(0.0);
+            }
+        }
+    }
+}
+
 /// Time context for calendar features.
 #[derive(Debug, Clone, Copy)]
 struct Ctx {

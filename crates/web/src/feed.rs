@@ -175,7 +175,9 @@ pub fn compute_forecast(start: i64, bytes_per_s: &[f64]) -> ForecastView {
         backtest_horizon: None,
     };
     match forecast(&y, start + skip as i64, 1, &opts) {
-        Ok(r) => {
+        Ok(mut r) => {
+            // Throughput is never negative.
+            r.clip_at_zero();
             let mae = r
                 .backtest
                 .iter()
@@ -188,10 +190,9 @@ pub fn compute_forecast(start: i64, bytes_per_s: &[f64]) -> ForecastView {
                 model: r.model.name().to_string(),
                 start: r.start,
                 interval_s: r.interval,
-                // Throughput is never negative.
-                point: r.point.iter().map(|v| v.max(0.0)).collect(),
-                lower: r.lower.iter().map(|v| v.max(0.0)).collect(),
-                upper: r.upper.iter().map(|v| v.max(0.0)).collect(),
+                point: r.point,
+                lower: r.lower,
+                upper: r.upper,
                 level: r.level,
                 history_points: y.len(),
                 backtest_mae: mae,

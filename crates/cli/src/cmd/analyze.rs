@@ -183,7 +183,11 @@ pub fn run(a: Args) -> Result<()> {
         common::open_output(csv_path.to_str().unwrap_or("flows.csv"))?,
         &sel,
     )?;
-    let collector = RefCell::new(Collector::new(60, 5)?);
+    // The interval table is the throughput fallback when the input has too
+    // many distinct seconds; the report's own interval comes from the
+    // per-second counts. An hour, as `report` uses, keeps captures spanning
+    // years within the table's bounds (60 s failed past ~3.8 years).
+    let collector = RefCell::new(Collector::new(interval.unwrap_or(3600), 5)?);
     let pb = common::packet_progress(a.quiet);
     pb.set_message("stage 1/4: reading, decoding and metering flows");
     let run_report = {
@@ -224,8 +228,9 @@ pub fn run(a: Args) -> Result<()> {
     pb.finish_and_clear();
     let warnings: Vec<String> = reader.warnings();
     reader.finish(run_report.flows, a.quiet);
+    // Printed even with -q (which only silences progress).
     for w in &warnings {
-        say(&format!("warning: {w}"));
+        eprintln!("netlens: warning: {w}");
     }
     if run_report.packets == 0 {
         say("warning: the input holds no packets; the report says so");
@@ -234,6 +239,14 @@ pub fn run(a: Args) -> Result<()> {
     // Stage 2: the report (monitoring + anomalies + forecast).
     // Stage 2: the unsupervised detector (second pass, no labels).
     let anomalies_path = out.join("anomalies.jsonl");
+    // An earlier run's anomalies must not stand beside this run's report
+    // when the unsupervised detector does not run now.
+    match std::fs::remove_file(&anomalies_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot remove {}", anomalies_path.display()));
+        }
+        _ => {}
+    }
     let unsup = if a.no_detect || a.no_unsupervised {
         None
     } else if live {

@@ -180,7 +180,7 @@ fn train(a: TrainArgs) -> Result<()> {
         Ok(r) => r,
         Err(e) => match e {},
     };
-    common::print_warnings(&mut reader, a.quiet);
+    common::print_warnings(&mut reader);
     let mut m = t.fit()?;
     if !a.validation.is_empty() {
         let ff = m.flow_features()?;
@@ -200,7 +200,7 @@ fn train(a: TrainArgs) -> Result<()> {
         if let Err(e) = r {
             match e {}
         }
-        common::print_warnings(&mut vreader, a.quiet);
+        common::print_warnings(&mut vreader);
         if scores.is_empty() {
             bail!("the validation captures hold no flows");
         }

@@ -36,7 +36,9 @@ pub struct Args {
     /// How far ahead: 1m, 5m, 1h, 24h, 7d, ...
     #[arg(long, default_value = "24h")]
     pub horizon: String,
-    /// Value column (default: the first value column).
+    /// Value column (default: `bits_per_s` when the series has one and
+    /// `--unit` is bps, as `netlens series` output does; else the first
+    /// value column).
     #[arg(long)]
     pub column: Option<String>,
     /// auto, linear, holt-winters, hw-add, hw-mul, seasonal-naive, naive.
@@ -60,7 +62,8 @@ pub struct Args {
     /// Prediction interval level in percent.
     #[arg(long, default_value_t = 95.0)]
     pub level: f64,
-    /// Write the forecast here (CSV or JSON per --format).
+    /// Write the forecast here (CSV or JSON per --format; `-` = stdout, the
+    /// summary then goes to stderr).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Output format.
@@ -96,7 +99,13 @@ pub fn run(args: Args) -> Result<()> {
     };
     let (series, report) = read_series_csv(&args.series, &opts)
         .with_context(|| format!("reading {}", args.series.display()))?;
-    let col = series.pick(args.column.as_deref())?;
+    // A netlens series (or any table with a `bits_per_s` column) is
+    // forecast on its bit rate unless told otherwise: its first column
+    // counts packets, which a capacity in bit/s must not be compared with.
+    let default_col =
+        (args.column.is_none() && args.unit == "bps" && series.column("bits_per_s").is_some())
+            .then_some("bits_per_s");
+    let col = series.pick(args.column.as_deref().or(default_col))?;
     let horizon_s = parse_duration(&args.horizon)?;
     if horizon_s < series.interval {
         bail!(
@@ -135,7 +144,11 @@ pub fn run(args: Args) -> Result<()> {
         backtest: args.backtest,
         ..Default::default()
     };
-    let f = forecast(&col.values, series.start, series.interval, &opts)?;
+    let mut f = forecast(&col.values, series.start, series.interval, &opts)?;
+    if col.values.iter().all(|v| *v >= 0.0) {
+        // Never negative so far (traffic, counts): neither is the forecast.
+        f.clip_at_zero();
+    }
     let last_time = series.time(series.len().saturating_sub(1));
     let cap = match &args.capacity {
         Some(c) => {
@@ -220,7 +233,7 @@ pub fn run(args: Args) -> Result<()> {
                 "forecast_start": format_time(f.start),
                 "capacity": cap.as_ref().map(|c| &c.2),
             });
-            match &args.output {
+            match args.output.as_ref().filter(|p| p.as_os_str() != "-") {
                 Some(p) => {
                     let file = std::fs::File::create(p)
                         .with_context(|| format!("creating {}", p.display()))?;
@@ -235,8 +248,14 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         Format::Csv => {
-            let stdout = std::io::stdout();
-            let mut o = stdout.lock();
+            // With `-o -` stdout carries the forecast CSV alone and the
+            // human-readable summary goes to stderr.
+            let to_stdout = args.output.as_ref().is_some_and(|p| p.as_os_str() == "-");
+            let mut o: Box<dyn Write> = if to_stdout {
+                Box::new(std::io::stderr().lock())
+            } else {
+                Box::new(std::io::stdout().lock())
+            };
             writeln!(
                 o,
                 "Series {} column '{}': {} points every {} s, {} to {}",
@@ -322,6 +341,9 @@ pub fn run(args: Args) -> Result<()> {
                 writeln!(o, "{}", rep.message)?;
             }
             match &args.output {
+                Some(_) if to_stdout => {
+                    write_forecast_csv(&f, std::io::stdout().lock())?;
+                }
                 Some(p) => {
                     let file = std::fs::File::create(p)
                         .with_context(|| format!("creating {}", p.display()))?;

@@ -24,7 +24,9 @@ pub struct Args {
     /// Output folder.
     #[arg(short, long, default_value = "report")]
     pub output: String,
-    /// Throughput interval (default: automatic, at most 720 points).
+    /// Throughput interval (default: automatic: the shortest of 1s, 5s, 10s,
+    /// 30s, 1m, 5m, 15m, 30m, 1h, 3h, 6h, 1d giving at most 720 points; 1d
+    /// beyond that, for inputs spanning more than two years).
     #[arg(long)]
     pub interval: Option<String>,
     /// Value column of a series input (default: the first).
@@ -36,7 +38,8 @@ pub struct Args {
     /// Anomaly score threshold (robust z-score).
     #[arg(long, default_value_t = 8.0)]
     pub anomaly_threshold: f64,
-    /// Forecast horizon (default: one day).
+    /// Forecast horizon (default: one day when the input has the two days a
+    /// daily season needs; else a fifth of the input's span).
     #[arg(long)]
     pub horizon: Option<String>,
     /// Link capacity for capacity dates, e.g. `10Gbit/s` (default: no capacity check).

@@ -52,10 +52,16 @@ pub fn series_format(explicit: Option<&str>, output: &str) -> Result<SeriesForma
             .with_context(|| format!("unknown format '{f}' (csv, json or parquet)"));
     }
     let inner = netlens_export::format_path(std::path::Path::new(output));
-    let format = inner
-        .to_str()
-        .and_then(SeriesFormat::from_path)
-        .unwrap_or(SeriesFormat::Csv);
+    let format = match inner.to_str().and_then(SeriesFormat::from_path) {
+        Some(f) => f,
+        None => {
+            let ext = inner.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if matches!(ext, "jsonl" | "ndjson") {
+                bail!("series are written as csv, json or parquet, not JSON Lines ({output})");
+            }
+            SeriesFormat::Csv
+        }
+    };
     if format == SeriesFormat::Parquet {
         common::check_parquet_name(output)?;
     }
@@ -87,7 +93,8 @@ pub fn run(a: Args) -> Result<()> {
         bail!("Parquet output needs a file (-o FILE.parquet)");
     }
     let kind = input_kind(&a.inputs)?;
-    let mut out = common::open_output(&a.output)?;
+    // The output is opened (and an existing file truncated) only once the
+    // input has been read: a failed run leaves an earlier file as it was.
     if kind == InputKind::Series {
         let path = a.inputs.first().map(String::as_str).unwrap_or("-");
         let (s, rep) =
@@ -106,6 +113,7 @@ pub fn run(a: Args) -> Result<()> {
                 units::format_duration(s.interval)
             );
         };
+        let mut out = common::open_output(&a.output)?;
         seriesout::write_series(&s, format, &mut out)?;
         out.flush()
             .with_context(|| format!("writing {}", a.output))?;
@@ -125,6 +133,7 @@ pub fn run(a: Args) -> Result<()> {
     if c.packets == 0 {
         bail!("no packets in the input: nothing to put in a series");
     }
+    let mut out = common::open_output(&a.output)?;
     seriesout::write_table(&c.table, format, &mut out)?;
     out.flush()
         .with_context(|| format!("writing {}", a.output))?;
@@ -165,10 +174,9 @@ pub fn gather_with_progress(
         &mut |n| pb.set_message(format!("{n} {unit}")),
     )?;
     pb.finish_and_clear();
-    if !quiet {
-        for w in &g.warnings {
-            eprintln!("netlens: warning: {w}");
-        }
+    // Warnings (truncation, skipped files) are printed even with -q.
+    for w in &g.warnings {
+        eprintln!("netlens: warning: {w}");
     }
     Ok(g)
 }

@@ -122,14 +122,22 @@ pub fn run(a: Args) -> Result<()> {
         .name("netlens-replay".into())
         .spawn(move || {
             let r = match input {
-                common::PacketInput::Files(reader) => Ok(netlens_web::replay(
-                    reader,
-                    speed,
-                    &cfg,
-                    detector.as_ref(),
-                    &feed_state,
-                    stop,
-                )),
+                common::PacketInput::Files(reader) => {
+                    let r = netlens_web::replay(
+                        reader,
+                        speed,
+                        &cfg,
+                        detector.as_ref(),
+                        &feed_state,
+                        stop,
+                    );
+                    // Input warnings (truncation) go to stderr too, not
+                    // only to the page's status.
+                    for w in netlens_web::feed::lock(&feed_state).status().warnings {
+                        eprintln!("netlens: warning: {w}");
+                    }
+                    Ok(r)
+                }
                 mut other => {
                     let r = netlens_web::run_feed(
                         &mut other,

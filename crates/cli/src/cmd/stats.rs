@@ -37,7 +37,9 @@ pub fn run(a: Args) -> Result<()> {
         Some("json") => true,
         Some("text") => false,
         Some(f) => bail!("unknown format '{f}' for stats (text or json)"),
-        None => a.output.ends_with(".json"),
+        None => netlens_export::format_path(std::path::Path::new(&a.output))
+            .extension()
+            .is_some_and(|e| e == "json"),
     };
     let mut reader = common::open_inputs(&a.inputs, true)?;
     let mut summary = TrafficSummary::default();
@@ -54,7 +56,7 @@ pub fn run(a: Args) -> Result<()> {
         .unwrap_or_else(|e| match e {})
     };
     pb.finish_and_clear();
-    common::print_warnings(&mut reader, a.quiet);
+    common::print_warnings(&mut reader);
     let sources: Vec<_> = reader
         .sources()
         .iter()
