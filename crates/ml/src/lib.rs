@@ -14,3 +14,4 @@ pub mod preprocess;
 pub mod select;
 pub mod split;
 pub mod table;
+pub mod time;

@@ -57,43 +57,47 @@ impl LinearRegression {
     }
 
     /// Ridge regression with an unpenalised intercept (as scikit-learn's
-    /// `Ridge`): centre x and y, solve (XᵀX + αI)w = Xᵀy by Cholesky.
+    /// `Ridge`): minimises ‖y − b − Xw‖² + α‖w‖². x and y are centred and
+    /// each column scaled to unit norm internally (coefficients are mapped
+    /// back), and the penalised least-squares problem is solved by
+    /// Householder QR of the stacked matrix [X; √α·I] rather than by the
+    /// normal equations, so columns of very different magnitude (epoch
+    /// milliseconds ≈ 1e12 beside byte counts) do not break the solve.
     pub fn fit_ridge(x: &Matrix, y: &[f64], alpha: f64) -> Result<LinearRegression> {
-        use smartcore::linear::ridge_regression::{
-            RidgeRegression, RidgeRegressionParameters, RidgeRegressionSolverName,
-        };
         check_xy(x, y.len())?;
         if !(alpha >= 0.0 && alpha.is_finite()) {
             return Err(MlError::InvalidParameter("ridge alpha must be ≥ 0".into()));
         }
-        let n = x.n_rows as f64;
-        let means: Vec<f64> = (0..x.n_cols)
-            .map(|c| x.col(c).iter().sum::<f64>() / n)
-            .collect();
-        let ymean = y.iter().sum::<f64>() / n;
-        let mut centred = x.clone();
-        for (c, m) in means.iter().enumerate() {
-            let s = c * x.n_rows;
-            if let Some(col) = centred.data.get_mut(s..s + x.n_rows) {
-                col.iter_mut().for_each(|v| *v -= m);
+        let (n, p) = (x.n_rows, x.n_cols);
+        let nf = n as f64;
+        let means: Vec<f64> = (0..p).map(|c| x.col(c).iter().sum::<f64>() / nf).collect();
+        let ymean = y.iter().sum::<f64>() / nf;
+        // Stacked column-major matrix (n + p rows): centred, unit-norm
+        // columns over √α / s_j on the diagonal (the penalty in the scaled
+        // coordinates v_j = s_j w_j).
+        let m = n + p;
+        let mut scale = vec![1.0; p];
+        let mut a: Vec<f64> = vec![0.0; m * p];
+        for c in 0..p {
+            let col = &mut a[c * m..(c + 1) * m];
+            for (dst, v) in col.iter_mut().zip(x.col(c)) {
+                *dst = v - means[c];
             }
+            let norm = col[..n].iter().map(|v| v * v).sum::<f64>().sqrt();
+            if norm > 0.0 && norm.is_finite() {
+                scale[c] = norm;
+                col[..n].iter_mut().for_each(|v| *v /= norm);
+            }
+            col[n + c] = alpha.sqrt() / scale[c];
         }
-        let m = dense(&centred)?;
-        let yc: Vec<f64> = y.iter().map(|v| v - ymean).collect();
-        let model = guard("ridge", || {
-            RidgeRegression::fit(
-                &m,
-                &yc,
-                RidgeRegressionParameters::default()
-                    .with_alpha(alpha)
-                    .with_normalize(false)
-                    .with_solver(RidgeRegressionSolverName::Cholesky),
+        let mut b: Vec<f64> = y.iter().map(|v| v - ymean).collect();
+        b.resize(m, 0.0);
+        let v = lstsq_qr(&mut a, m, p, &mut b).ok_or_else(|| {
+            MlError::Model(
+                "ridge system is singular (collinear or constant features with alpha 0)".into(),
             )
-            .map_err(|e| MlError::Model(e.to_string()))
         })?;
-        use smartcore::linalg::basic::arrays::Array;
-        let c = model.coefficients();
-        let coef: Vec<f64> = (0..x.n_cols).map(|i| *c.get((i, 0))).collect();
+        let coef: Vec<f64> = v.iter().zip(&scale).map(|(v, s)| v / s).collect();
         let intercept = ymean - coef.iter().zip(&means).map(|(w, m)| w * m).sum::<f64>();
         finite_or_singular(LinearRegression {
             coef,
@@ -112,6 +116,50 @@ impl LinearRegression {
         }
         out
     }
+}
+
+/// Least squares min ‖Av − b‖ for a column-major m × p matrix (m ≥ p) by
+/// Householder QR; `a` and `b` are overwritten. None when R has a
+/// (numerically) zero diagonal entry, i.e. A lacks full column rank.
+fn lstsq_qr(a: &mut [f64], m: usize, p: usize, b: &mut [f64]) -> Option<Vec<f64>> {
+    let mut rdiag = vec![0.0; p];
+    for j in 0..p {
+        let (done, rest) = a.split_at_mut((j + 1) * m);
+        let col = &mut done[j * m..];
+        let norm = col[j..].iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 || !norm.is_finite() {
+            return None;
+        }
+        let alpha = if col[j] > 0.0 { -norm } else { norm };
+        // v = x − αe₁ stored in col[j..]; H = I − 2vvᵀ/(vᵀv).
+        col[j] -= alpha;
+        let vtv = col[j..].iter().map(|v| v * v).sum::<f64>();
+        rdiag[j] = alpha;
+        if vtv == 0.0 {
+            continue;
+        }
+        let v = &col[j..];
+        rest.par_chunks_mut(m).for_each(|c| {
+            let d = v.iter().zip(&c[j..]).map(|(a, b)| a * b).sum::<f64>() * 2.0 / vtv;
+            c[j..].iter_mut().zip(v).for_each(|(x, vi)| *x -= d * vi);
+        });
+        let d = v.iter().zip(&b[j..]).map(|(a, b)| a * b).sum::<f64>() * 2.0 / vtv;
+        b[j..].iter_mut().zip(v).for_each(|(x, vi)| *x -= d * vi);
+    }
+    let big = rdiag.iter().fold(0.0f64, |acc, r| acc.max(r.abs()));
+    let tol = big * f64::EPSILON * m as f64;
+    let mut w = vec![0.0; p];
+    for j in (0..p).rev() {
+        if rdiag[j].abs() <= tol {
+            return None;
+        }
+        let mut s = b[j];
+        for (k, wk) in w.iter().enumerate().skip(j + 1) {
+            s -= a[k * m + j] * wk;
+        }
+        w[j] = s / rdiag[j];
+    }
+    Some(w)
 }
 
 fn finite_or_singular(m: LinearRegression) -> Result<LinearRegression> {
@@ -421,6 +469,53 @@ mod tests {
         }
         let r = LinearRegression::fit_ridge(&x, &y, 100.0).unwrap();
         assert!(r.coef[0].abs() < ols.coef[0].abs());
+    }
+
+    #[test]
+    fn ridge_matches_the_closed_form_and_survives_epoch_columns() {
+        // One feature: w = Σxc·yc / (Σxc² + α) exactly.
+        let x1: Vec<f64> = (0..50).map(|i| (i % 7) as f64).collect();
+        let y1: Vec<f64> = x1
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 2.0 * v + (i % 3) as f64)
+            .collect();
+        let (mx, my) = (x1.iter().sum::<f64>() / 50.0, y1.iter().sum::<f64>() / 50.0);
+        let sxy: f64 = x1.iter().zip(&y1).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let sxx: f64 = x1.iter().map(|a| (a - mx) * (a - mx)).sum();
+        let rows: Vec<Vec<f64>> = x1.iter().map(|v| vec![*v]).collect();
+        let r = LinearRegression::fit_ridge(&Matrix::from_rows(&rows), &y1, 5.0).unwrap();
+        assert!(
+            (r.coef[0] - sxy / (sxx + 5.0)).abs() < 1e-12,
+            "{}",
+            r.coef[0]
+        );
+        // Flow-table shape: epoch milliseconds (~1.4e12), the same instant in
+        // microseconds (an exact multiple), and an ordinary feature. The
+        // normal equations lose α against 1e24-sized entries (Cholesky
+        // reported "not positive definite"); the QR solve fits.
+        let mut rng = StdRng::seed_from_u64(7);
+        let rows: Vec<Vec<f64>> = (0..400)
+            .map(|i| {
+                let ms = 1.4e12 + i as f64 * 1000.0 + rng.random_range(0.0..500.0);
+                vec![ms, ms * 1000.0, rng.random_range(0.0..100.0)]
+            })
+            .collect();
+        let y: Vec<f64> = rows.iter().map(|r| 5.0 * r[2] + 10.0).collect();
+        let x = Matrix::from_rows(&rows);
+        for alpha in [1.0, 100.0] {
+            let m = LinearRegression::fit_ridge(&x, &y, alpha).unwrap();
+            let pred = m.predict(&x);
+            let ybar = y.iter().sum::<f64>() / y.len() as f64;
+            let ss_res: f64 = y.iter().zip(&pred).map(|(a, b)| (a - b).powi(2)).sum();
+            let ss_tot: f64 = y.iter().map(|a| (a - ybar).powi(2)).sum();
+            assert!(
+                1.0 - ss_res / ss_tot > 0.999,
+                "alpha {alpha}: R² {}",
+                1.0 - ss_res / ss_tot
+            );
+            assert!((m.coef[2] - 5.0).abs() < 0.01, "{:?}", m.coef);
+        }
     }
 
     #[test]

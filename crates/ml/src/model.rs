@@ -274,6 +274,21 @@ pub fn train_rows(
         reserved.push(t);
     }
     let features = select::select_features(table, &spec.features, &reserved, groups)?;
+    // Rows without a label value teach nothing: leave them out (callers
+    // report the count with `select::missing_labels`).
+    let labelled;
+    let rows = match &spec.label {
+        Some(l) if kind.supervised() && !kind.regression() => {
+            labelled = select::labelled_rows(table, l, rows)?.0;
+            if labelled.is_empty() {
+                return Err(MlError::InvalidInput(format!(
+                    "no training row has a value in the label column {l:?}"
+                )));
+            }
+            &labelled[..]
+        }
+        _ => rows,
+    };
     let train = table.take_rows(rows);
     let mut cfg = spec.preprocess.clone().unwrap_or_default();
     if spec.preprocess.is_none() {
@@ -315,11 +330,21 @@ pub fn train_rows(
             Some(l) => class_ids(&select::label_strings(&train, l, &spec.mapping)?, &classes),
             None => Vec::new(),
         };
-        if kind.supervised() && classes.len() < 2 {
-            return Err(MlError::InvalidInput(format!(
-                "the label has {} class(es) in the training rows; need at least 2",
-                classes.len()
-            )));
+        if kind.supervised() {
+            // Count the classes that occur after the mapping: a binary
+            // mapping always names two classes, but a `benign` value that
+            // matches nothing leaves only one.
+            let mut present = vec![false; classes.len()];
+            for &c in &y {
+                if let Some(p) = present.get_mut(c as usize) {
+                    *p = true;
+                }
+            }
+            let n_present = present.iter().filter(|p| **p).count();
+            if n_present < 2 {
+                let l = spec.label.as_deref().unwrap_or_default();
+                return Err(one_class_error(&train, l, &spec.mapping, n_present));
+            }
         }
         let k = classes.len();
         let est = match kind {
@@ -385,6 +410,66 @@ pub fn train_rows(
         pipeline,
         estimator,
     })
+}
+
+/// The error for a label with fewer than two classes after mapping, naming
+/// the raw values that exist.
+fn one_class_error(table: &Table, label: &str, mapping: &LabelMapping, n: usize) -> MlError {
+    let mut values: Vec<String> = table
+        .column(label)
+        .map(|c| {
+            (0..table.n_rows)
+                .map(|i| c.data.text(i).trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    values.sort();
+    values.dedup();
+    let total = values.len();
+    values.truncate(20);
+    let seen = format!(
+        "{}{}",
+        values
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if total > values.len() {
+            format!(", … ({total} values)")
+        } else {
+            String::new()
+        }
+    );
+    let why = match mapping {
+        LabelMapping::AsIs => String::new(),
+        LabelMapping::Benign(v) => {
+            let hits = values.iter().any(|x| v.contains(x));
+            if hits {
+                format!(
+                    " (every value is one of the benign values {v:?}, so there is no attack row)"
+                )
+            } else {
+                format!(
+                    " (no value is one of the benign values {v:?}; values are compared exactly, case included)"
+                )
+            }
+        }
+        LabelMapping::Positive(v) => {
+            let hits = values.iter().any(|x| v.contains(x));
+            if hits {
+                format!(
+                    " (every value is one of the positive values {v:?}, so there is no benign row)"
+                )
+            } else {
+                format!(
+                    " (no value is one of the positive values {v:?}; values are compared exactly, case included)"
+                )
+            }
+        }
+    };
+    MlError::InvalidInput(format!(
+        "the label {label:?} has {n} class(es) in the training rows after mapping; need at least 2{why}; values present: {seen}"
+    ))
 }
 
 fn unreachable_regression() -> Result<Estimator> {
@@ -496,14 +581,19 @@ impl TrainedModel {
             )
         })?;
         let out = self.output(x)?;
-        let metrics = self.score_output(table, label, &out)?;
+        let truth = if matches!(out, Output::Proba(_) | Output::Anomaly(_)) {
+            self.truth(table, label)?
+        } else {
+            Truth::all(table.n_rows)
+        };
+        let metrics = self.score_output(table, label, &truth, &out)?;
         let impurity = match &self.estimator {
             Estimator::Forest(f) => Some(f.importances.clone()),
             Estimator::Gbt(g) => Some(g.importances.clone()),
             _ => None,
         };
         let permutation = if with_permutation && !matches!(metrics, Metrics::Clustering { .. }) {
-            Some(self.permutation_importance(table, label, x, &metrics)?)
+            Some(self.permutation_importance(table, label, &truth, x, &metrics)?)
         } else {
             None
         };
@@ -520,53 +610,121 @@ impl TrainedModel {
             .collect();
         Ok(Evaluation {
             model: self.kind,
-            rows: table.n_rows,
+            rows: truth.rows.len(),
+            unseen_label_rows: truth.unseen_rows,
+            unseen_labels: truth.unseen,
+            unlabelled_rows: truth.unlabelled,
             metrics,
             importance,
         })
     }
 
-    fn score_output(&self, table: &Table, label: &str, out: &Output) -> Result<Metrics> {
+    /// The true classes of a labelled table: rows without a label value are
+    /// left out; labels the model never saw become extra classes after the
+    /// model's own (so those rows count as misclassified).
+    fn truth(&self, table: &Table, label: &str) -> Result<Truth> {
+        let all: Vec<usize> = (0..table.n_rows).collect();
+        let (rows, unlabelled) = select::labelled_rows(table, label, &all)?;
+        let col = table.column(label)?;
+        let names: Vec<String> = rows
+            .iter()
+            .map(|&i| self.mapping.map(&col.data.text(i)))
+            .collect();
+        let mut unseen: Vec<String> = names
+            .iter()
+            .filter(|n| !self.classes.contains(n))
+            .cloned()
+            .collect();
+        unseen.sort();
+        unseen.dedup();
+        let classes: Vec<String> = self.classes.iter().chain(&unseen).cloned().collect();
+        let ids = class_ids(&names, &classes);
+        let unseen_rows = ids
+            .iter()
+            .filter(|&&c| c as usize >= self.classes.len())
+            .count();
+        Ok(Truth {
+            rows,
+            ids,
+            classes,
+            unseen,
+            unseen_rows,
+            unlabelled,
+        })
+    }
+
+    fn score_output(
+        &self,
+        table: &Table,
+        label: &str,
+        truth: &Truth,
+        out: &Output,
+    ) -> Result<Metrics> {
+        let k = self.classes.len();
+        let classify = |p: &[f64]| -> Metrics {
+            let all_pred = self.class_predictions(out);
+            let pred: Vec<u32> = truth
+                .rows
+                .iter()
+                .map(|&r| all_pred.get(r).copied().unwrap_or(u32::MAX))
+                .collect();
+            let scores: Vec<f64> = truth
+                .rows
+                .iter()
+                .flat_map(|&r| p.get(r * k..(r + 1) * k).unwrap_or(&[]).iter().copied())
+                .collect();
+            if truth.unseen.is_empty() {
+                return Metrics::Classification(metrics::classification(
+                    &self.classes,
+                    &truth.ids,
+                    &pred,
+                    Some(&scores),
+                    self.threshold,
+                ));
+            }
+            // Every row counts (rows of unseen classes are errors); the
+            // ranking metrics need one score per class, so they cover the
+            // rows whose class the model knows.
+            let mut m =
+                metrics::classification(&truth.classes, &truth.ids, &pred, None, self.threshold);
+            let known: Vec<usize> = (0..truth.ids.len())
+                .filter(|&i| (truth.ids[i] as usize) < k)
+                .collect();
+            let known_scores: Vec<f64> = known
+                .iter()
+                .flat_map(|&i| {
+                    scores
+                        .get(i * k..(i + 1) * k)
+                        .unwrap_or(&[])
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            let km = metrics::classification(
+                &self.classes,
+                &known.iter().map(|&i| truth.ids[i]).collect::<Vec<_>>(),
+                &known.iter().map(|&i| pred[i]).collect::<Vec<_>>(),
+                Some(&known_scores),
+                self.threshold,
+            );
+            m.roc_auc = km.roc_auc;
+            m.pr_auc = km.pr_auc;
+            Metrics::Classification(m)
+        };
         Ok(match out {
             Output::Values(v) => Metrics::Regression(metrics::regression(
                 &select::label_numbers(table, label)?,
                 v,
             )),
-            Output::Proba(p) => {
-                let truth = class_ids(
-                    &select::label_strings(table, label, &self.mapping)?,
-                    &self.classes,
-                );
-                let (truth, pred, scores) =
-                    self.known_rows(&truth, &self.class_predictions(out), p);
-                Metrics::Classification(metrics::classification(
-                    &self.classes,
-                    &truth,
-                    &pred,
-                    Some(&scores),
-                    self.threshold,
-                ))
-            }
+            Output::Proba(p) => classify(p),
             Output::Anomaly(s) => {
                 if self.classes.len() != 2 {
                     return Err(MlError::InvalidInput(
                         "evaluating an isolation forest needs a binary label mapping (--benign/--positive)".into(),
                     ));
                 }
-                let truth = class_ids(
-                    &select::label_strings(table, label, &self.mapping)?,
-                    &self.classes,
-                );
                 let p: Vec<f64> = s.iter().flat_map(|v| [1.0 - v, *v]).collect();
-                let (truth, pred, scores) =
-                    self.known_rows(&truth, &self.class_predictions(out), &p);
-                Metrics::Classification(metrics::classification(
-                    &self.classes,
-                    &truth,
-                    &pred,
-                    Some(&scores),
-                    self.threshold,
-                ))
+                classify(&p)
             }
             Output::Clusters(c) => {
                 let inertia = c.iter().map(|(_, d)| d * d).sum::<f64>();
@@ -578,28 +736,13 @@ impl TrainedModel {
         })
     }
 
-    /// Drops rows whose true class was never seen in training.
-    fn known_rows(&self, truth: &[u32], pred: &[u32], p: &[f64]) -> (Vec<u32>, Vec<u32>, Vec<f64>) {
-        let k = self.classes.len();
-        let mut t = Vec::with_capacity(truth.len());
-        let mut pr = Vec::with_capacity(truth.len());
-        let mut s = Vec::with_capacity(p.len());
-        for (r, (&a, &b)) in truth.iter().zip(pred).enumerate() {
-            if (a as usize) < k {
-                t.push(a);
-                pr.push(b);
-                s.extend_from_slice(p.get(r * k..(r + 1) * k).unwrap_or(&[]));
-            }
-        }
-        (t, pr, s)
-    }
-
     /// Drop in the headline metric (accuracy or R²) when one feature's
     /// column is shuffled (mean of 3 shuffles).
     fn permutation_importance(
         &self,
         table: &Table,
         label: &str,
+        truth: &Truth,
         x: &Matrix,
         base: &Metrics,
     ) -> Result<Vec<f64>> {
@@ -621,7 +764,7 @@ impl TrainedModel {
                 if let Some(col) = xp.data.get_mut(s..s + x.n_rows) {
                     col.shuffle(&mut rng);
                 }
-                let m = self.score_output(table, label, &self.output(&xp)?)?;
+                let m = self.score_output(table, label, truth, &self.output(&xp)?)?;
                 drop += b - headline(&m);
             }
             if let (Some(dst), Some(src)) = (
@@ -787,13 +930,54 @@ pub struct FeatureImportance {
     pub permutation: Option<f64>,
 }
 
+/// The true classes of the evaluated rows (see `TrainedModel::truth`).
+struct Truth {
+    /// Rows evaluated (those with a label value).
+    rows: Vec<usize>,
+    /// Class id of each evaluated row, into `classes`.
+    ids: Vec<u32>,
+    /// The model's classes, then the unseen labels.
+    classes: Vec<String>,
+    /// Labels of the table the model never saw (sorted).
+    unseen: Vec<String>,
+    /// Rows with an unseen label.
+    unseen_rows: usize,
+    /// Rows without a label value (not evaluated).
+    unlabelled: usize,
+}
+
+impl Truth {
+    /// Every row, no class information (regression, clustering).
+    fn all(n: usize) -> Truth {
+        Truth {
+            rows: (0..n).collect(),
+            ids: Vec::new(),
+            classes: Vec::new(),
+            unseen: Vec::new(),
+            unseen_rows: 0,
+            unlabelled: 0,
+        }
+    }
+}
+
 /// Result of evaluating a model on a table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Model family.
     pub model: ModelKind,
-    /// Rows evaluated.
+    /// Rows evaluated: every row with a label value (rows whose label the
+    /// model never saw included, as errors).
     pub rows: usize,
+    /// Evaluated rows whose label is not a model class; they count as
+    /// misclassified (ROC/PR AUC cover the other rows).
+    #[serde(default)]
+    pub unseen_label_rows: usize,
+    /// The labels the model never saw, as extra classes in the metrics.
+    #[serde(default)]
+    pub unseen_labels: Vec<String>,
+    /// Rows without a label value, left out of the evaluation.
+    #[serde(default)]
+    pub unlabelled_rows: usize,
     /// Metrics.
     pub metrics: Metrics,
     /// Per-feature importances.
@@ -833,16 +1017,16 @@ fn split_keys(table: &Table, spec: &TrainSpec, method: SplitMethod) -> Result<Sp
             let col = table.column(t)?;
             Some(match &col.data {
                 ColumnData::Num(v) => v.clone(),
-                ColumnData::Str(v) => {
-                    // Text timestamps (ISO-like) sort lexically: use ranks.
-                    let mut idx: Vec<usize> = (0..v.len()).collect();
-                    idx.sort_by(|&a, &b| v[a].cmp(&v[b]));
-                    let mut rank = vec![0.0; v.len()];
-                    for (r, i) in idx.into_iter().enumerate() {
-                        rank[i] = r as f64;
-                    }
-                    rank
-                }
+                // Text timestamps are parsed (RFC 3339, `YYYY-MM-DD HH:MM:SS`,
+                // CIC-IDS `M/D/YYYY H:MM[:SS] [AM|PM]`, ...), never
+                // compared as text: `7/20/2017` sorts before `7/3/2017`.
+                ColumnData::Str(v) => crate::time::parse_time_column(v).map_err(|row| {
+                    MlError::InvalidInput(format!(
+                        "time column {t:?}: cannot read {:?} (row {}) as a timestamp; accepted: RFC 3339 / ISO 8601 (2017-07-07T08:59:00Z, 2017-07-07 08:59:00), M/D/YYYY or D/M/YYYY H:MM[:SS] [AM|PM], or Unix time as a number",
+                        v.get(row).map_or("", String::as_str),
+                        row + 1
+                    ))
+                })?,
             })
         }
         _ => None,
@@ -991,6 +1175,106 @@ mod tests {
         let mut bad = m.clone();
         bad.pipeline.feature_names.pop();
         assert!(TrainedModel::from_bytes(&bad.to_bytes().unwrap()).is_err());
+    }
+
+    fn csv(s: &str) -> Table {
+        Table::from_csv_reader(s.as_bytes(), Path::new("t"), &CsvOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn a_benign_value_matching_no_row_is_an_error_naming_the_values() {
+        let t = table();
+        let mut sp = spec(ModelKind::RandomForest);
+        sp.mapping = LabelMapping::Benign(vec!["Normal".into()]);
+        let e = train(&t, &sp, &|_: &str| None).unwrap_err().to_string();
+        assert!(
+            e.contains("1 class") && e.contains("\"normal\"") && e.contains("\"attack\""),
+            "{e}"
+        );
+        sp.mapping = LabelMapping::Positive(vec!["normal".into(), "attack".into()]);
+        let e = train(&t, &sp, &|_: &str| None).unwrap_err().to_string();
+        assert!(e.contains("no benign row"), "{e}");
+    }
+
+    #[test]
+    fn rows_without_a_label_are_left_out_of_training_and_evaluation() {
+        let mut s = String::from("a,Label\n");
+        for i in 0..60 {
+            let lab = match i % 3 {
+                0 => "x",
+                1 => "y",
+                _ if i % 2 == 0 => "",
+                _ => "y",
+            };
+            s.push_str(&format!("{},{lab}\n", i % 3));
+        }
+        let t = csv(&s);
+        let mut sp = spec(ModelKind::Tree);
+        sp.mapping = LabelMapping::AsIs;
+        let m = train(&t, &sp, &|_: &str| None).unwrap();
+        assert_eq!(m.classes, ["x", "y"]);
+        assert_eq!(m.meta.train_rows, 50);
+        sp.mapping = LabelMapping::Benign(vec!["x".into()]);
+        let m = train(&t, &sp, &|_: &str| None).unwrap();
+        assert_eq!(m.meta.train_rows, 50, "unlabelled rows are not `attack`");
+        let e = m.evaluate(&t, false).unwrap();
+        assert_eq!((e.rows, e.unlabelled_rows), (50, 10));
+    }
+
+    #[test]
+    fn evaluation_counts_rows_of_unseen_labels_as_errors() {
+        let mut tr = String::from("a,Label\n");
+        let mut te = String::from("a,Label\n");
+        for i in 0..40 {
+            tr.push_str(&format!("{},{}\n", i % 2, ["p", "q"][i % 2]));
+            te.push_str(&format!("{},{}\n", i % 3, ["p", "q", "new"][i % 3]));
+        }
+        let mut sp = spec(ModelKind::Tree);
+        sp.mapping = LabelMapping::AsIs;
+        let m = train(&csv(&tr), &sp, &|_: &str| None).unwrap();
+        let e = m.evaluate(&csv(&te), false).unwrap();
+        assert_eq!(e.rows, 40);
+        assert_eq!(e.unseen_labels, ["new"]);
+        assert_eq!(e.unseen_label_rows, 13);
+        let Metrics::Classification(c) = e.metrics else {
+            panic!()
+        };
+        assert_eq!(c.n, 40);
+        assert!((c.accuracy - 27.0 / 40.0).abs() < 1e-12, "{}", c.accuracy);
+        assert_eq!(c.per_class.len(), 3);
+        assert_eq!(c.per_class[2].support, 13);
+        assert!(c.roc_auc.is_some());
+    }
+
+    #[test]
+    fn time_split_orders_cic_style_text_dates_by_time() {
+        let mut s = String::from("a,ts,Label\n");
+        for day in 1..=20 {
+            for h in 0..10 {
+                let lab = if day >= 15 { "late" } else { "early" };
+                s.push_str(&format!("{h},7/{day}/2017 {}:05,{lab}\n", h + 1));
+            }
+        }
+        let t = csv(&s);
+        let mut sp = spec(ModelKind::Tree);
+        sp.mapping = LabelMapping::AsIs;
+        sp.time_column = Some("ts".into());
+        let split = SplitSpec {
+            test_fraction: 0.2,
+            method: SplitMethod::Time,
+            seed: 1,
+        };
+        let (_, e) = train_test(&t, &sp, &split, &|_: &str| None, false).unwrap();
+        let Metrics::Classification(c) = e.metrics else {
+            panic!()
+        };
+        let late = c.per_class.iter().find(|m| m.class == "late").unwrap();
+        assert_eq!(late.support, 40, "the held-out rows are the last four days");
+        let bad = csv("a,ts,Label\n1,soon,x\n2,later,y\n");
+        let e = train_test(&bad, &sp, &split, &|_: &str| None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"soon\"") && e.contains("timestamp"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,15 @@
 //! Parquet input and output (behind the `parquet` cargo feature, because
-//! arrow and parquet cost minutes of build time). Numeric Arrow columns
-//! become [`ColumnData::Num`], strings and everything else become text; on
-//! output, numbers are `Float64` (NaN written as null) and text is `Utf8`.
+//! arrow and parquet cost minutes of build time).
+//!
+//! Input follows the CSV reader, so the same flows as CSV and as Parquet
+//! give the same [`Table`]: numeric and boolean columns become numbers
+//! (nulls → NaN); text is trimmed (nulls → empty) and, like a CSV column,
+//! becomes numeric when every value reads as a number; timestamps become
+//! RFC 3339 UTC text with six fraction digits and lists `[a,b,...]` text,
+//! exactly as `netlens flows` writes them to CSV (training leaves both
+//! kinds of column out of the default features: see
+//! [`crate::select::default_exclusions`]). On output, numbers are `Float64`
+//! (NaN written as null) and text is `Utf8`.
 
 use std::path::Path;
 
@@ -10,13 +18,93 @@ use crate::table::Table;
 #[cfg(feature = "parquet")]
 use crate::table::{Column, ColumnData};
 
-/// Reads a whole Parquet file into a [`Table`].
+/// Numbers of a numeric or boolean Arrow array (None for other types).
 #[cfg(feature = "parquet")]
-pub fn read_parquet(path: &Path) -> Result<Table> {
+fn arrow_numbers(arr: &dyn arrow_array::Array) -> Option<Vec<f64>> {
     use arrow_array::Array;
     use arrow_array::cast::AsArray;
     use arrow_array::types::*;
     use arrow_schema::DataType;
+    let n = arr.len();
+    macro_rules! prim {
+        ($t:ty) => {{
+            let a = arr.as_primitive_opt::<$t>()?;
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        f64::NAN
+                    } else {
+                        a.value(i) as f64
+                    }
+                })
+                .collect()
+        }};
+    }
+    Some(match arr.data_type() {
+        DataType::Float64 => prim!(Float64Type),
+        DataType::Float32 => prim!(Float32Type),
+        DataType::Int64 => prim!(Int64Type),
+        DataType::Int32 => prim!(Int32Type),
+        DataType::Int16 => prim!(Int16Type),
+        DataType::Int8 => prim!(Int8Type),
+        DataType::UInt64 => prim!(UInt64Type),
+        DataType::UInt32 => prim!(UInt32Type),
+        DataType::UInt16 => prim!(UInt16Type),
+        DataType::UInt8 => prim!(UInt8Type),
+        DataType::Float16 => {
+            let a = arr.as_primitive_opt::<Float16Type>()?;
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        f64::NAN
+                    } else {
+                        f64::from(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        DataType::Boolean => {
+            let a = arr.as_boolean_opt()?;
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        f64::NAN
+                    } else if a.value(i) {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        }
+        _ => return None,
+    })
+}
+
+/// Whether a column of this type is read as numbers.
+#[cfg(feature = "parquet")]
+fn is_numeric(t: &arrow_schema::DataType) -> bool {
+    use arrow_schema::DataType;
+    matches!(
+        t,
+        DataType::Float64
+            | DataType::Float32
+            | DataType::Float16
+            | DataType::Int64
+            | DataType::Int32
+            | DataType::Int16
+            | DataType::Int8
+            | DataType::UInt64
+            | DataType::UInt32
+            | DataType::UInt16
+            | DataType::UInt8
+            | DataType::Boolean
+    )
+}
+
+/// Reads a whole Parquet file into a [`Table`].
+#[cfg(feature = "parquet")]
+pub fn read_parquet(path: &Path) -> Result<Table> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     let perr = |m: String| MlError::Parquet {
@@ -39,12 +127,12 @@ pub fn read_parquet(path: &Path) -> Result<Table> {
     let mut cols: Vec<ColumnData> = schema
         .fields()
         .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+        .map(|f| {
+            if is_numeric(f.data_type()) {
+                ColumnData::Num(Vec::new())
+            } else {
                 ColumnData::Str(Vec::new())
             }
-            t if t.is_numeric() || *t == DataType::Boolean => ColumnData::Num(Vec::new()),
-            _ => ColumnData::Str(Vec::new()),
         })
         .collect();
     let mut n_rows = 0usize;
@@ -52,105 +140,153 @@ pub fn read_parquet(path: &Path) -> Result<Table> {
         let batch = batch.map_err(|e| perr(e.to_string()))?;
         for (ci, col) in cols.iter_mut().enumerate() {
             let arr = batch.column(ci);
-            let n = arr.len();
-            macro_rules! push_prim {
-                ($t:ty, $v:expr) => {{
-                    let a = arr.as_primitive::<$t>();
-                    for i in 0..n {
-                        $v.push(if a.is_null(i) {
-                            f64::NAN
-                        } else {
-                            a.value(i) as f64
-                        });
-                    }
-                }};
-            }
+            let name = names.get(ci).map_or("", String::as_str);
+            let unsupported = || {
+                perr(format!(
+                    "column {name:?} has a type netlens tables do not read ({})",
+                    arr.data_type()
+                ))
+            };
             match col {
-                ColumnData::Num(v) => match arr.data_type() {
-                    DataType::Float64 => push_prim!(Float64Type, v),
-                    DataType::Float32 => push_prim!(Float32Type, v),
-                    DataType::Int64 => push_prim!(Int64Type, v),
-                    DataType::Int32 => push_prim!(Int32Type, v),
-                    DataType::Int16 => push_prim!(Int16Type, v),
-                    DataType::Int8 => push_prim!(Int8Type, v),
-                    DataType::UInt64 => push_prim!(UInt64Type, v),
-                    DataType::UInt32 => push_prim!(UInt32Type, v),
-                    DataType::UInt16 => push_prim!(UInt16Type, v),
-                    DataType::UInt8 => push_prim!(UInt8Type, v),
-                    DataType::Boolean => {
-                        let a = arr.as_boolean();
-                        for i in 0..n {
-                            v.push(if a.is_null(i) {
-                                f64::NAN
-                            } else if a.value(i) {
-                                1.0
-                            } else {
-                                0.0
-                            });
-                        }
-                    }
-                    other => {
-                        // Decimal/float16 and friends: go through the string cast.
-                        let s = arrow_cast_text(arr.as_ref())
-                            .ok_or_else(|| perr(format!("unsupported numeric type {other}")))?;
-                        v.extend(s.iter().map(|x| x.parse::<f64>().unwrap_or(f64::NAN)));
-                    }
-                },
-                ColumnData::Str(v) => {
-                    let s = arrow_cast_text(arr.as_ref()).ok_or_else(|| {
-                        perr(format!("unsupported column type {}", arr.data_type()))
-                    })?;
-                    v.extend(s);
+                ColumnData::Num(v) => {
+                    v.extend(arrow_numbers(arr.as_ref()).ok_or_else(unsupported)?)
                 }
+                ColumnData::Str(v) => v.extend(arrow_text(arr.as_ref()).ok_or_else(unsupported)?),
             }
         }
         n_rows += batch.num_rows();
     }
+    let columns = names
+        .into_iter()
+        .zip(cols)
+        .map(|(name, data)| {
+            // As the CSV reader: text that is all numbers (or missing) is numeric.
+            let data = match data {
+                ColumnData::Str(v) => match crate::table::text_as_numbers(&v) {
+                    Some(x) => ColumnData::Num(x),
+                    None => ColumnData::Str(v),
+                },
+                num => num,
+            };
+            Column { name, data }
+        })
+        .collect();
     Ok(Table {
-        columns: names
-            .into_iter()
-            .zip(cols)
-            .map(|(name, data)| Column { name, data })
-            .collect(),
+        columns,
         n_rows,
         skipped_rows: 0,
     })
 }
 
-/// Text of a string-like Arrow array (None for other types).
+/// Text of an Arrow array in the CSV spelling of `netlens flows`: strings
+/// trimmed (null → empty), timestamps as RFC 3339 UTC with six fraction
+/// digits, lists as `[a,b,...]` (integers plain, floats in shortest
+/// round-trip form with a fraction, e.g. `0.0`). None for other types.
 #[cfg(feature = "parquet")]
-fn arrow_cast_text(arr: &dyn arrow_array::Array) -> Option<Vec<String>> {
+fn arrow_text(arr: &dyn arrow_array::Array) -> Option<Vec<String>> {
+    use arrow_array::Array;
     use arrow_array::cast::AsArray;
-    use arrow_schema::DataType;
+    use arrow_array::types::*;
+    use arrow_schema::{DataType, TimeUnit};
     let n = arr.len();
     let get =
         |i: usize, f: &dyn Fn(usize) -> String| if arr.is_null(i) { String::new() } else { f(i) };
     match arr.data_type() {
         DataType::Utf8 => {
-            let a = arr.as_string::<i32>();
+            let a = arr.as_string_opt::<i32>()?;
             Some(
                 (0..n)
-                    .map(|i| get(i, &|i| a.value(i).to_string()))
+                    .map(|i| get(i, &|i| a.value(i).trim().to_string()))
                     .collect(),
             )
         }
         DataType::LargeUtf8 => {
-            let a = arr.as_string::<i64>();
+            let a = arr.as_string_opt::<i64>()?;
             Some(
                 (0..n)
-                    .map(|i| get(i, &|i| a.value(i).to_string()))
+                    .map(|i| get(i, &|i| a.value(i).trim().to_string()))
                     .collect(),
             )
         }
         DataType::Utf8View => {
-            let a = arr.as_string_view();
+            let a = arr.as_string_view_opt()?;
             Some(
                 (0..n)
-                    .map(|i| get(i, &|i| a.value(i).to_string()))
+                    .map(|i| get(i, &|i| a.value(i).trim().to_string()))
                     .collect(),
             )
         }
-        DataType::Dictionary(_, _) => None,
+        DataType::Null => Some(vec![String::new(); n]),
+        DataType::Timestamp(unit, _) => {
+            type ToUs = fn(i64) -> i64;
+            let (vals, per_us): (Vec<Option<i64>>, ToUs) = match unit {
+                TimeUnit::Second => (
+                    arr.as_primitive_opt::<TimestampSecondType>()?
+                        .iter()
+                        .collect(),
+                    |v| v.saturating_mul(1_000_000),
+                ),
+                TimeUnit::Millisecond => (
+                    arr.as_primitive_opt::<TimestampMillisecondType>()?
+                        .iter()
+                        .collect(),
+                    |v| v.saturating_mul(1_000),
+                ),
+                TimeUnit::Microsecond => (
+                    arr.as_primitive_opt::<TimestampMicrosecondType>()?
+                        .iter()
+                        .collect(),
+                    |v| v,
+                ),
+                TimeUnit::Nanosecond => (
+                    arr.as_primitive_opt::<TimestampNanosecondType>()?
+                        .iter()
+                        .collect(),
+                    |v| v.div_euclid(1_000),
+                ),
+            };
+            Some(
+                vals.into_iter()
+                    .map(|v| v.map_or_else(String::new, |v| crate::time::rfc3339_us(per_us(v))))
+                    .collect(),
+            )
+        }
+        DataType::List(_) | DataType::LargeList(_) => {
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                if arr.is_null(i) {
+                    out.push(String::new());
+                    continue;
+                }
+                let inner = match (arr.as_list_opt::<i32>(), arr.as_list_opt::<i64>()) {
+                    (Some(l), _) => l.value(i),
+                    (None, Some(l)) => l.value(i),
+                    (None, None) => return None,
+                };
+                let float = matches!(
+                    inner.data_type(),
+                    DataType::Float16 | DataType::Float32 | DataType::Float64
+                );
+                let items: Vec<String> = if is_numeric(inner.data_type()) {
+                    arrow_numbers(inner.as_ref())?
+                        .into_iter()
+                        .map(|x| {
+                            if x.is_nan() {
+                                "nan".to_string()
+                            } else if float {
+                                format!("{x:?}")
+                            } else {
+                                crate::table::fmt_num(x)
+                            }
+                        })
+                        .collect()
+                } else {
+                    arrow_text(inner.as_ref())?
+                };
+                out.push(format!("[{}]", items.join(",")));
+            }
+            Some(out)
+        }
         _ => None,
     }
 }

@@ -129,6 +129,118 @@ impl LabelMapping {
     }
 }
 
+/// Columns that identify a row, a moment or a host of one capture rather
+/// than describe its traffic: netlens's `id` and absolute first/last-seen
+/// times, MAC addresses, and the CIC-IDS2017 `Flow ID` / `Timestamp` (names
+/// or globs). A model trained on them learns when and where an attack
+/// happened in this capture (IP addresses are handled by the `ip` option).
+/// Durations are kept.
+pub const IDENTIFIER_COLUMNS: &[&str] = &[
+    "id",
+    "cic_flow_id",
+    "Flow ID",
+    "Timestamp",
+    "first_seen",
+    "last_seen",
+    "src_mac",
+    "dst_mac",
+    "*_first_seen_ms",
+    "*_last_seen_ms",
+    "*_first_seen_us",
+    "*_last_seen_us",
+];
+
+/// Columns left out of the features when none are chosen explicitly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DefaultExclusions {
+    /// Identifier and absolute-time columns ([`IDENTIFIER_COLUMNS`]);
+    /// empty when identifiers are kept.
+    pub identifiers: Vec<String>,
+    /// Text columns holding lists (`[a,b,...]`, as netlens writes the
+    /// `splt_*` columns): a list is not a category, so they are never
+    /// features unless chosen explicitly.
+    pub lists: Vec<String>,
+}
+
+impl DefaultExclusions {
+    /// All the excluded names.
+    pub fn all(&self) -> impl Iterator<Item = &String> {
+        self.identifiers.iter().chain(&self.lists)
+    }
+}
+
+/// Whether every non-empty value of a text column is a `[...]` list (and
+/// at least one value is).
+fn is_list_column(v: &[String]) -> bool {
+    let mut any = false;
+    for s in v {
+        let s = s.trim();
+        if s.is_empty() {
+            continue;
+        }
+        if !(s.starts_with('[') && s.ends_with(']')) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// The columns of `table` that training leaves out when no features are
+/// chosen: identifier/time columns (unless `keep_identifiers`) and list
+/// columns. `reserved` columns (label, time column) are never listed. The
+/// one rule shared by `netlens train`/`evaluate --cv` and the Python API.
+pub fn default_exclusions(
+    table: &Table,
+    reserved: &[&str],
+    keep_identifiers: bool,
+) -> DefaultExclusions {
+    let pats: Vec<glob::Pattern> = IDENTIFIER_COLUMNS
+        .iter()
+        .filter_map(|p| glob::Pattern::new(p).ok())
+        .collect();
+    let mut out = DefaultExclusions::default();
+    for c in &table.columns {
+        if reserved.contains(&c.name.as_str()) {
+            continue;
+        }
+        if !keep_identifiers && pats.iter().any(|p| p.matches(&c.name)) {
+            out.identifiers.push(c.name.clone());
+        } else if let ColumnData::Str(v) = &c.data
+            && is_list_column(v)
+        {
+            out.lists.push(c.name.clone());
+        }
+    }
+    out
+}
+
+/// Whether a raw label value is missing (empty after trimming; CSV `NA`
+/// cells and nulls read as empty).
+pub fn is_missing_label(raw: &str) -> bool {
+    raw.trim().is_empty()
+}
+
+/// Rows (among `rows`) whose label is present, and how many lack one.
+pub fn labelled_rows(table: &Table, label: &str, rows: &[usize]) -> Result<(Vec<usize>, usize)> {
+    let col = table.column(label)?;
+    let kept: Vec<usize> = rows
+        .iter()
+        .copied()
+        .filter(|&i| !is_missing_label(&col.data.text(i)))
+        .collect();
+    let missing = rows.len() - kept.len();
+    Ok((kept, missing))
+}
+
+/// Number of rows of `table` without a label value.
+pub fn missing_labels(table: &Table, label: &str) -> Result<usize> {
+    let col = table.column(label)?;
+    Ok((0..table.n_rows)
+        .filter(|&i| is_missing_label(&col.data.text(i)))
+        .count())
+}
+
 /// Class names of the label column after mapping, one per row.
 pub fn label_strings(table: &Table, label: &str, mapping: &LabelMapping) -> Result<Vec<String>> {
     let col = table.column(label)?;

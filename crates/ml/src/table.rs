@@ -136,6 +136,12 @@ fn parse_cell(s: &str) -> Option<f64> {
     t.parse::<f64>().ok()
 }
 
+/// The numbers of a text column when every cell reads as a number or is
+/// missing (the CSV reader's typing rule); None when some cell is text.
+pub fn text_as_numbers(v: &[String]) -> Option<Vec<f64>> {
+    v.iter().map(|s| parse_cell(s)).collect()
+}
+
 /// A column under construction: numeric until a non-numeric cell appears.
 enum Builder {
     Num(Vec<f64>),
