@@ -35,15 +35,103 @@ pub struct Args {
     pub format: Option<SummaryFormat>,
 }
 
+/// `SpecOpts` and `--algorithm` as clap fills them when nothing is given.
+#[derive(clap::Parser)]
+struct Defaults {
+    #[command(flatten)]
+    spec: SpecOpts,
+    #[arg(long, value_enum, default_value = "rf")]
+    algorithm: Algo,
+}
+
+/// The training options given with a value other than their default; a
+/// saved model keeps the options it was trained with, so these would be
+/// ignored by `--model`.
+fn training_options_given(args: &Args) -> Result<Vec<&'static str>> {
+    use clap::Parser;
+    let d = Defaults::try_parse_from(["evaluate"])?;
+    let (a, b) = (&args.spec, &d.spec);
+    let mut given = Vec::new();
+    macro_rules! check {
+        ($($field:ident => $flag:literal),* $(,)?) => {
+            $(if format!("{:?}", a.$field) != format!("{:?}", b.$field) {
+                given.push($flag);
+            })*
+        };
+    }
+    check!(
+        benign => "--benign", positive => "--positive", features => "--features",
+        exclude => "--exclude", keep_identifiers => "--keep-identifiers",
+        time_column => "--time-column", scaling => "--scaling", non_finite => "--non-finite",
+        encoding => "--encoding", ip => "--ip", trees => "--trees", max_depth => "--max-depth",
+        iterations => "--iterations", learning_rate => "--learning-rate", alpha => "--alpha",
+        k => "--k", seed => "--seed",
+    );
+    if format!("{:?}", args.algorithm) != format!("{:?}", d.algorithm) {
+        given.push("--algorithm");
+    }
+    Ok(given)
+}
+
 /// Runs `netlens evaluate`.
 pub fn run(args: Args) -> Result<()> {
+    if args.model.is_some() {
+        let given = training_options_given(&args)?;
+        if !given.is_empty() {
+            bail!(
+                "{} appl{} to --cv only: a saved model keeps the label mapping, features, preprocessing and hyper-parameters it was trained with (--threshold and --label do apply to --model)",
+                given.join(", "),
+                if given.len() == 1 { "ies" } else { "y" }
+            );
+        }
+    }
     let table = args.table.load(&args.tables)?;
     let fmt = summary_format(args.format);
     if let Some(path) = &args.model {
-        let m = TrainedModel::load(path)?;
+        let mut m = TrainedModel::load(path)?;
+        if let Some(l) = &args.spec.label
+            && m.label.as_deref() != Some(l.as_str())
+        {
+            bail!(
+                "--label {l:?} differs from the label the model was trained on ({}); a saved model is evaluated against its own label column",
+                m.label
+                    .as_deref()
+                    .map_or("none".to_string(), |x| format!("{x:?}"))
+            );
+        }
+        if let Some(t) = args.spec.threshold {
+            if m.threshold.is_none() {
+                bail!(
+                    "--threshold applies to binary classifiers and isolation forests; this {:?} model has {} classes",
+                    m.kind,
+                    m.classes.len()
+                );
+            }
+            if !(0.0..=1.0).contains(&t) {
+                bail!("--threshold must be in [0, 1]");
+            }
+            eprintln!(
+                "netlens: evaluating at threshold {t} (the model's own is {})",
+                m.threshold.unwrap_or(0.5)
+            );
+            m.threshold = Some(t);
+        }
         let pb = spinner("evaluating");
         let e = m.evaluate(&table, args.permutation)?;
         pb.finish_and_clear();
+        if e.unseen_label_rows > 0 {
+            eprintln!(
+                "netlens: {} row(s) have labels the model never saw ({}): counted as misclassified",
+                e.unseen_label_rows,
+                e.unseen_labels.join(", ")
+            );
+        }
+        if e.unlabelled_rows > 0 {
+            eprintln!(
+                "netlens: {} row(s) without a label value were not evaluated",
+                e.unlabelled_rows
+            );
+        }
         match fmt {
             SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&e)?),
             SummaryFormat::Text => print!("{}", render(&e)),

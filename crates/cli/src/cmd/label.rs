@@ -20,9 +20,12 @@ pub struct Args {
     /// Rule file (TOML).
     #[arg(long)]
     pub rules: PathBuf,
-    /// Output CSV (`-` = stdout).
+    /// Output table (`-` = stdout; `.gz` names are gzip-compressed).
     #[arg(short, long, default_value = "-")]
     pub output: String,
+    /// Output format (default from the extension, else CSV).
+    #[arg(long, value_enum)]
+    pub format: Option<super::predict::OutFormat>,
     /// No per-rule counts on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -34,9 +37,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut table = Table::from_path(&a.flows, &CsvOptions::default())
         .with_context(|| format!("reading {}", a.flows.display()))?;
     let report = rules.apply(&mut table)?;
-    let out = crate::common::open_output(&a.output)?;
-    table
-        .write_csv(out)
+    super::predict::write_table(&table, std::path::Path::new(&a.output), a.format)
         .with_context(|| format!("writing {}", a.output))?;
     if !a.quiet {
         for (name, label, n) in &report.per_rule {

@@ -24,6 +24,9 @@ pub enum OutFormat {
 
 /// Arguments of `netlens predict`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Output columns (added, or replacing columns of the same name, so a scored table can be scored again):\n  prediction  the predicted class (or regression value, cluster id, `normal`/`anomaly`)\n  score       binary classifier: P(positive class, `attack`); `prediction` is the positive\n                class when score >= the model's threshold (set at training, default 0.5)\n              multi-class classifier: the probability of the predicted class, which is the\n                most probable class (argmax; no threshold applies: the threshold a detector\n                model stores for `netlens detect`, on 1 - P(benign), is not used here)\n              isolation forest: the anomaly score in (0, 1], compared with the threshold\n              regression: the predicted value; k-means: the distance to the centroid"
+)]
 pub struct Args {
     /// Input table (CSV or Parquet).
     pub table: PathBuf,
@@ -71,37 +74,62 @@ pub fn run(args: Args) -> Result<()> {
         secs,
         table.n_rows as f64 / secs.max(1e-9)
     );
-    table.columns.push(Column {
-        name: "prediction".into(),
-        data: ColumnData::Str(scored.prediction),
-    });
-    table.columns.push(Column {
-        name: "score".into(),
-        data: ColumnData::Num(scored.score),
-    });
-    let fmt = format_for(&args.output, args.format)?;
+    let mut replaced = Vec::new();
+    for (name, data) in [
+        ("prediction", ColumnData::Str(scored.prediction)),
+        ("score", ColumnData::Num(scored.score)),
+    ] {
+        match table.columns.iter_mut().find(|c| c.name == name) {
+            Some(c) => {
+                c.data = data;
+                replaced.push(name);
+            }
+            None => table.columns.push(Column {
+                name: name.into(),
+                data,
+            }),
+        }
+    }
+    if !replaced.is_empty() {
+        eprintln!(
+            "netlens: the input already has {} column(s): replaced with this model's",
+            replaced.join(" and ")
+        );
+    }
+    write_table(&table, &args.output, args.format)
+}
+
+/// Writes `table` to `output` (`-` = stdout; `.gz` names gzip-compressed
+/// for CSV/JSONL) in `format`, by default from the extension, else CSV.
+pub fn write_table(
+    table: &netlens_ml::table::Table,
+    output: &Path,
+    format: Option<OutFormat>,
+) -> Result<()> {
+    let fmt = format_for(output, format)?;
+    let args_output = output;
     if fmt == OutFormat::Parquet {
-        let to_stdout = args.output == Path::new("-");
+        let to_stdout = args_output == Path::new("-");
         if to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             bail!("Parquet is binary: give an output file with -o (or redirect stdout)");
         }
         if to_stdout {
             let mut out = std::io::BufWriter::new(std::io::stdout());
-            netlens_ml::parquet_in::write_parquet(&table, &mut out, &args.output)?;
+            netlens_ml::parquet_in::write_parquet(table, &mut out, args_output)?;
             out.flush()?;
         } else {
-            let file = std::fs::File::create(&args.output)
-                .with_context(|| format!("creating {}", args.output.display()))?;
+            let file = std::fs::File::create(args_output)
+                .with_context(|| format!("creating {}", args_output.display()))?;
             netlens_ml::parquet_in::write_parquet(
-                &table,
+                table,
                 std::io::BufWriter::new(file),
-                &args.output,
+                args_output,
             )?;
         }
         return Ok(());
     }
     // `-` is stdout; a `.gz` name is written gzip-compressed.
-    let out = crate::common::open_output(&args.output.to_string_lossy())?;
+    let out = crate::common::open_output(&args_output.to_string_lossy())?;
     match fmt {
         OutFormat::Csv => table.write_csv(out)?,
         OutFormat::Parquet => bail!("Parquet output is written above"),

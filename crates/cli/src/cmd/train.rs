@@ -146,7 +146,9 @@ pub struct SpecOpts {
     /// Clusters (kmeans).
     #[arg(long, default_value_t = 8)]
     pub k: usize,
-    /// Decision threshold on the positive-class / anomaly score.
+    /// Decision threshold on the positive-class / anomaly score (binary
+    /// tasks; with `evaluate --model`, evaluate at this threshold instead of
+    /// the model's).
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Random seed.
@@ -191,53 +193,43 @@ pub enum IpArg {
     Subnet,
 }
 
-/// Columns that identify a row, a moment or a host of one capture rather
-/// than describe its traffic: netlens's `id` and absolute first/last-seen
-/// times, MAC addresses, and the CIC-IDS2017 `Flow ID` / `Timestamp`. A model
-/// trained on them learns when and where an attack happened in this capture
-/// (IP addresses are handled by `--ip`). Durations are kept.
-const IDENTIFIER_COLUMNS: &[&str] = &[
-    "id",
-    "cic_flow_id",
-    "Flow ID",
-    "Timestamp",
-    "first_seen",
-    "last_seen",
-    "src_mac",
-    "dst_mac",
-    "*_first_seen_ms",
-    "*_last_seen_ms",
-    "*_first_seen_us",
-    "*_last_seen_us",
-];
-
 impl SpecOpts {
-    /// Adds the identifier columns present in `table` to the spec's
-    /// exclusions (and says so on stderr), unless features were chosen
-    /// explicitly or `--keep-identifiers` is given.
+    /// Adds the columns training leaves out by default (identifier and
+    /// absolute-time columns unless `--keep-identifiers`, and list columns
+    /// such as `splt_*`; the rule is `netlens_ml::select::default_exclusions`,
+    /// shared with the Python API) to the spec's exclusions and says so on
+    /// stderr; nothing when features were chosen explicitly. Also notes
+    /// rows without a label value, which training leaves out.
     pub fn leave_out_identifiers(&self, table: &Table, spec: &mut TrainSpec) {
-        if self.keep_identifiers || !self.features.is_empty() {
+        if let Some(l) = &self.label
+            && spec.kind.supervised()
+            && !spec.kind.regression()
+            && let Ok(n) = netlens_ml::select::missing_labels(table, l)
+            && n > 0
+        {
+            eprintln!("netlens: left out {n} row(s) with no value in the label column {l:?}");
+        }
+        if !self.features.is_empty() {
             return;
         }
-        let pats: Vec<glob::Pattern> = IDENTIFIER_COLUMNS
-            .iter()
-            .filter_map(|p| glob::Pattern::new(p).ok())
+        let reserved: Vec<&str> = [self.label.as_deref(), self.time_column.as_deref()]
+            .into_iter()
+            .flatten()
             .collect();
-        let reserved = [self.label.as_deref(), self.time_column.as_deref()];
-        let out: Vec<String> = table
-            .columns
-            .iter()
-            .map(|c| c.name.clone())
-            .filter(|n| pats.iter().any(|p| p.matches(n)))
-            .filter(|n| !reserved.contains(&Some(n.as_str())))
-            .collect();
-        if !out.is_empty() {
+        let out = netlens_ml::select::default_exclusions(table, &reserved, self.keep_identifiers);
+        if !out.identifiers.is_empty() {
             eprintln!(
                 "netlens: left out identifier and time columns (--keep-identifiers keeps them): {}",
-                out.join(", ")
+                out.identifiers.join(", ")
             );
         }
-        spec.features.exclude.extend(out);
+        if !out.lists.is_empty() {
+            eprintln!(
+                "netlens: left out list columns (not usable as features; name them in --features to use them as text): {}",
+                out.lists.join(", ")
+            );
+        }
+        spec.features.exclude.extend(out.all().cloned());
     }
 
     /// The library's training spec.
@@ -379,6 +371,19 @@ pub fn render(e: &Evaluation) -> String {
         "model: {:?}   rows evaluated: {}\n",
         e.model, e.rows
     ));
+    if e.unseen_label_rows > 0 {
+        s.push_str(&format!(
+            "{} row(s) have labels the model never saw ({}): counted as misclassified\n",
+            e.unseen_label_rows,
+            e.unseen_labels.join(", ")
+        ));
+    }
+    if e.unlabelled_rows > 0 {
+        s.push_str(&format!(
+            "{} row(s) without a label value were not evaluated\n",
+            e.unlabelled_rows
+        ));
+    }
     match &e.metrics {
         Metrics::Regression(r) => {
             s.push_str(&format!(
@@ -479,6 +484,11 @@ fn report_json(model: &TrainedModel, eval: Option<&Evaluation>) -> serde_json::V
 pub fn run(args: Args) -> Result<()> {
     if !(0.0..1.0).contains(&args.test_split) {
         bail!("--test-split must be in [0, 1)");
+    }
+    if args.output == std::path::Path::new("-") {
+        bail!(
+            "-o - (standard output) is not supported: a model is a binary file and the summary goes to stdout; give a file name, e.g. -o model.nlm"
+        );
     }
     let mut spec = args.spec.spec(args.model);
     if spec.kind.supervised() && spec.label.is_none() {
