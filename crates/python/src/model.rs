@@ -8,7 +8,7 @@
 
 use netlens_ml::model::{self, Hyper, ModelKind, Output, TrainSpec, TrainedModel};
 use netlens_ml::preprocess::{Encoding, IpMode, NonFinite, PreprocessConfig, Scaling};
-use netlens_ml::select::{FeatureSelection, LabelMapping};
+use netlens_ml::select::{self, FeatureSelection, LabelMapping};
 use netlens_ml::table::Table;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -69,7 +69,7 @@ impl Model {
         features = Vec::new(), exclude = Vec::new(), time_column = None, scaling = None,
         non_finite = "impute", encoding = "onehot", ip = "drop", n_trees = 100, max_depth = None,
         max_features = None, iterations = 100, learning_rate = 0.1, gbt_depth = 6, alpha = 1.0, k = 8,
-        sample_size = 256, threshold = None, seed = 0))]
+        sample_size = 256, threshold = None, seed = 0, keep_identifiers = false))]
     #[allow(clippy::too_many_arguments)]
     fn train(
         py: Python<'_>,
@@ -96,6 +96,7 @@ impl Model {
         sample_size: usize,
         threshold: Option<f64>,
         seed: u64,
+        keep_identifiers: bool,
     ) -> PyResult<Model> {
         let kind = parse_kind(model)?;
         if !benign.is_empty() && !positive.is_empty() {
@@ -157,7 +158,7 @@ impl Model {
             },
             ..Default::default()
         };
-        let spec = TrainSpec {
+        let mut spec = TrainSpec {
             kind,
             label,
             mapping,
@@ -182,6 +183,34 @@ impl Model {
             threshold,
         };
         let t = to_table(table)?;
+        // The CLI's default exclusions (`netlens train` without --features):
+        // identifier/time columns unless keep_identifiers, and list columns.
+        if spec.features.include.is_empty() {
+            let reserved: Vec<&str> = [spec.label.as_deref(), spec.time_column.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let ex = select::default_exclusions(&t, &reserved, keep_identifiers);
+            spec.features.exclude.extend(ex.all().cloned());
+        }
+        if let Some(l) = &spec.label
+            && kind.supervised()
+            && !kind.regression()
+        {
+            let n = select::missing_labels(&t, l).map_err(Error::from)?;
+            if n > 0 {
+                let msg = std::ffi::CString::new(format!(
+                    "left out {n} row(s) with no value in the label column {l:?}"
+                ))
+                .unwrap_or_default();
+                PyErr::warn(
+                    py,
+                    &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+                    &msg,
+                    2,
+                )?;
+            }
+        }
         let inner = py
             .detach(move || model::train(&t, &spec, &|_: &str| None))
             .map_err(Error::from)?;

@@ -175,3 +175,50 @@ def test_bundled_detector_scores_a_flow_table():
             wrong += want != got
     assert checked > 2000 and wrong == 0
     assert sorted(set(pred)) == ["benign", "dns_amplification", "portscan", "synflood"]
+
+
+def test_identifier_columns_are_left_out_as_in_the_cli(cli, labelled):
+    """Model.train and NetlensClassifier.fit leave out ids, MACs and absolute
+    times like `netlens train` (one rule, in the ml crate), unless asked."""
+    d, csv_path, df = labelled
+    path = d / "cli_default.nlm"
+    cli("train", csv_path, "--model", "tree", "--label", "label", "--test-split", "0", "-o", path,
+        "--format", "json")
+    ids = {"id", "src_mac", "dst_mac", "first_seen", "bidirectional_first_seen_ms", "src2dst_last_seen_ms"}
+    py = netlens.Model.train(df, "tree", label="label")
+    assert not ids & set(py.input_columns), py.input_columns
+    assert py.input_columns == netlens.Model.load(path).input_columns
+    kept = netlens.Model.train(df, "tree", label="label", keep_identifiers=True)
+    assert {"id", "bidirectional_first_seen_ms"} <= set(kept.input_columns)
+    est = netlens.NetlensClassifier(model="tree").fit(df.drop(columns="label"), df["label"])
+    assert not ids & set(est.model_.input_columns)
+    assert est.predict(df.drop(columns=["label", "id"])).shape == (len(df),)
+    assert netlens.NetlensClassifier(keep_identifiers=True).get_params()["keep_identifiers"] is True
+
+
+def test_label_mapping_and_missing_labels(labelled):
+    _, _, df = labelled
+    with pytest.raises(netlens.ModelError, match=r"benign values \[\"normal\"\].*\"attack\", \"benign\""):
+        netlens.Model.train(df, "rf", label="label", n_trees=3, benign=["normal"])
+    holes = df.copy()
+    holes["label"] = holes["label"].astype(object)
+    holes.loc[holes.index[::5], "label"] = None
+    n = int(holes["label"].isna().sum())
+    with pytest.warns(UserWarning, match=f"left out {n} row"):
+        m = netlens.Model.train(holes, "tree", label="label", benign=["benign"])
+    assert m.info["train_rows"] == len(df) - n
+    X, y = holes.drop(columns="label"), holes["label"].to_numpy()
+    with pytest.warns(UserWarning, match=f"left out {n} row"):
+        est = netlens.NetlensClassifier(model="tree").fit(X, y)
+    assert sorted(est.classes_) == ["attack", "benign"]
+
+
+def test_ridge_fits_flow_tables_with_epoch_columns(labelled):
+    """Epoch-millisecond columns (~1.7e12) used to break ridge's Cholesky
+    solve ("not positive definite"); sklearn's Ridge fits the same data."""
+    _, _, df = labelled
+    X = df.select_dtypes("number").drop(columns=["bidirectional_bytes", "src2dst_bytes", "dst2src_bytes"])
+    y = df["bidirectional_bytes"].astype(float)
+    reg = netlens.NetlensRegressor(model="ridge", keep_identifiers=True).fit(X, y)
+    assert "bidirectional_first_seen_ms" in reg.model_.input_columns
+    assert reg.score(X, y) > 0.9

@@ -87,6 +87,7 @@ class Model:
         sample_size: int = 256,
         threshold: Optional[float] = None,
         seed: int = 0,
+        keep_identifiers: bool = False,
     ) -> "Model":
         """Train on an Arrow table."""
     @staticmethod

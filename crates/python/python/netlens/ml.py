@@ -101,6 +101,11 @@ def to_arrow_table(data: Data, names: Optional[Sequence[str]] = None) -> pa.Tabl
     return pa.table({n: np.ascontiguousarray(arr[:, i]) for i, n in enumerate(names)})
 
 
+def _missing(v: Any) -> bool:
+    """Whether a label value is missing (None or a float NaN)."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
 class Model:
     """A trained netlens model (a netlens model file)."""
 
@@ -115,7 +120,15 @@ class Model:
         Options: benign / positive (lists of label values for a binary task),
         features / exclude (names, globs), time_column, scaling, non_finite,
         encoding, ip, n_trees, max_depth, max_features, iterations,
-        learning_rate, gbt_depth, alpha, k, sample_size, threshold, seed.
+        learning_rate, gbt_depth, alpha, k, sample_size, threshold, seed,
+        keep_identifiers.
+
+        As ``netlens train``: without ``features``, identifier and absolute-time
+        columns (``id``, MACs, ``first_seen``/``last_seen``, ``*_first_seen_ms``,
+        ``Flow ID``, ``Timestamp``, ...) are left out unless
+        ``keep_identifiers=True``, and list columns (``splt_*``) are left out;
+        rows with no label value are left out with a ``UserWarning``; a
+        ``benign``/``positive`` list that leaves one class is an error.
         """
         for key in ("benign", "positive", "features", "exclude"):
             v = options.get(key)
@@ -246,6 +259,7 @@ class _NetlensEstimator(BaseEstimator):
             encoding=self.encoding,
             ip=self.ip,
             seed=self.random_state if self.random_state is not None else 0,
+            keep_identifiers=bool(self.keep_identifiers),
         )
         if self.features is not None:
             opts["features"] = list(self.features)
@@ -284,6 +298,10 @@ class NetlensClassifier(ClassifierMixin, _NetlensEstimator):
     Labels may be any hashable values; they are compared as text by the
     engine and returned in their original type. ``random_state`` is the seed.
     Numeric arrays become columns ``x0 … x{n-1}``; DataFrames keep their names.
+    Missing labels (None, NaN) leave their rows out of training (with a
+    warning). Identifier and time columns (``id``, MACs, ``first_seen``, ...)
+    are not features unless ``keep_identifiers=True`` or ``features`` is given,
+    as in ``netlens train``.
     """
 
     _estimator_type = "classifier"
@@ -305,6 +323,7 @@ class NetlensClassifier(ClassifierMixin, _NetlensEstimator):
         features: Optional[Sequence[str]] = None,
         exclude: Optional[Sequence[str]] = None,
         random_state: Optional[int] = None,
+        keep_identifiers: bool = False,
     ) -> None:
         self.model = model
         self.n_trees = n_trees
@@ -321,6 +340,7 @@ class NetlensClassifier(ClassifierMixin, _NetlensEstimator):
         self.features = features
         self.exclude = exclude
         self.random_state = random_state
+        self.keep_identifiers = keep_identifiers
 
     def fit(self, X: Data, y: Any) -> "NetlensClassifier":
         """Fit on features ``X`` and labels ``y``."""
@@ -331,10 +351,13 @@ class NetlensClassifier(ClassifierMixin, _NetlensEstimator):
         if y.ndim != 1 or len(y) != t.num_rows:
             raise ValueError(f"y must be 1-D with one label per row ({t.num_rows}), got shape {y.shape}")
         self._set_inputs(t)
-        text = [str(v) for v in y.tolist()]
+        # Missing labels (None, NaN) stay missing: the engine leaves those
+        # rows out with a warning, as `netlens train` does.
+        text = [None if _missing(v) else str(v) for v in y.tolist()]
         back = {}
         for s, v in zip(text, y.tolist()):
-            back.setdefault(s, v)
+            if s is not None:
+                back.setdefault(s, v)
         m = Model.train(t.append_column(_LABEL, pa.array(text, pa.string())), self.model, label=_LABEL,
                         **self._train_options())
         self._adopt(m, back)
@@ -383,6 +406,7 @@ class NetlensRegressor(RegressorMixin, _NetlensEstimator):
         features: Optional[Sequence[str]] = None,
         exclude: Optional[Sequence[str]] = None,
         random_state: Optional[int] = None,
+        keep_identifiers: bool = False,
     ) -> None:
         self.model = model
         self.alpha = alpha
@@ -393,6 +417,7 @@ class NetlensRegressor(RegressorMixin, _NetlensEstimator):
         self.features = features
         self.exclude = exclude
         self.random_state = random_state
+        self.keep_identifiers = keep_identifiers
 
     # Tree options do not apply to linear models; the engine ignores them.
     n_trees = 100
