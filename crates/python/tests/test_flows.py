@@ -327,3 +327,24 @@ def test_write_compression_matches_cli(cli, tmp_path):
         netlens.flows(SAMPLE).write(tmp_path / "x.parquet", compression="brotli")
     with pytest.raises(ValueError, match="Parquet codec"):
         netlens.flows(SAMPLE).write(tmp_path / "x.csv", compression="zstd")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(splt=-1), r"splt must be an integer in 0\.\.65535, got -1"),
+        (dict(splt=70000), r"splt must be an integer in 0\.\.65535"),
+        (dict(max_flows=-1), r"max_flows must be an integer in 0\.\."),
+        (dict(threads=-1), r"threads must be an integer in 0\.\.4096"),
+        (dict(idle_timeout=-1), r"idle_timeout must be a non-negative"),
+        (dict(active_timeout=float("nan")), r"active_timeout must be a non-negative"),
+        (dict(accounting="bits"), r"accounting must be one of link, ip, transport, payload"),
+    ],
+)
+def test_flow_options_are_checked_at_the_call_site_with_their_names(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        netlens.flows(SAMPLE, **kwargs)
+
+
+def test_features_may_be_a_list():
+    assert netlens.flows(SAMPLE, features=["basic", "splt"]).columns == netlens.flows(SAMPLE, features="basic,splt").columns

@@ -113,17 +113,19 @@ class Flows:
         )
         if self._live is None and (duration is not None or bpf is not None):
             raise ValueError("duration and bpf apply to a live interface only")
+        if not isinstance(features, str):  # a list of names/groups, as the CLI's comma list
+            features = ",".join(str(f) for f in features)
         self._args = (
             self._inputs,
-            str(features),
-            float(idle_timeout),
-            float(active_timeout),
-            int(splt),
-            str(accounting),
+            features,
+            _seconds("idle_timeout", idle_timeout),
+            _seconds("active_timeout", active_timeout),
+            _int_in("splt", splt, 0, 65535),
+            _choice("accounting", accounting, ("link", "ip", "transport", "payload")),
             bool(tcp_termination),
             bool(syn_ack_flip),
-            int(max_flows),
-            _threads(threads),
+            _int_in("max_flows", max_flows, 0, 2**63 - 1),
+            _int_in("threads", _threads(threads), 0, 4096),
             bool(merge),
         )
         # Validate the options now so mistakes surface at the call site.
@@ -298,6 +300,36 @@ def _arrow_to_pandas(t: pa.Table, **kwargs: Any) -> "pandas.DataFrame":  # noqa:
             df[n] = t.select([n]).to_pandas(types_mapper=nullable.get)[n]
         return df
     return t.to_pandas(**kwargs)
+
+
+def _int_in(name: str, value: Any, lo: int, hi: int) -> int:
+    """``value`` as an int in [lo, hi], or a ValueError naming the parameter."""
+    try:
+        v = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if v != value or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+    return v
+
+
+def _seconds(name: str, value: Any) -> float:
+    """A non-negative, finite number of seconds, or a ValueError naming the parameter."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not (v >= 0.0 and v != float("inf")):
+        raise ValueError(f"{name} must be a non-negative, finite number of seconds, got {value!r}")
+    return v
+
+
+def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
+    """One of ``allowed``, or a ValueError naming the parameter and the choices."""
+    v = str(value)
+    if v not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return v
 
 
 def _threads(threads: Optional[int]) -> int:
