@@ -295,3 +295,52 @@ fn forecast_reads_netlens_series_output_by_its_bit_rate() {
         "{out}"
     );
 }
+
+#[test]
+fn captures_and_headerless_tables_get_a_hint_not_a_parse_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/sample.pcap");
+    let o = netlens()
+        .arg("forecast")
+        .arg(&sample)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("is a capture") && err.contains("netlens series"),
+        "{err}"
+    );
+    let headerless = dir.path().join("web.csv");
+    std::fs::write(&headerless, "0,0.38\n1,0.35\n2,0.31\n").expect("write");
+    let o = netlens()
+        .arg("forecast")
+        .arg(&headerless)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("not column names"), "{err}");
+}
+
+#[test]
+fn report_converts_a_counter_series_with_unit() {
+    // Cortez: bits per hour. As bits per interval the mean is ~12.7 Mbit/s;
+    // read as bit/s it would be ~45.7 Gbit/s.
+    let dir = tempfile::tempdir().expect("tmp");
+    let rep = dir.path().join("r");
+    let o = netlens()
+        .arg("report")
+        .arg(cortez())
+        .args(["--unit", "bits", "-q", "-o"])
+        .arg(&rep)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap_or_default())
+            .expect("json");
+    let mean = v["totals"]["mean_bits_per_s"].as_f64().unwrap_or(0.0);
+    assert!((10e6..16e6).contains(&mean), "{mean}");
+    assert_eq!(v["throughput"]["unit"], "bit/s");
+}

@@ -61,6 +61,9 @@ pub struct ReportOptions {
     pub capacity_threshold: Threshold,
     /// The capacity is a default, not the user's (the report says so).
     pub capacity_assumed: bool,
+    /// What a series input's values measure; `None` guesses from the
+    /// column name (bit/s when it mentions bits or bps, else plain values).
+    pub value_unit: Option<netlens_timeseries::capacity::ValueUnit>,
 }
 
 impl Default for ReportOptions {
@@ -75,6 +78,7 @@ impl Default for ReportOptions {
             capacity_bps: None,
             capacity_threshold: Threshold::Fraction(0.8),
             capacity_assumed: false,
+            value_unit: None,
         }
     }
 }
@@ -575,13 +579,30 @@ pub fn build_report_from_series(
     column: Option<&str>,
     opts: &ReportOptions,
 ) -> Result<ReportData> {
-    let col = s.pick(column)?;
-    if col.values.is_empty() {
+    let picked = s.pick(column)?;
+    if picked.values.is_empty() {
         return Err(Error::Invalid("the series has no points".into()));
     }
+    // Counters per interval (bits or bytes per hour, say) become bit/s.
+    let converted;
+    let col = match opts.value_unit {
+        Some(u) => {
+            converted = netlens_timeseries::series::Column {
+                name: picked.name.clone(),
+                values: picked
+                    .values
+                    .iter()
+                    .map(|v| u.to_bps(*v, s.interval))
+                    .collect(),
+            };
+            &converted
+        }
+        None => picked,
+    };
     let n = col.values.len();
     let last = s.time(n - 1);
-    let unit = if col.name.contains("bit") || col.name.contains("bps") {
+    let unit = if opts.value_unit.is_some() || col.name.contains("bit") || col.name.contains("bps")
+    {
         "bit/s"
     } else {
         "value"

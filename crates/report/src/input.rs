@@ -98,6 +98,11 @@ pub fn detect(arg: &str) -> Result<InputKind> {
     if capture_magic || head.is_empty() {
         return Ok(InputKind::Capture);
     }
+    if head.starts_with(b"PAR1") {
+        return Err(Error::Invalid(format!(
+            "{arg} is a Parquet file; series and report read captures, flow tables as CSV (`netlens flows ... -o flows.csv`) and series CSVs"
+        )));
+    }
     let text = head.iter().all(|b| {
         *b == b'\n' || *b == b'\r' || *b == b'\t' || (0x20..0x7f).contains(b) || *b >= 0x80
     });

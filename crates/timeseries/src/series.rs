@@ -304,6 +304,17 @@ pub fn read_series<R: Read>(input: R, opts: &ReadOptions) -> Result<(Series, Rea
             "CSV needs a time column and at least one value column".into(),
         ));
     }
+    // A first row of numbers only is data, not names: reading it as the
+    // header would lose it and name columns after values.
+    if headers
+        .iter()
+        .all(|h| !h.is_empty() && h.parse::<f64>().is_ok())
+    {
+        return Err(Error::Invalid(format!(
+            "the first row ({}) holds numbers, not column names: add a header row such as `timestamp,value`",
+            headers.join(",")
+        )));
+    }
     let time_idx = match &opts.time_column {
         Some(name) => headers
             .iter()
@@ -595,6 +606,15 @@ pub fn fill_gaps(values: &mut [f64], rule: GapFill) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numeric_first_row_is_not_taken_for_a_header() {
+        let e = read_series("0,0.3848\n1,0.35\n".as_bytes(), &ReadOptions::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("holds numbers, not column names"), "{e}");
+    }
 
     fn read(text: &str) -> Result<(Series, ReadReport)> {
         read_series(text.as_bytes(), &ReadOptions::default())

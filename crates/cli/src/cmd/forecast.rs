@@ -97,6 +97,23 @@ pub fn run(args: Args) -> Result<()> {
         value_columns: args.column.clone().map(|c| vec![c]),
         ..ReadOptions::default()
     };
+    // A capture or a flow table is not a series: say what to run instead
+    // of failing on its first non-numeric column.
+    if args.series.is_file()
+        && let Some(arg) = args.series.to_str()
+    {
+        use netlens_report::input::{InputKind, detect};
+        match detect(arg) {
+            Ok(InputKind::Capture) => bail!(
+                "{arg} is a capture, not a series: `netlens series {arg} -o series.csv` makes one (or use `netlens report`)"
+            ),
+            Ok(InputKind::FlowTable) => bail!(
+                "{arg} is a flow table, not a series: `netlens series {arg} -o series.csv` makes one"
+            ),
+            Ok(InputKind::Series) => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {arg}")),
+        }
+    }
     let (series, report) = read_series_csv(&args.series, &opts)
         .with_context(|| format!("reading {}", args.series.display()))?;
     // A netlens series (or any table with a `bits_per_s` column) is

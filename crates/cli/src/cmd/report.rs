@@ -38,6 +38,11 @@ pub struct Args {
     /// Anomaly score threshold (robust z-score).
     #[arg(long, default_value_t = 8.0)]
     pub anomaly_threshold: f64,
+    /// What a series CSV's values measure: bps (bit/s), bits or bytes per
+    /// interval, converted to bit/s (default: bit/s when the column name
+    /// mentions bits or bps, else plain values). Series input only.
+    #[arg(long)]
+    pub unit: Option<String>,
     /// Forecast horizon (default: one day when the input has the two days a
     /// daily season needs; else a fifth of the input's span).
     #[arg(long)]
@@ -88,8 +93,17 @@ pub fn run(a: Args) -> Result<()> {
             .context("invalid --capacity")?,
         capacity_threshold: units::parse_threshold(&a.capacity_threshold)
             .context("invalid --capacity-threshold")?,
+        value_unit: a
+            .unit
+            .as_deref()
+            .map(netlens_timeseries::capacity::ValueUnit::parse)
+            .transpose()
+            .context("invalid --unit")?,
         ..ReportOptions::default()
     };
+    if opts.value_unit.is_some() && kind != InputKind::Series {
+        bail!("--unit applies to a series CSV; captures and flow tables are measured in bytes");
+    }
     let data = if kind == InputKind::Series {
         let path = a.inputs.first().map(String::as_str).unwrap_or("-");
         let (s, rep) =

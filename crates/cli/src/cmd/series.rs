@@ -19,7 +19,10 @@ use crate::common;
 /// Also reads an existing series (CSV with a time column and value columns,
 /// e.g. SNMP link counters) and rewrites it, averaged to `--interval` when
 /// that is a multiple of its own interval. Applications are guessed from
-/// well-known ports.
+/// well-known ports; an `app:<name>` column spreads each flow's bytes evenly
+/// over the flow's lifetime (the flow is named when it ends), so per row it
+/// can differ from `tcp_bytes`/`udp_bytes`, which count packets where they
+/// fall; column totals agree.
 #[derive(Parser, Debug)]
 #[command(
     after_help = "Examples:\n  netlens series capture.pcap --interval 1m -o series.csv\n  netlens series flows.csv --interval 10s --format json\n  netlens series link.csv --interval 1h -o hourly.parquet"

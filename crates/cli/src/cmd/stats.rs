@@ -20,7 +20,8 @@ pub struct Args {
     /// Output path (`-` = stdout).
     #[arg(short, long, default_value = "-")]
     pub output: String,
-    /// `text` (default on a terminal) or `json`.
+    /// `text` or `json` (default: json when the output is named `.json` or
+    /// `.json.gz`, else text).
     #[arg(long)]
     pub format: Option<String>,
     /// How many top talkers and ports to list.
