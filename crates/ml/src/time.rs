@@ -1,49 +1,21 @@
 //! Timestamps in tables: the RFC 3339 text netlens writes for Arrow
 //! timestamps (the same spelling as `netlens flows`' CSV), and parsing of
 //! the common text timestamp formats so time-ordered splits order rows by
-//! time rather than by spelling.
+//! time rather than by spelling. Calendar work is chrono's.
 //!
 //! Parsed timestamps are seconds since the Unix epoch (UTC) as `f64`; text
 //! without a zone is taken as UTC (only the order matters for a split).
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// (year, month, day) → days since 1970-01-01, proleptic Gregorian.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 /// Microseconds since the epoch as RFC 3339 UTC text with six fraction
-/// digits (`2026-03-02T13:00:11.625117Z`), as `netlens flows` writes CSV.
+/// digits (`2026-03-02T13:00:11.625117Z`), as `netlens flows` writes CSV
+/// (the bare number when out of chrono's range).
 pub fn rfc3339_us(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let frac = us.rem_euclid(1_000_000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{frac:06}Z",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    )
+    match DateTime::from_timestamp_micros(us) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => us.to_string(),
+    }
 }
 
 /// Order of the first two fields of a slash date.
@@ -55,69 +27,14 @@ pub enum SlashDates {
     DayFirst,
 }
 
-fn num(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// `H:MM[:SS[.frac]]` → seconds of the day.
-fn time_of_day(s: &str) -> Option<f64> {
-    let mut it = s.split(':');
-    let h = num(it.next()?)?;
-    let m = num(it.next()?)?;
-    let sec = match it.next() {
-        None => 0.0,
-        Some(x) => {
-            let (whole, frac) = x.split_once('.').unwrap_or((x, ""));
-            let w = num(whole)?;
-            if w > 60 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            f64::from(w)
-                + if frac.is_empty() {
-                    0.0
-                } else {
-                    format!("0.{frac}").parse::<f64>().ok()?
-                }
-        }
-    };
-    if it.next().is_some() || h > 24 || m > 59 {
-        return None;
-    }
-    Some(f64::from(h) * 3600.0 + f64::from(m) * 60.0 + sec)
-}
-
-/// `Z`, `+HH:MM`, `+HHMM`, `-HH` suffix of a time → (time, offset seconds).
-fn split_zone(t: &str) -> Option<(&str, f64)> {
-    if let Some(rest) = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')) {
-        return Some((rest, 0.0));
-    }
-    // A sign after the first ':' separates the offset.
-    if let Some(pos) = t.rfind(['+', '-']).filter(|&p| p > 0) {
-        let (time, zone) = t.split_at(pos);
-        let sign = if zone.starts_with('-') { -1.0 } else { 1.0 };
-        let z = zone.get(1..)?.replace(':', "");
-        let (h, m) = match z.len() {
-            2 => (num(&z)?, 0),
-            4 => (num(z.get(..2)?)?, num(z.get(2..)?)?),
-            _ => return None,
-        };
-        return Some((time, sign * f64::from(h * 3600 + m * 60)));
-    }
-    Some((t, 0.0))
-}
-
-fn ymd_ok(y: i64, m: u32, d: u32) -> bool {
-    (1..=12).contains(&m) && (1..=31).contains(&d) && (1..=9999).contains(&y)
-}
+/// Date-and-time layouts tried after RFC 3339, without the date part.
+const CLOCKS: [&str; 4] = [" %H:%M:%S%.f", " %H:%M", " %I:%M:%S %p", " %I:%M %p"];
 
 /// Parses one text timestamp to seconds since the epoch. Accepted:
 /// RFC 3339 / ISO 8601 (`2017-07-07T08:59:00Z`, `2017-07-07 08:59:00.5`,
 /// with or without a zone offset), a bare date `2017-07-07`, slash dates
 /// with an optional 12-hour clock (`7/7/2017 8:59`, `7/7/2017 1:05:09 PM`,
-/// in the given field order), and Unix times as numbers.
+/// in the given field order, four-digit years), and Unix times as numbers.
 pub fn parse_timestamp(s: &str, slash: SlashDates) -> Option<f64> {
     let s = s.trim();
     if s.is_empty() {
@@ -126,67 +43,28 @@ pub fn parse_timestamp(s: &str, slash: SlashDates) -> Option<f64> {
     if let Ok(x) = s.parse::<f64>() {
         return x.is_finite().then_some(x);
     }
-    // Split date and time at 'T' or the first space.
-    let (date, rest) = match s.find(['T', 't', ' ']) {
-        Some(p) => (&s[..p], s[p + 1..].trim()),
-        None => (s, ""),
-    };
-    let (y, m, d) = if date.contains('-') {
-        let mut it = date.split('-');
-        let y = i64::from(num(it.next()?)?);
-        let m = num(it.next()?)?;
-        let d = num(it.next()?)?;
-        if it.next().is_some() {
-            return None;
-        }
-        (y, m, d)
-    } else if date.contains('/') {
-        let mut it = date.split('/');
-        let a = num(it.next()?)?;
-        let b = num(it.next()?)?;
-        let yt = it.next()?;
-        if it.next().is_some() || yt.len() < 4 {
-            return None;
-        }
-        let y = i64::from(num(yt)?);
+    let secs = |t: NaiveDateTime| t.and_utc().timestamp_micros() as f64 / 1e6;
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_micros() as f64 / 1e6);
+    }
+    let date = if s.contains('/') {
         match slash {
-            SlashDates::MonthFirst => (y, a, b),
-            SlashDates::DayFirst => (y, b, a),
+            SlashDates::MonthFirst => "%m/%d/%Y",
+            SlashDates::DayFirst => "%d/%m/%Y",
         }
     } else {
-        return None;
+        "%Y-%m-%d"
     };
-    if !ymd_ok(y, m, d) {
-        return None;
-    }
-    let day = days_from_civil(y, m, d) as f64 * 86_400.0;
-    if rest.is_empty() {
-        return Some(day);
-    }
-    // 12-hour clock suffix.
-    let upper = rest.to_ascii_uppercase();
-    let (clock, pm) = if let Some(t) = upper.strip_suffix("PM") {
-        (t.trim_end().to_string(), Some(true))
-    } else if let Some(t) = upper.strip_suffix("AM") {
-        (t.trim_end().to_string(), Some(false))
-    } else {
-        (upper, None)
-    };
-    let (clock, offset) = split_zone(&clock)?;
-    let mut sod = time_of_day(clock.trim())?;
-    if let Some(pm) = pm {
-        let h = (sod / 3600.0).floor();
-        if !(1.0..=12.0).contains(&h) {
-            return None;
-        }
-        if h == 12.0 {
-            sod -= 12.0 * 3600.0;
-        }
-        if pm {
-            sod += 12.0 * 3600.0;
+    // Four-digit years only: `7/7/17` is ambiguous, not the year 17.
+    let year_ok = |d: NaiveDate| (1000..=9999).contains(&chrono::Datelike::year(&d));
+    let t_sep = s.replacen('T', " ", 1);
+    for clock in CLOCKS {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&t_sep, &format!("{date}{clock}")) {
+            return year_ok(t.date()).then(|| secs(t));
         }
     }
-    Some(day + sod - offset)
+    let d = NaiveDate::parse_from_str(s, date).ok()?;
+    year_ok(d).then(|| secs(d.and_time(chrono::NaiveTime::MIN)))
 }
 
 /// Parses a whole text column of timestamps (seconds since the epoch).
