@@ -38,7 +38,7 @@ pub struct Args {
     /// Columns: presets (all; basic = basic+meta; nfstream = basic+NFStream statistics; cic = basic+corrected CICFlowMeter set), groups (meta, app, splt) or column names, comma separated. See `netlens features`.
     #[arg(long, default_value = "basic")]
     pub features: String,
-    /// Name the cic columns by their CIC-IDS2017 CSV headers ("Flow Duration", "Tot Fwd Pkts", ...).
+    /// Name the cic columns by their CIC-IDS2017 CSV headers ("Flow Duration", "Total Fwd Packet", ...).
     #[arg(long)]
     pub cic_names: bool,
     /// CICFlowMeter activity timeout separating Active/Idle periods (cic set).
