@@ -63,7 +63,8 @@ pub fn seconds_to_ns(name: &str, s: f64) -> Result<i64> {
 /// The metering options every flows entry point takes, in the order the
 /// Python layer passes them as one tuple: (inputs, features, idle_timeout,
 /// active_timeout, splt, accounting, tcp_termination, syn_ack_flip,
-/// max_flows, threads, merge).
+/// max_flows, threads, merge, (cic_names, cic_activity_timeout)); the CIC
+/// options are a nested pair as pyo3 extracts tuples of at most 12 items.
 #[derive(FromPyObject)]
 pub struct MeterArgs(
     Vec<String>,
@@ -77,7 +78,15 @@ pub struct MeterArgs(
     usize,
     usize,
     bool,
+    (bool, f64),
 );
+
+/// Parse a feature spec as `netlens flows --features` (and `--cic-names`) does.
+pub fn selection(features: &str, cic_names: bool) -> Result<Selection> {
+    Ok(Selection::parse(features)
+        .map_err(|e| Error::Invalid(e.to_string()))?
+        .with_cic_names(cic_names))
+}
 
 impl FlowSettings {
     /// Validate the Python arguments the way `netlens flows` validates its options.
@@ -94,6 +103,7 @@ impl FlowSettings {
             max_flows,
             threads,
             merge,
+            (cic_names, cic_activity_timeout),
         ) = args;
         if inputs.is_empty() {
             return Err(Error::Invalid("no capture given".into()));
@@ -106,7 +116,7 @@ impl FlowSettings {
         {
             spec.push_str(",splt");
         }
-        let selection = Selection::parse(&spec).map_err(|e| Error::Invalid(e.to_string()))?;
+        let selection = selection(&spec, cic_names)?;
         if selection.is_empty() {
             return Err(Error::Invalid("no feature column selected".into()));
         }
@@ -127,7 +137,8 @@ impl FlowSettings {
             attribute_fragments: true,
             cic: selection.needs_cic(),
             app: selection.needs_app(),
-            // CICFlowMeter's activity timeout keeps the CLI's default.
+            cic_activity_timeout_ns: seconds_to_ns("cic_activity_timeout", cic_activity_timeout)?,
+            // Everything else keeps the CLI's defaults.
             ..MeterConfig::default()
         };
         Ok(FlowSettings {
@@ -155,18 +166,48 @@ impl FlowSettings {
 }
 
 /// The run's report as JSON (packets, flows, skip reasons, warnings).
-pub fn report_json(report: &RunReport, warnings: &[String]) -> String {
+///
+/// `warnings` are what the CLI prints as `netlens: warning: ...` (skipped
+/// files, damaged or truncated captures); the packets of unsupported link
+/// types are added to them in the CLI's words. The Python layer raises each
+/// as a `netlens.CaptureWarning`. `extra` adds fields (a live capture's
+/// counters).
+pub fn report_json(
+    report: &RunReport,
+    warnings: &[String],
+    extra: Option<(&str, serde_json::Value)>,
+) -> String {
+    let mut all = warnings.to_vec();
+    for (lt, n) in &report.unsupported_linktypes {
+        all.push(format!(
+            "{n} packets of unsupported link type {lt} ({}) were counted but not decoded",
+            netlens_wire::linktype::linktype_name(*lt)
+        ));
+    }
     let mut v = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.insert("malformed".into(), report.malformed().into());
         o.insert("evicted".into(), report.meter.evicted.into());
-        o.insert("warnings".into(), warnings.to_vec().into());
+        o.insert("warnings".into(), all.into());
+        if let Some((k, x)) = extra {
+            o.insert(k.into(), x);
+        }
     }
     v.to_string()
 }
 
+/// The reader's warnings (skipped files, truncated or damaged captures) as text.
+fn reader_warnings(reader: &mut CaptureReader) -> Vec<String> {
+    reader
+        .take_warnings()
+        .iter()
+        .map(|w| w.to_string())
+        .collect()
+}
+
 enum Msg {
     Batch(RecordBatch),
+    /// The run's report as JSON.
     Done(String),
     Failed(String),
 }
@@ -223,6 +264,7 @@ fn finish(
     bb: &mut BatchBuilder,
     tx: &SyncSender<Msg>,
     warnings: &[String],
+    extra: Option<(&str, serde_json::Value)>,
 ) {
     let res = res.and_then(|r| {
         if bb.is_empty() {
@@ -232,7 +274,7 @@ fn finish(
         }
     });
     let _ = match res {
-        Ok(report) => tx.send(Msg::Done(report_json(&report, warnings))),
+        Ok(report) => tx.send(Msg::Done(report_json(&report, warnings, extra))),
         Err(Stop::Closed) => Ok(()),
         Err(Stop::Export(e)) => tx.send(Msg::Failed(e.to_string())),
         Err(Stop::Live(m)) => tx.send(Msg::Failed(m)),
@@ -248,12 +290,8 @@ fn worker(mut reader: CaptureReader, settings: FlowSettings, rows: usize, tx: Sy
         &mut |flows: &[Flow]| append_and_send(&mut bb, flows, rows, &tx, false),
         &mut |_: &RunReport| {},
     );
-    let warnings: Vec<String> = reader
-        .take_warnings()
-        .iter()
-        .map(|w| w.to_string())
-        .collect();
-    finish(res, &mut bb, &tx, &warnings);
+    let warnings = reader_warnings(&mut reader);
+    finish(res, &mut bb, &tx, &warnings, None);
 }
 
 /// Live counterpart of [`worker`]: meters `source` until `stop` is set and
@@ -275,11 +313,21 @@ fn live_worker(
         Some(&stop),
     );
     let s = source.stats();
-    let warnings = vec![format!(
-        "live capture: {} packets captured, {} kernel drops, {} interface drops, {} netlens drops",
-        s.packets, s.kernel_dropped, s.interface_dropped, s.netlens_dropped
-    )];
-    finish(res, &mut bb, &tx, &warnings);
+    // The counters the CLI prints after a live capture; drops are warnings.
+    let mut warnings = Vec::new();
+    if s.kernel_dropped + s.interface_dropped + s.netlens_dropped > 0 {
+        warnings.push(format!(
+            "live capture dropped packets: {} kernel drops, {} interface drops, {} netlens drops ({} packets captured)",
+            s.kernel_dropped, s.interface_dropped, s.netlens_dropped, s.packets
+        ));
+    }
+    let live = serde_json::json!({
+        "packets": s.packets,
+        "kernel_dropped": s.kernel_dropped,
+        "interface_dropped": s.interface_dropped,
+        "netlens_dropped": s.netlens_dropped,
+    });
+    finish(res, &mut bb, &tx, &warnings, Some(("live", live)));
 }
 
 /// An iterator of `pyarrow.RecordBatch`es of flows, metered while iterating.
@@ -473,9 +521,13 @@ pub fn open_live_flows(
 
 /// The Arrow schema (a `pyarrow.Schema`) of the columns a feature spec selects.
 #[pyfunction]
-#[pyo3(signature = (features = "all"))]
-pub fn flows_schema<'py>(py: Python<'py>, features: &str) -> PyResult<Bound<'py, PyAny>> {
-    let sel = Selection::parse(features).map_err(|e| Error::Invalid(e.to_string()))?;
+#[pyo3(signature = (features = "all", cic_names = false))]
+pub fn flows_schema<'py>(
+    py: Python<'py>,
+    features: &str,
+    cic_names: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let sel = selection(features, cic_names)?;
     PySchema::new(std::sync::Arc::new(netlens_export::arrow_schema(&sel))).into_pyarrow(py)
 }
 
@@ -535,20 +587,20 @@ pub fn write_flows(
             &mut |_| {},
         )?;
         writer.finish()?;
-        let warnings: Vec<String> = reader
-            .take_warnings()
-            .iter()
-            .map(|w| w.to_string())
-            .collect();
-        Ok(report_json(&report, &warnings))
+        let warnings = reader_warnings(&mut reader);
+        Ok(report_json(&report, &warnings, None))
     });
     Ok(res?)
 }
 
-/// Names of the columns a feature spec selects, in output order.
+/// Names of the columns a feature spec selects, in output order (the
+/// CIC-IDS2017 headers for the cic columns with `cic_names`).
 #[pyfunction]
-#[pyo3(signature = (features = "all"))]
-pub fn feature_columns(features: &str) -> PyResult<Vec<String>> {
-    let sel = Selection::parse(features).map_err(|e| Error::Invalid(e.to_string()))?;
-    Ok(sel.columns().map(|c| c.name.to_string()).collect())
+#[pyo3(signature = (features = "all", cic_names = false))]
+pub fn feature_columns(features: &str, cic_names: bool) -> PyResult<Vec<String>> {
+    let sel = selection(features, cic_names)?;
+    Ok(sel
+        .columns()
+        .map(|c| sel.output_name(c).to_string())
+        .collect())
 }

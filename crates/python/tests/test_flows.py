@@ -144,7 +144,7 @@ def test_batches_are_produced_while_reading(data):
     from netlens import _netlens
 
     src = str(data / "pcap" / "ndpi")
-    stream = _netlens.open_flows(([src], "basic", 120.0, 1800.0, 0, "link", True, True, 4 << 20, 1, True), 50)
+    stream = _netlens.open_flows(([src], "basic", 120.0, 1800.0, 0, "link", True, True, 4 << 20, 1, True, (False, 5.0)), 50)
     first = next(stream)
     assert first.num_rows == 50
     assert stream.report_json() is None  # the reader has not finished
@@ -200,7 +200,8 @@ def test_errors_arrive_as_exceptions(tmp_path):
     truncated = tmp_path / "cut.pcap"
     truncated.write_bytes(SAMPLE.read_bytes()[:5000])
     f = netlens.flows(truncated)
-    assert f.to_arrow().num_rows > 0  # damage is a warning, not an error
+    with pytest.warns(netlens.CaptureWarning):
+        assert f.to_arrow().num_rows > 0  # damage is a warning, not an error
     assert any("cut.pcap" in w for w in f.report["warnings"])
 
 
@@ -348,3 +349,99 @@ def test_flow_options_are_checked_at_the_call_site_with_their_names(kwargs, mess
 
 def test_features_may_be_a_list():
     assert netlens.flows(SAMPLE, features=["basic", "splt"]).columns == netlens.flows(SAMPLE, features="basic,splt").columns
+
+
+def test_cic_names_and_activity_timeout_match_cli(cli, tmp_path):
+    """`cic_names` and `cic_activity_timeout` are `netlens flows --cic-names
+    --cic-activity-timeout`: same CIC-IDS2017 headers, same values."""
+    for timeout in (None, 0.5):
+        out = tmp_path / f"cli-{timeout}.csv"
+        extra = [] if timeout is None else ["--cic-activity-timeout", str(timeout)]
+        cli("flows", SAMPLE, "--features", "cic", "--cic-names", *extra, "-q", "-o", out)
+        kw = {} if timeout is None else dict(cic_activity_timeout=timeout)
+        f = netlens.flows(SAMPLE, features="cic", cic_names=True, **kw)
+        t = f.to_arrow()
+        assert "Flow Duration" in t.column_names and "Total Fwd Packet" in t.column_names
+        assert "cic_flow_duration" not in t.column_names
+        assert f.columns == t.column_names == netlens.feature_columns("cic", cic_names=True)
+        assert f.schema.names == t.column_names
+        assert_same_as_cli_csv(t, out)
+        f.write(tmp_path / "py.csv")
+        assert (tmp_path / "py.csv").read_bytes() == out.read_bytes()
+    # The activity timeout reaches the meter: a short one splits flows into more Active/Idle periods.
+    short = netlens.flows(SAMPLE, features="cic", cic_activity_timeout=0.5).to_arrow()
+    default = netlens.flows(SAMPLE, features="cic").to_arrow()
+    assert short.column_names == netlens.feature_columns("cic")
+    assert short.column("cic_idle_mean_us").to_pylist() != default.column("cic_idle_mean_us").to_pylist()
+    with pytest.raises(ValueError, match="cic_activity_timeout must be a non-negative"):
+        netlens.flows(SAMPLE, cic_activity_timeout=-1)
+    for doc in (netlens.flows.__doc__, netlens.Flows.__init__.__doc__ or netlens.flows.__doc__):
+        assert "``cic``" in doc and "cic_names" in doc and "cic_activity_timeout" in doc
+
+
+def test_cli_help_names_cic_headers_that_are_written(cli):
+    """The `--cic-names` help quotes header names the CLI really writes."""
+    import re
+
+    help_text = " ".join(cli("flows", "--help").stdout.split())  # unwrap clap's lines
+    line = re.search(r"CIC-IDS2017 CSV headers \(([^)]*)\)", help_text).group(1)
+    examples = re.findall(r'"([^"]+)"', line)
+    assert examples, line
+    header = cli("flows", SAMPLE, "--features", "cic", "--cic-names", "-q", "-o", "-").stdout.splitlines()[0].split(",")
+    for name in examples:
+        assert name in header, (name, line)
+
+
+def _pcap(linktype: int, frames) -> bytes:
+    """A little-endian microsecond pcap with one record per frame."""
+    import struct
+
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype)
+    for i, fr in enumerate(frames):
+        out += struct.pack("<IIII", 1_600_000_000 + i, 0, len(fr), len(fr)) + fr
+    return out
+
+
+def test_reader_warnings_are_python_warnings(tmp_path):
+    """What the CLI prints as warnings (truncated capture, skipped file,
+    unsupported link type) is raised as netlens.CaptureWarning when a read
+    finishes, and stays in the report."""
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(SAMPLE.read_bytes()[:100_000])
+    assert issubclass(netlens.CaptureWarning, RuntimeWarning)
+    f = netlens.flows(cut, features="basic")
+    with pytest.warns(netlens.CaptureWarning, match=r"cut\.pcap: truncated") as rec:
+        t = f.to_arrow()
+    assert t.num_rows > 0
+    assert [str(w.message) for w in rec if w.category is netlens.CaptureWarning] == f.report["warnings"]
+    assert rec[0].filename == __file__  # points at the caller, not at netlens
+    with pytest.warns(netlens.CaptureWarning, match="truncated"):
+        assert sum(b.num_rows for b in netlens.flows(cut, features="basic").batches(rows=50)) == t.num_rows
+    with pytest.warns(netlens.CaptureWarning, match="truncated"):
+        rep = netlens.flows(cut, features="basic").write(tmp_path / "cut.csv")
+    assert any("truncated" in w for w in rep["warnings"])
+    with pytest.warns(netlens.CaptureWarning, match="truncated"):
+        netlens.series(cut, interval=60)
+
+    # A directory with a file that is not a capture: skipped, with a warning.
+    d = tmp_path / "dir"
+    d.mkdir()
+    (d / "a.pcap").write_bytes(SAMPLE.read_bytes())
+    (d / "notes.bin").write_bytes(b"not a capture at all\n" * 4)
+    with pytest.warns(netlens.CaptureWarning, match="notes.bin"):
+        netlens.flows(d, features="basic").to_arrow()
+
+    # Packets of a link type netlens does not decode (147, USER0).
+    odd = tmp_path / "user0.pcap"
+    odd.write_bytes(_pcap(147, [b"\x00" * 60] * 3))
+    g = netlens.flows(odd, features="basic")
+    with pytest.warns(netlens.CaptureWarning, match=r"3 packets of unsupported link type 147"):
+        assert g.to_arrow().num_rows == 0
+    assert g.report["unsupported_linktypes"] == {"147": 3}
+
+    # A clean capture raises none.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        netlens.flows(SAMPLE, features="basic").to_arrow()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import warnings
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import pyarrow as pa
@@ -28,6 +29,7 @@ from .ml import Model, NetlensClassifier, NetlensRegressor, load_model
 
 __all__ = [
     "CaptureError",
+    "CaptureWarning",
     "Flows",
     "Model",
     "ModelError",
@@ -46,6 +48,22 @@ Source = Union[PathLike, Sequence[PathLike]]
 
 #: Default number of flows per record batch for ``to_arrow``/``to_pandas``.
 _COLLECT_ROWS = 65_536
+
+#: CICFlowMeter's default activity timeout in seconds (``netlens flows --cic-activity-timeout``).
+_CIC_ACTIVITY_TIMEOUT = 5.0
+
+
+class CaptureWarning(RuntimeWarning):
+    """Part of the input was not read: a skipped file, a truncated or damaged
+    capture, packets of a link type netlens does not decode, or a live
+    capture's dropped packets. The flows of everything else are still
+    returned; the same text is in ``Flows.report["warnings"]``."""
+
+
+def _warn_all(messages: Sequence[str], stacklevel: int = 3) -> None:
+    """Raise each reader warning as a ``CaptureWarning`` (what the CLI prints to stderr)."""
+    for m in messages:
+        warnings.warn(m, CaptureWarning, stacklevel=stacklevel + 1)
 
 
 def _interfaces() -> List[str]:
@@ -74,9 +92,14 @@ def _inputs(source: Source) -> List[str]:
     return out
 
 
-def feature_columns(features: str = "all") -> List[str]:
-    """Names of the columns a feature spec selects, in output order."""
-    return _netlens.feature_columns(features)
+def feature_columns(features: str = "all", cic_names: bool = False) -> List[str]:
+    """Names of the columns a feature spec selects, in output order.
+
+    With ``cic_names=True`` the ``cic`` columns carry their CIC-IDS2017 CSV
+    headers (``Flow Duration``, ``Total Fwd Packet``, ...), as with
+    ``netlens flows --cic-names``.
+    """
+    return _netlens.feature_columns(features, bool(cic_names))
 
 
 class Flows:
@@ -103,6 +126,8 @@ class Flows:
         bpf: Optional[str] = None,
         snaplen: int = 65535,
         promiscuous: bool = True,
+        cic_names: bool = False,
+        cic_activity_timeout: float = _CIC_ACTIVITY_TIMEOUT,
     ) -> None:
         self._inputs = _inputs(source)
         #: (interface, duration, snaplen, bpf, promiscuous) for a live capture, else None.
@@ -127,9 +152,10 @@ class Flows:
             _int_in("max_flows", max_flows, 0, 2**63 - 1),
             _int_in("threads", _threads(threads), 0, 4096),
             bool(merge),
+            (bool(cic_names), _seconds("cic_activity_timeout", cic_activity_timeout)),
         )
         # Validate the options now so mistakes surface at the call site.
-        _netlens.feature_columns(self._spec())
+        _netlens.feature_columns(self._spec(), self._args[11][0])
         self._table: Optional[pa.Table] = None
         self._report: Optional[Dict[str, Any]] = None
 
@@ -149,19 +175,27 @@ class Flows:
     @property
     def columns(self) -> List[str]:
         """Column names of the flow table."""
-        return _netlens.feature_columns(self._spec())
+        return _netlens.feature_columns(self._spec(), self._args[11][0])
 
     @property
     def report(self) -> Optional[Dict[str, Any]]:
         """What the last complete read did (packets, flows, skip reasons, warnings)."""
         return self._report
 
+    def _finished(self, report_json: Optional[str]) -> None:
+        """Keep a complete run's report and raise its warnings as ``CaptureWarning``s."""
+        if report_json is None:
+            return
+        self._report = json.loads(report_json)
+        _warn_all(self._report.get("warnings") or [], stacklevel=3)
+
     def batches(self, rows: int = 100_000) -> Iterator[pa.RecordBatch]:
         """Yield ``pyarrow.RecordBatch``es of at most ``rows`` flows while reading.
 
         Memory stays bounded by the flow table and a few batches, so
         captures larger than memory can be processed. Stopping early stops
-        the reader.
+        the reader. Skipped files, truncated captures and undecoded link
+        types are raised as ``CaptureWarning``s once the last batch is read.
         """
         if int(rows) < 1:
             raise ValueError("rows must be at least 1")
@@ -171,9 +205,7 @@ class Flows:
                 yield batch
         finally:
             stream.close_stream()
-        rep = stream.report_json()
-        if rep is not None:
-            self._report = json.loads(rep)
+        self._finished(stream.report_json())
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         return self.batches()
@@ -182,20 +214,22 @@ class Flows:
     def schema(self) -> pa.Schema:
         """The Arrow schema of the flow table."""
         if self._live is not None:
-            return _netlens.flows_schema(self._spec())
+            return _netlens.flows_schema(self._spec(), self._args[11][0])
         stream = _netlens.open_flows(self._args, 1)
         stream.close_stream()
         return stream.schema
 
     def to_arrow(self) -> pa.Table:
-        """All flows as a ``pyarrow.Table`` (cached)."""
+        """All flows as a ``pyarrow.Table`` (cached).
+
+        Skipped files, truncated captures and undecoded link types are raised
+        as ``CaptureWarning``s (and listed in ``report["warnings"]``).
+        """
         if self._table is None:
             stream = self._open(_COLLECT_ROWS)
             schema = stream.schema
             batches = list(stream)
-            rep = stream.report_json()
-            if rep is not None:
-                self._report = json.loads(rep)
+            self._finished(stream.report_json())
             self._table = pa.Table.from_batches(batches, schema=schema)
         return self._table
 
@@ -256,7 +290,7 @@ class Flows:
         ``compression`` is the Parquet codec, as ``netlens flows --compression``:
         ``"snappy"`` (default), ``"zstd"`` or ``"zstd:LEVEL"``, ``"lz4"``, ``"gzip"``
         or ``"gzip:LEVEL"``, ``"none"``.
-        Returns the run report.
+        Returns the run report; its warnings are also raised as ``CaptureWarning``s.
         """
         if self._live is not None:
             # Live flows exist once: they are collected (to_arrow) and
@@ -273,9 +307,8 @@ class Flows:
             codec = (compression or "snappy").split(":")[0]
             pq.write_table(self.to_arrow(), path, compression=codec)
             return self._report or {}
-        rep = _netlens.write_flows(self._args, os.fsdecode(os.fspath(path)), format, compression)
-        self._report = json.loads(rep)
-        return self._report
+        self._finished(_netlens.write_flows(self._args, os.fsdecode(os.fspath(path)), format, compression))
+        return self._report or {}
 
     def __repr__(self) -> str:
         return f"<netlens.Flows of {', '.join(self._inputs)} ({len(self.columns)} columns)>"
@@ -359,11 +392,21 @@ def flows(
     bpf: Optional[str] = None,
     snaplen: int = 65535,
     promiscuous: bool = True,
+    cic_names: bool = False,
+    cic_activity_timeout: float = _CIC_ACTIVITY_TIMEOUT,
 ) -> Flows:
     """Meter bidirectional flows in captures (pcap/pcapng, gzip too, or directories).
 
-    Parameters mirror ``netlens flows``: ``features`` is a comma list of
-    presets (``all``; ``basic``; ``nfstream``), groups and column names;
+    Parameters mirror ``netlens flows``: ``features`` is a comma list (or a
+    list) of presets (``all``; ``basic`` = basic+meta; ``nfstream`` =
+    basic+NFStream statistics; ``cic`` = basic+corrected CICFlowMeter set),
+    groups (``meta``, ``app``, ``splt``, ...) and column names (see
+    ``feature_columns``); ``cic_names=True`` names the ``cic`` columns by
+    their CIC-IDS2017 CSV headers (``Flow Duration``, ``Total Fwd Packet``,
+    ...), as ``--cic-names`` does, for example to score flows with a model
+    trained on the CIC-IDS2017 CSVs; ``cic_activity_timeout`` (seconds,
+    default 5, ``--cic-activity-timeout``) is CICFlowMeter's activity
+    timeout separating the Active/Idle periods of the ``cic`` columns;
     timeouts are in seconds; ``splt`` keeps the first N packets' direction,
     size and gap; ``accounting`` is ``link``, ``ip``, ``transport`` or
     ``payload``; ``tcp_termination=False`` mimics NFStream; ``threads`` shards
@@ -388,6 +431,9 @@ def flows(
     Raises ``FileNotFoundError`` for a missing path, ``netlens.CaptureError``
     for a file that is not a capture, ``ValueError`` for bad options or an
     interface that cannot be opened (the message says why, e.g. permissions).
+    What the CLI prints as warnings (a skipped file in a directory, a
+    truncated capture, packets of an unsupported link type) is raised as
+    ``netlens.CaptureWarning`` when a read finishes and kept in ``report``.
     """
     return Flows(
         source,
@@ -405,6 +451,8 @@ def flows(
         bpf=bpf,
         snaplen=snaplen,
         promiscuous=promiscuous,
+        cic_names=cic_names,
+        cic_activity_timeout=cic_activity_timeout,
     )
 
 
@@ -415,11 +463,13 @@ def series(source: Source, interval: Union[int, float, str] = "1m", top: int = 5
     ``interval``: seconds, or text such as ``"10s"``, ``"1m"``, ``"1h"``.
     One row per interval (empty intervals included) with packets, bytes,
     flows, TCP SYN counts, unique hosts, protocol bytes and the ``top``
-    talkers; see ``netlens series --help``.
+    talkers; see ``netlens series --help``. Skipped files and truncated
+    captures are raised as ``CaptureWarning``s.
     """
     import pyarrow.parquet as pq
 
     if isinstance(interval, (int, float)) and not isinstance(interval, bool):
         interval = f"{interval:g}s"
-    data, _warnings = _netlens.series(_inputs(source), str(interval), int(top))
+    data, messages = _netlens.series(_inputs(source), str(interval), int(top))
+    _warn_all(messages, stacklevel=2)
     return pq.read_table(pa.BufferReader(data))

@@ -30,8 +30,9 @@ class FlowStream(Iterator[pa.RecordBatch]):
 
 #: The metering options of every flows entry point, as one tuple:
 #: (inputs, features, idle_timeout, active_timeout, splt, accounting,
-#: tcp_termination, syn_ack_flip, max_flows, threads, merge).
-MeterArgs = Tuple[List[str], str, float, float, int, str, bool, bool, int, int, bool]
+#: tcp_termination, syn_ack_flip, max_flows, threads, merge,
+#: (cic_names, cic_activity_timeout)).
+MeterArgs = Tuple[List[str], str, float, float, int, str, bool, bool, int, int, bool, Tuple[bool, float]]
 
 def open_flows(args: MeterArgs, batch_rows: int) -> FlowStream:
     """Open captures and start metering."""
@@ -46,13 +47,13 @@ def open_live_flows(
 ) -> FlowStream:
     """Capture from the live interface ``args[0][0]`` and start metering; ends after ``duration`` seconds, on close or Ctrl-C."""
 
-def flows_schema(features: str = "all") -> pa.Schema:
+def flows_schema(features: str = "all", cic_names: bool = False) -> pa.Schema:
     """The Arrow schema of the columns a feature spec selects."""
 
 def write_flows(args: MeterArgs, output: str, format: Optional[str], compression: Optional[str] = None) -> str:
     """Meter captures and write the flows with the CLI's writers; returns the report as JSON."""
 
-def feature_columns(features: str = "all") -> List[str]:
+def feature_columns(features: str = "all", cic_names: bool = False) -> List[str]:
     """Column names a feature spec selects."""
 
 def series(inputs: List[str], interval: str = "1m", top: int = 5) -> Tuple[bytes, List[str]]:
