@@ -222,3 +222,62 @@ def test_ridge_fits_flow_tables_with_epoch_columns(labelled):
     reg = netlens.NetlensRegressor(model="ridge", keep_identifiers=True).fit(X, y)
     assert "bidirectional_first_seen_ms" in reg.model_.input_columns
     assert reg.score(X, y) > 0.9
+
+
+def test_import_netlens_does_not_import_sklearn():
+    """`import netlens` stays fast: scikit-learn (seconds to import) is imported
+    only when an estimator class is first used."""
+    code = "import netlens, sys; print('sklearn' in sys.modules)"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "False"
+    code = ("import netlens, sys; netlens.flows; netlens.Model; netlens.load_model; "
+            "print('sklearn' in sys.modules); c = netlens.NetlensClassifier; print('sklearn' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["False", "True"]
+
+
+def test_estimators_are_sklearn_subclasses_built_once():
+    import pickle
+
+    sklearn_base = pytest.importorskip("sklearn.base")
+    from sklearn.base import clone, is_classifier, is_regressor
+
+    C, R = netlens.NetlensClassifier, netlens.NetlensRegressor
+    assert C is netlens.ml.NetlensClassifier and R is netlens.ml.NetlensRegressor
+    assert issubclass(C, sklearn_base.BaseEstimator) and issubclass(C, sklearn_base.ClassifierMixin)
+    assert issubclass(R, sklearn_base.BaseEstimator) and issubclass(R, sklearn_base.RegressorMixin)
+    assert C.__name__ == "NetlensClassifier" and C.__module__ == "netlens.ml" and "classifier" in C.__doc__
+    e = C(n_trees=7)
+    assert is_classifier(e) and is_regressor(R()) and repr(e) == "NetlensClassifier(n_trees=7)"
+    back = pickle.loads(pickle.dumps(e))
+    assert type(back) is C and back.get_params() == e.get_params()
+    assert type(clone(e)) is C
+    from netlens import NetlensClassifier
+
+    assert NetlensClassifier is C and "NetlensRegressor" in dir(netlens)
+    with pytest.raises(AttributeError):
+        netlens.NoSuchThing
+
+
+def test_estimators_work_without_sklearn():
+    """Without scikit-learn the estimators get stand-in bases with the same API."""
+    code = """
+import sys
+sys.modules["sklearn"] = None  # import sklearn -> ImportError
+import numpy as np
+import netlens
+rng = np.random.default_rng(0)
+X = rng.normal(size=(300, 3)); y = (X[:, 0] > 0).astype(int)
+c = netlens.NetlensClassifier(model="tree", max_depth=3).fit(X, y)
+assert c.score(X, y) > 0.95, c.score(X, y)
+assert c.get_params()["max_depth"] == 3 and c.set_params(max_depth=2).max_depth == 2
+r = netlens.NetlensRegressor(alpha=1e-6).fit(X, X @ np.array([1.0, 2.0, 3.0]))
+assert r.score(X, X @ np.array([1.0, 2.0, 3.0])) > 0.999
+assert not any(m == "sklearn" or m.startswith("sklearn.") for m in sys.modules if sys.modules[m] is not None)
+print("ok")
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.strip() == "ok"

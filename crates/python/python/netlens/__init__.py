@@ -19,13 +19,17 @@ import json
 import os
 import socket
 import warnings
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import pyarrow as pa
 
 from . import _netlens
 from ._netlens import CaptureError, ModelError, NetlensError, __version__
-from .ml import Model, NetlensClassifier, NetlensRegressor, load_model
+from . import ml as _ml
+from .ml import Model, load_model
+
+if TYPE_CHECKING:
+    from .ml import NetlensClassifier, NetlensRegressor
 
 __all__ = [
     "CaptureError",
@@ -42,6 +46,18 @@ __all__ = [
     "load_model",
     "series",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The scikit-learn estimators on first access, so ``import netlens`` does not import sklearn."""
+    if name in ("NetlensClassifier", "NetlensRegressor"):
+        return getattr(_ml, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 PathLike = Union[str, "os.PathLike[str]"]
 Source = Union[PathLike, Sequence[PathLike]]

@@ -7,6 +7,14 @@ are scikit-learn estimators (``fit``/``predict``/``predict_proba``/``score``/
 ``get_params``/``set_params``) over the same engine, so they drop into
 sklearn pipelines, ``cross_val_score`` and grid searches.
 
+scikit-learn is imported when one of the two estimator classes is first
+used (``netlens.NetlensClassifier``, ``load_model``), not by ``import
+netlens``: importing it takes seconds, and flows need none of it. The
+classes are real subclasses of sklearn's ``BaseEstimator`` and mixins (so
+tags, ``clone``, ``repr`` and meta-estimators behave as for sklearn's own),
+built once on first access; without scikit-learn they get small stand-ins
+with the same ``get_params``/``set_params``/``score``.
+
 Data can be a pandas or polars DataFrame, a pyarrow Table/RecordBatch, a
 ``netlens.Flows`` object, a dict of columns or a 2-D numpy array (columns
 named ``x0``, ``x1``, ... unless the model knows its input names).
@@ -16,21 +24,18 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pyarrow as pa
 
 from . import _netlens
 
-try:  # scikit-learn is optional: without it the estimators keep the same API.
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-    _HAVE_SKLEARN = True
-except ImportError:  # pragma: no cover - exercised only without scikit-learn
-    _HAVE_SKLEARN = False
+class _StandIns:
+    """Stand-ins for sklearn's base classes when scikit-learn is not installed."""
 
-    class BaseEstimator:  # type: ignore[no-redef]
+    class BaseEstimator:
         """Minimal stand-in for sklearn's BaseEstimator (parameters = __init__ arguments)."""
 
         def get_params(self, deep: bool = True) -> Dict[str, Any]:
@@ -39,7 +44,7 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
             names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
             return {n: getattr(self, n) for n in names}
 
-        def set_params(self, **params: Any) -> "BaseEstimator":
+        def set_params(self, **params: Any) -> Any:
             valid = self.get_params()
             for k, v in params.items():
                 if k not in valid:
@@ -47,13 +52,13 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
                 setattr(self, k, v)
             return self
 
-    class ClassifierMixin:  # type: ignore[no-redef]
+    class ClassifierMixin:
         """Accuracy as ``score``."""
 
         def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
             return float(np.mean(np.asarray(self.predict(X)) == np.asarray(y)))
 
-    class RegressorMixin:  # type: ignore[no-redef]
+    class RegressorMixin:
         """R² as ``score``."""
 
         def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
@@ -238,13 +243,15 @@ def load_model(path: Union[str, "os.PathLike[str]"]) -> Union["NetlensClassifier
     """
     m = Model.load(path)
     if m.kind in ("linear", "ridge"):
-        return NetlensRegressor._from_model(m)
+        return _estimator_class("NetlensRegressor")._from_model(m)
     if m.kind in ("iforest", "kmeans"):
         return m
-    return NetlensClassifier._from_model(m)
+    return _estimator_class("NetlensClassifier")._from_model(m)
 
 
-class _NetlensEstimator(BaseEstimator):
+class _NetlensEstimator:
+    """What both estimators share (no sklearn base: see ``_estimator_class``)."""
+
     def _train_options(self) -> Dict[str, Any]:
         opts = dict(
             n_trees=self.n_trees,
@@ -292,7 +299,7 @@ class _NetlensEstimator(BaseEstimator):
         self.model_.save(path)
 
 
-class NetlensClassifier(ClassifierMixin, _NetlensEstimator):
+class _Classifier(_NetlensEstimator):
     """scikit-learn classifier backed by a netlens model (rf, gbt, logreg or tree).
 
     Labels may be any hashable values; they are compared as text by the
@@ -390,7 +397,7 @@ class NetlensClassifier(ClassifierMixin, _NetlensEstimator):
         return self.model_.predict_proba(self._input_table(X, fitting=False))
 
 
-class NetlensRegressor(RegressorMixin, _NetlensEstimator):
+class _Regressor(_NetlensEstimator):
     """scikit-learn regressor backed by a netlens linear or ridge model."""
 
     _estimator_type = "regressor"
@@ -452,3 +459,47 @@ class NetlensRegressor(RegressorMixin, _NetlensEstimator):
         """Predicted values."""
         self._check_fitted()
         return self.model_.predict_scores(self._input_table(X, fitting=False))
+
+
+#: The estimator classes, built on first use by ``_estimator_class``.
+_CLASSES: Dict[str, type] = {}
+
+#: Public name → (implementation, sklearn mixin name).
+_ESTIMATORS: Dict[str, Tuple[type, str]] = {
+    "NetlensClassifier": (_Classifier, "ClassifierMixin"),
+    "NetlensRegressor": (_Regressor, "RegressorMixin"),
+}
+
+
+def _estimator_class(name: str) -> type:
+    """``NetlensClassifier`` or ``NetlensRegressor``: the implementation class
+    under sklearn's mixin and ``BaseEstimator`` (imported now, the first time),
+    or under the stand-ins without scikit-learn. Built once, so the class is
+    the same object every time (isinstance and pickle work)."""
+    cls = _CLASSES.get(name)
+    if cls is None:
+        try:
+            import sklearn.base as bases
+        except ImportError:
+            bases = _StandIns  # type: ignore[assignment]
+        impl, mixin = _ESTIMATORS[name]
+        ns = {"__module__": __name__, "__qualname__": name, "__doc__": impl.__doc__}
+        cls = type(name, (getattr(bases, mixin), impl, bases.BaseEstimator), ns)
+        _CLASSES[name] = cls
+    return cls
+
+
+if TYPE_CHECKING:
+    NetlensClassifier = _Classifier
+    NetlensRegressor = _Regressor
+
+
+def __getattr__(name: str) -> Any:
+    """``NetlensClassifier``/``NetlensRegressor`` on first access (imports scikit-learn then)."""
+    if name in _ESTIMATORS:
+        return _estimator_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted(list(globals()) + list(_ESTIMATORS))
