@@ -593,6 +593,15 @@ pub fn write_flows(
     Ok(res?)
 }
 
+/// Check a Parquet codec spec as `netlens flows --compression` does
+/// (`zstd:LEVEL` within 1..=22, `gzip:LEVEL` within 0..=9, no level for the
+/// others); the error is the CLI's.
+#[pyfunction]
+pub fn check_compression(compression: &str) -> PyResult<()> {
+    netlens_export::parse_compression(compression).map_err(Error::Invalid)?;
+    Ok(())
+}
+
 /// Names of the columns a feature spec selects, in output order (the
 /// CIC-IDS2017 headers for the cic columns with `cic_names`).
 #[pyfunction]

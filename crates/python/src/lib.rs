@@ -40,6 +40,7 @@ fn _netlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flows::flows_schema, m)?)?;
     m.add_function(wrap_pyfunction!(flows::write_flows, m)?)?;
     m.add_function(wrap_pyfunction!(flows::feature_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(flows::check_compression, m)?)?;
     m.add_function(wrap_pyfunction!(series::series, m)?)?;
     m.add_class::<model::Model>()?;
     Ok(())

@@ -445,3 +445,31 @@ def test_reader_warnings_are_python_warnings(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         netlens.flows(SAMPLE, features="basic").to_arrow()
+
+
+def test_live_write_keeps_the_compression_level(tmp_path):
+    """A live capture is written by pyarrow: `zstd:LEVEL`/`gzip:LEVEL` keep
+    their level (it used to be dropped) and bad specs get the CLI's errors."""
+    assert netlens._parquet_codec(None) == ("snappy", None)
+    assert netlens._parquet_codec("zstd:9") == ("zstd", 9)
+    assert netlens._parquet_codec("GZIP: 3") == ("gzip", 3)
+    assert netlens._parquet_codec("lz4") == ("lz4", None)
+    with pytest.raises(ValueError, match="not a number from 1 to 22"):
+        netlens._parquet_codec("zstd:99")
+    with pytest.raises(ValueError, match="snappy takes no level"):
+        netlens._parquet_codec("snappy:3")
+    t = netlens.flows(SAMPLE, features="all").to_arrow()
+    sizes = {}
+    for level in (1, 19):
+        p = tmp_path / f"z{level}.parquet"
+        netlens._write_parquet(t, str(p), *netlens._parquet_codec(f"zstd:{level}"))
+        assert pq.read_table(p).equals(t)
+        assert pq.ParquetFile(p).metadata.row_group(0).column(0).compression == "ZSTD"
+        sizes[level] = p.stat().st_size
+    assert sizes[19] < sizes[1]
+    if _can_capture_on_lo():
+        f = netlens.flows("lo", features="basic", duration=0.2)
+        with pytest.raises(ValueError, match="not a number from 1 to 22"):
+            f.write(tmp_path / "x.parquet", compression="zstd:99")
+        f.write(tmp_path / "x.parquet", compression="zstd:9")
+        assert pq.ParquetFile(tmp_path / "x.parquet").metadata.num_columns == len(f.columns)

@@ -281,3 +281,32 @@ print("ok")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    "model, kwargs, message",
+    [
+        ("rf", dict(threshold=2.0), r"threshold must be .* from 0 to 1, got 2"),
+        ("rf", dict(threshold=-0.1), r"threshold must be"),
+        ("rf", dict(threshold=float("nan")), r"threshold must be"),
+        ("tree", dict(max_depth=0), r"max_depth must be at least 1"),
+        ("rf", dict(max_features=0), r"max_features must be at least 1"),
+        ("gbt", dict(gbt_depth=0), r"gbt_depth must be at least 1"),
+        ("gbt", dict(iterations=0), r"iterations must be at least 1"),
+        ("gbt", dict(learning_rate=0.0), r"learning_rate must be a positive number"),
+    ],
+)
+def test_out_of_range_training_options_are_rejected(labelled, model, kwargs, message):
+    _, _, df = labelled
+    with pytest.raises(ValueError, match=message):
+        netlens.Model.train(df, model, label="label", **kwargs)
+
+
+def test_estimator_options_are_checked_too(labelled):
+    _, _, df = labelled
+    X, y = df[["bidirectional_packets", "bidirectional_bytes"]], df["label"]
+    with pytest.raises(ValueError, match="max_depth must be at least 1"):
+        netlens.NetlensClassifier(model="tree", max_depth=0).fit(X, y)
+    # In-range values still train; threshold 0.3 is kept in the model.
+    m = netlens.Model.train(df, "tree", label="label", benign=["benign"], threshold=0.3, max_depth=3)
+    assert m.threshold == pytest.approx(0.3)

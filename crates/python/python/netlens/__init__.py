@@ -318,16 +318,33 @@ class Flows:
                     "a live capture is written as Parquet only (path ending in .parquet or "
                     "format='parquet'); for CSV or JSON Lines use `netlens flows --interface`"
                 )
-            import pyarrow.parquet as pq
-
-            codec = (compression or "snappy").split(":")[0]
-            pq.write_table(self.to_arrow(), path, compression=codec)
+            codec, level = _parquet_codec(compression)  # before capturing: fail early
+            _write_parquet(self.to_arrow(), path, codec, level)
             return self._report or {}
         self._finished(_netlens.write_flows(self._args, os.fsdecode(os.fspath(path)), format, compression))
         return self._report or {}
 
     def __repr__(self) -> str:
         return f"<netlens.Flows of {', '.join(self._inputs)} ({len(self.columns)} columns)>"
+
+
+def _parquet_codec(compression: Optional[str]) -> "tuple[str, Optional[int]]":
+    """A ``--compression`` spec (``zstd:9``) as pyarrow's codec name and level,
+    checked with the CLI's rules (ValueError with the CLI's message)."""
+    if compression is None:
+        return "snappy", None
+    _netlens.check_compression(compression)
+    name, _, level = compression.partition(":")
+    name = name.strip().lower()
+    name = {"lz4_raw": "lz4", "uncompressed": "none"}.get(name, name)
+    return name, (int(level) if level.strip() else None)
+
+
+def _write_parquet(table: pa.Table, path: str, codec: str, level: Optional[int]) -> None:
+    """Write ``table`` as Parquet with pyarrow (a live capture's flows)."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression=codec, compression_level=level)
 
 
 def _arrow_to_pandas(t: pa.Table, **kwargs: Any) -> "pandas.DataFrame":  # noqa: F821

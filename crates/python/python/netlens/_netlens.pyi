@@ -56,6 +56,9 @@ def write_flows(args: MeterArgs, output: str, format: Optional[str], compression
 def feature_columns(features: str = "all", cic_names: bool = False) -> List[str]:
     """Column names a feature spec selects."""
 
+def check_compression(compression: str) -> None:
+    """Raise ValueError unless ``compression`` is a Parquet codec spec ``netlens flows --compression`` takes."""
+
 def series(inputs: List[str], interval: str = "1m", top: int = 5) -> Tuple[bytes, List[str]]:
     """Per-interval traffic table as Parquet bytes, and reader warnings."""
 
