@@ -859,7 +859,7 @@ const BASIC: [Column; 30] = [
         Str,
         "",
         None,
-        "Why the flow ended: idle, active, fin (FIN both ways + final ACK), rst, end_of_input, evicted; early for the copy of a still-open flow output at its Nth packet when early output is on (`netlens detect --early N`).",
+        "Why the flow ended: idle, active, fin (FIN both ways + final ACK), rst, end_of_input, evicted (after fin/rst, a connection that completed its handshake still takes its stray packets for `--tcp-linger`, 5 s); early for the copy of a still-open flow output at its Nth packet when early output is on (`netlens detect --early N`).",
         |x| Value::Str(x.end_reason.name())
     ),
 ];

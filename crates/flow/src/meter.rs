@@ -20,6 +20,12 @@
 //!   snapshot therefore always precedes its flow's final record in the
 //!   drained order. Snapshots are not counted in `flows_ended`. With N = 0
 //!   (the default) no snapshot is ever produced.
+//! - A TCP flow that completed its handshake and ended by FIN/RST stays in
+//!   the table for `tcp_linger_ns` with its `end_reason` set (it lingers):
+//!   later packets of its 5-tuple join it, except a SYN, which removes it
+//!   and starts a new flow. It leaves at its deadline (or earlier by idle
+//!   expiry, eviction or end of input) with its FIN/RST reason, eviction
+//!   excepted. Only lingering flows have `end_reason` Fin or Rst in the table.
 
 use hashbrown::HashMap;
 use netlens_wire::{PacketSummary, tcp_flags};
@@ -103,6 +109,14 @@ pub struct MeterConfig {
     /// the default). Usually equal to `splt`. The snapshot carries no
     /// application metadata (that is extracted when the flow ends).
     pub early_emit: u16,
+    /// With `tcp_termination`: how long a TCP flow whose handshake completed
+    /// stays in the table after its FIN/RST end, in ns (default 5 s, Zeek's
+    /// `tcp_close_delay`/`tcp_reset_delay`; 0 = off). Stray packets of the
+    /// same connection in that time (retransmitted RSTs and FINs, late
+    /// ACKs) join it instead of each becoming a one-packet flow; a SYN
+    /// starts a new flow at once. Flows that never completed a handshake
+    /// (scans, SYN floods) end at once, so floods do not fill the table.
+    pub tcp_linger_ns: i64,
 }
 
 impl Default for MeterConfig {
@@ -121,6 +135,7 @@ impl Default for MeterConfig {
             app: false,
             cic_activity_timeout_ns: crate::cic::DEFAULT_ACTIVITY_TIMEOUT_NS,
             early_emit: 0,
+            tcp_linger_ns: 5 * 1_000_000_000,
         }
     }
 }
@@ -276,6 +291,12 @@ pub struct FlowMeter {
     expired: Vec<Flow>,
     stats: MeterStats,
     frags: FragTable,
+    /// TCP flows that ended by FIN/RST and linger (see
+    /// [`MeterConfig::tcp_linger_ns`]): (deadline, slot, the flow's
+    /// `first_packet_index` to tell it from a later flow in the same slot),
+    /// in deadline order since time only moves forward. A lingering flow is
+    /// marked by its `end_reason` (Fin or Rst) while still in the table.
+    lingering: std::collections::VecDeque<(i64, u32, u64)>,
 }
 
 impl FlowMeter {
@@ -295,6 +316,7 @@ impl FlowMeter {
             expired: Vec::new(),
             stats: MeterStats::default(),
             frags: FragTable::default(),
+            lingering: std::collections::VecDeque::new(),
         }
     }
 
@@ -373,11 +395,17 @@ impl FlowMeter {
                 .copied()
         };
         if let Some(i) = idx {
-            let (first, last) = match self.slot(i) {
-                Some(s) => (s.flow.first_ns, s.flow.last_ns),
-                None => (ts, ts),
+            let (first, last, ended) = match self.slot(i) {
+                Some(s) => (s.flow.first_ns, s.flow.last_ns, lingering(&s.flow)),
+                None => (ts, ts, None),
             };
-            if ts - last >= self.cfg.idle_timeout_ns {
+            let new_syn = pkt.protocol == 6
+                && pkt.tcp.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+            if let Some(reason) = ended.filter(|_| new_syn) {
+                // A new connection on the 5-tuple of a lingering one.
+                self.remove(i, reason);
+                idx = None;
+            } else if ts - last >= self.cfg.idle_timeout_ns {
                 self.remove(i, EndReason::Idle);
                 idx = None;
             } else if ts - first >= self.cfg.active_timeout_ns {
@@ -418,9 +446,10 @@ impl FlowMeter {
         {
             app.on_payload(fwd, payload);
         }
+        let closing = lingering(flow).is_some();
         // One compare per packet when the option is off.
-        let snapshot = early_emit != 0 && flow.packets() == u64::from(early_emit);
-        if term && pkt.protocol == 6 {
+        let snapshot = early_emit != 0 && flow.packets() == u64::from(early_emit) && !closing;
+        if term && pkt.protocol == 6 && !closing {
             let f = pkt.tcp.flags;
             let done = if f & tcp_flags::RST != 0 {
                 Some(EndReason::Rst)
@@ -435,7 +464,14 @@ impl FlowMeter {
             };
             if let Some(reason) = done {
                 // The final record says everything a snapshot would.
-                self.remove(i, reason);
+                if self.cfg.tcp_linger_ns > 0 && flow.tcp.established {
+                    flow.end_reason = reason;
+                    let deadline = ts.saturating_add(self.cfg.tcp_linger_ns);
+                    self.lingering
+                        .push_back((deadline, i, flow.first_packet_index));
+                } else {
+                    self.remove(i, reason);
+                }
                 return;
             }
         }
@@ -470,6 +506,7 @@ impl FlowMeter {
         while self.head != NIL {
             self.remove(self.head, EndReason::EndOfInput);
         }
+        self.lingering.clear();
         self.frags.clear();
     }
 
@@ -495,6 +532,21 @@ impl FlowMeter {
     }
 
     fn expire_idle(&mut self, now: i64) {
+        while let Some(&(deadline, i, id)) = self.lingering.front() {
+            if deadline > now {
+                break;
+            }
+            self.lingering.pop_front();
+            // The entry is stale when its flow already left (a SYN, idle
+            // expiry, eviction) and the slot was reused.
+            let ended = self
+                .slot(i)
+                .filter(|s| s.flow.first_packet_index == id)
+                .and_then(|s| lingering(&s.flow));
+            if let Some(reason) = ended {
+                self.remove(i, reason);
+            }
+        }
         while self.head != NIL {
             let Some(s) = self.slot(self.head) else { break };
             if now - s.flow.last_ns >= self.cfg.idle_timeout_ns {
@@ -664,12 +716,26 @@ impl FlowMeter {
         }
         let mut flow = slot.flow;
         flow.app = slot.app.map(|a| Box::new(a.into_meta()));
+        // A lingering flow ended by its FIN/RST, whatever removes it later
+        // (idle expiry, end of input); eviction is still said.
+        let reason = match (lingering(&flow), reason) {
+            (Some(r), EndReason::Idle | EndReason::EndOfInput) => r,
+            _ => reason,
+        };
         flow.end_reason = reason;
         if let Some(n) = reason_index(reason).and_then(|r| self.stats.flows_ended.get_mut(r)) {
             *n += 1;
         }
         self.expired.push(flow);
     }
+}
+
+/// The FIN/RST end of a flow that lingers in the table after it (see
+/// [`MeterConfig::tcp_linger_ns`]); None for an active flow, whose
+/// `end_reason` stays at its initial `EndOfInput` until it leaves.
+#[inline]
+fn lingering(f: &Flow) -> Option<EndReason> {
+    matches!(f.end_reason, EndReason::Fin | EndReason::Rst).then_some(f.end_reason)
 }
 
 /// The index key of a flow (both directions map to it).
@@ -886,7 +952,10 @@ mod tests {
     fn packets_after_termination_start_a_new_flow_and_nfstream_mode_keeps_one() {
         let mut pkts = handshake_and_close();
         pkts.push((8 * S / 100, tcp(2, 80, 1, 40000, ACK, 0)));
-        let mut m = FlowMeter::new(MeterConfig::default());
+        let mut m = FlowMeter::new(MeterConfig {
+            tcp_linger_ns: 0,
+            ..Default::default()
+        });
         let flows = run(&mut m, &pkts);
         assert_eq!(flows.len(), 2);
         assert_eq!(flows[1].end_reason, EndReason::EndOfInput);
@@ -898,6 +967,53 @@ mod tests {
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].packets(), 9);
         assert_eq!(flows[0].end_reason, EndReason::EndOfInput);
+    }
+
+    #[test]
+    fn a_closed_connection_lingers_for_stray_packets() {
+        // Within the linger time a late ACK joins the ended flow, which
+        // keeps its FIN reason; after it, a packet starts a new flow.
+        let mut pkts = handshake_and_close();
+        pkts.push((8 * S / 100, tcp(2, 80, 1, 40000, ACK, 0)));
+        pkts.push((7 * S, tcp(2, 80, 1, 40000, ACK, 0)));
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 2, "{flows:?}");
+        assert_eq!(
+            (flows[0].packets(), flows[0].end_reason),
+            (9, EndReason::Fin)
+        );
+        assert_eq!((flows[1].packets(), flows[1].first_ns), (1, 7 * S));
+        // An established connection reset by its server, then a burst of
+        // repeated RSTs (ndpi/ethereum.pcap): one flow, not one per RST.
+        let mut pkts = handshake_and_close();
+        pkts.truncate(5);
+        for k in 0..5 {
+            pkts.push((5 * S / 100 + k, tcp(2, 80, 1, 40000, RST, 0)));
+        }
+        // A SYN on the same ports is a new connection at once.
+        pkts.push((6 * S / 100, tcp(1, 40000, 2, 80, SYN, 0)));
+        let flows = run(&mut FlowMeter::new(MeterConfig::default()), &pkts);
+        assert_eq!(flows.len(), 2, "{flows:?}");
+        assert_eq!(
+            (flows[0].packets(), flows[0].end_reason),
+            (10, EndReason::Rst)
+        );
+        assert_eq!(
+            (flows[1].packets(), flows[1].end_reason),
+            (1, EndReason::EndOfInput)
+        );
+        // Never established (a scan probe answered by RST): ends at once,
+        // and a repeated probe is a flow of its own.
+        let pkts = vec![
+            (0, tcp(1, 40000, 2, 81, SYN, 0)),
+            (1, tcp(2, 81, 1, 40000, RST | ACK, 0)),
+            (2, tcp(2, 81, 1, 40000, RST | ACK, 0)),
+        ];
+        let mut m = FlowMeter::new(MeterConfig::default());
+        let flows = run(&mut m, &pkts);
+        assert_eq!(flows.len(), 2, "{flows:?}");
+        assert_eq!(m.active_flows(), 0);
     }
 
     #[test]

@@ -56,6 +56,11 @@ pub struct Args {
     /// Do not end TCP flows on FIN/RST (NFStream's behaviour).
     #[arg(long)]
     pub no_tcp_termination: bool,
+    /// After a TCP connection that completed its handshake ends by FIN/RST,
+    /// keep it this long for its stray packets (retransmitted RSTs, late
+    /// ACKs), as Zeek does; a SYN starts a new flow at once. 0 = end at once.
+    #[arg(long, default_value = "5s", value_name = "SECONDS")]
+    pub tcp_linger: String,
     /// Keep the first packet's sender as source even when it is a SYN-ACK.
     #[arg(long)]
     pub no_syn_ack_flip: bool,
@@ -101,6 +106,7 @@ pub fn meter_config(a: &Args, sel: &Selection) -> Result<MeterConfig> {
             &a.cic_activity_timeout,
         )?),
         early_emit: 0,
+        tcp_linger_ns: common::secs_to_ns(common::parse_seconds(&a.tcp_linger)?),
     })
 }
 
