@@ -244,6 +244,38 @@ fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+impl TrainSpec {
+    /// Rejects option values that would train a degenerate model silently:
+    /// a threshold outside [0, 1] (every prediction one class), zero depth,
+    /// trees, iterations or clusters, a learning rate or ridge alpha that is
+    /// not a positive (alpha: non-negative) finite number.
+    pub fn check_options(&self) -> Result<()> {
+        let h = &self.hyper;
+        let bad = |what: &str| Err(MlError::InvalidInput(what.to_string()));
+        if let Some(t) = self.threshold
+            && !(0.0..=1.0).contains(&t)
+        {
+            return bad("threshold must be between 0 and 1");
+        }
+        if h.max_depth == Some(0) || h.gbt_depth == 0 {
+            return bad("tree depth must be at least 1");
+        }
+        if h.max_features == Some(0) {
+            return bad("max features must be at least 1");
+        }
+        if h.n_trees == 0 || h.iterations == 0 || h.k == 0 || h.sample_size == 0 {
+            return bad("trees, iterations, k and sample size must be at least 1");
+        }
+        if !(h.learning_rate.is_finite() && h.learning_rate > 0.0) {
+            return bad("learning rate must be a positive number");
+        }
+        if !(h.alpha.is_finite() && h.alpha >= 0.0) {
+            return bad("alpha must be a non-negative number");
+        }
+        Ok(())
+    }
+}
+
 /// Fits `spec` on all rows of `table`.
 pub fn train(table: &Table, spec: &TrainSpec, groups: GroupResolver<'_>) -> Result<TrainedModel> {
     let all: Vec<usize> = (0..table.n_rows).collect();
@@ -259,6 +291,7 @@ pub fn train_rows(
 ) -> Result<TrainedModel> {
     let start = std::time::Instant::now();
     let kind = spec.kind;
+    spec.check_options()?;
     if kind.supervised() && spec.label.is_none() {
         return Err(MlError::InvalidInput(format!(
             "model {kind:?} needs a label column"
@@ -1084,6 +1117,36 @@ pub fn cross_validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn degenerate_options_are_rejected_before_training() {
+        let ok = spec(ModelKind::RandomForest);
+        assert!(ok.check_options().is_ok());
+        let mut cases = Vec::new();
+        for t in [2.0, -0.1, f64::NAN] {
+            cases.push(TrainSpec {
+                threshold: Some(t),
+                ..ok.clone()
+            });
+        }
+        let hyper = |f: &dyn Fn(&mut Hyper)| {
+            let mut s = ok.clone();
+            f(&mut s.hyper);
+            s
+        };
+        cases.push(hyper(&|h| h.max_depth = Some(0)));
+        cases.push(hyper(&|h| h.n_trees = 0));
+        cases.push(hyper(&|h| h.learning_rate = 0.0));
+        cases.push(hyper(&|h| h.alpha = f64::INFINITY));
+        for c in cases {
+            assert!(
+                c.check_options().is_err(),
+                "{:?} {:?}",
+                c.threshold,
+                c.hyper
+            );
+        }
+    }
     use crate::table::CsvOptions;
 
     fn table() -> Table {
