@@ -102,6 +102,97 @@ fn is_numeric(t: &arrow_schema::DataType) -> bool {
     )
 }
 
+/// Builds a [`Table`] from Arrow record batches of one schema, with the
+/// conversions of the module docs: the one Arrow → table path, used for
+/// Parquet files here and for Arrow/pandas/polars tables by the Python
+/// package.
+#[cfg(feature = "parquet")]
+pub struct ArrowTableBuilder {
+    names: Vec<String>,
+    cols: Vec<ColumnData>,
+    n_rows: usize,
+}
+
+#[cfg(feature = "parquet")]
+impl ArrowTableBuilder {
+    /// An empty table with the columns of `schema` (duplicate names made unique).
+    pub fn new(schema: &arrow_schema::Schema) -> Self {
+        let names =
+            crate::table::dedupe_names(schema.fields().iter().map(|f| f.name().clone()).collect());
+        let cols = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if is_numeric(f.data_type()) {
+                    ColumnData::Num(Vec::new())
+                } else {
+                    ColumnData::Str(Vec::new())
+                }
+            })
+            .collect();
+        ArrowTableBuilder {
+            names,
+            cols,
+            n_rows: 0,
+        }
+    }
+
+    /// Appends one batch; the error names the column whose type no table
+    /// column can hold (as a message for the caller's error type).
+    pub fn push(&mut self, batch: &arrow_array::RecordBatch) -> std::result::Result<(), String> {
+        if batch.num_columns() != self.cols.len() {
+            return Err(format!(
+                "a batch has {} columns, the schema {}",
+                batch.num_columns(),
+                self.cols.len()
+            ));
+        }
+        for (ci, col) in self.cols.iter_mut().enumerate() {
+            let arr = batch.column(ci);
+            let name = self.names.get(ci).map_or("", String::as_str);
+            let unsupported = || {
+                format!(
+                    "column {name:?} has a type netlens tables do not read ({})",
+                    arr.data_type()
+                )
+            };
+            match col {
+                ColumnData::Num(v) => {
+                    v.extend(arrow_numbers(arr.as_ref()).ok_or_else(unsupported)?)
+                }
+                ColumnData::Str(v) => v.extend(arrow_text(arr.as_ref()).ok_or_else(unsupported)?),
+            }
+        }
+        self.n_rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// The table. As the CSV reader does, a text column whose values all
+    /// read as numbers (or are missing) becomes numeric.
+    pub fn finish(self) -> Table {
+        let columns = self
+            .names
+            .into_iter()
+            .zip(self.cols)
+            .map(|(name, data)| {
+                let data = match data {
+                    ColumnData::Str(v) => match crate::table::text_as_numbers(&v) {
+                        Some(x) => ColumnData::Num(x),
+                        None => ColumnData::Str(v),
+                    },
+                    num => num,
+                };
+                Column { name, data }
+            })
+            .collect();
+        Table {
+            columns,
+            n_rows: self.n_rows,
+            skipped_rows: 0,
+        }
+    }
+}
+
 /// Reads a whole Parquet file into a [`Table`].
 #[cfg(feature = "parquet")]
 pub fn read_parquet(path: &Path) -> Result<Table> {
@@ -117,65 +208,16 @@ pub fn read_parquet(path: &Path) -> Result<Table> {
     })?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| perr(e.to_string()))?;
-    let schema = builder.schema().clone();
+    let mut table = ArrowTableBuilder::new(builder.schema());
     let reader = builder
         .with_batch_size(65_536)
         .build()
         .map_err(|e| perr(e.to_string()))?;
-    let names =
-        crate::table::dedupe_names(schema.fields().iter().map(|f| f.name().clone()).collect());
-    let mut cols: Vec<ColumnData> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            if is_numeric(f.data_type()) {
-                ColumnData::Num(Vec::new())
-            } else {
-                ColumnData::Str(Vec::new())
-            }
-        })
-        .collect();
-    let mut n_rows = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| perr(e.to_string()))?;
-        for (ci, col) in cols.iter_mut().enumerate() {
-            let arr = batch.column(ci);
-            let name = names.get(ci).map_or("", String::as_str);
-            let unsupported = || {
-                perr(format!(
-                    "column {name:?} has a type netlens tables do not read ({})",
-                    arr.data_type()
-                ))
-            };
-            match col {
-                ColumnData::Num(v) => {
-                    v.extend(arrow_numbers(arr.as_ref()).ok_or_else(unsupported)?)
-                }
-                ColumnData::Str(v) => v.extend(arrow_text(arr.as_ref()).ok_or_else(unsupported)?),
-            }
-        }
-        n_rows += batch.num_rows();
+        table.push(&batch).map_err(perr)?;
     }
-    let columns = names
-        .into_iter()
-        .zip(cols)
-        .map(|(name, data)| {
-            // As the CSV reader: text that is all numbers (or missing) is numeric.
-            let data = match data {
-                ColumnData::Str(v) => match crate::table::text_as_numbers(&v) {
-                    Some(x) => ColumnData::Num(x),
-                    None => ColumnData::Str(v),
-                },
-                num => num,
-            };
-            Column { name, data }
-        })
-        .collect();
-    Ok(Table {
-        columns,
-        n_rows,
-        skipped_rows: 0,
-    })
+    Ok(table.finish())
 }
 
 /// Text of an Arrow array in the CSV spelling of `netlens flows`: strings
@@ -287,7 +329,11 @@ fn arrow_text(arr: &dyn arrow_array::Array) -> Option<Vec<String>> {
             }
             Some(out)
         }
-        _ => None,
+        // Dictionaries (pandas categoricals), dates, decimals...: their text.
+        _ => {
+            let plain = arrow_cast::cast(arr, &DataType::Utf8).ok()?;
+            arrow_text(plain.as_ref())
+        }
     }
 }
 
