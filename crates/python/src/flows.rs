@@ -63,8 +63,9 @@ pub fn seconds_to_ns(name: &str, s: f64) -> Result<i64> {
 /// The metering options every flows entry point takes, in the order the
 /// Python layer passes them as one tuple: (inputs, features, idle_timeout,
 /// active_timeout, splt, accounting, tcp_termination, syn_ack_flip,
-/// max_flows, threads, merge, (cic_names, cic_activity_timeout)); the CIC
-/// options are a nested pair as pyo3 extracts tuples of at most 12 items.
+/// max_flows, threads, merge, (cic_names, cic_activity_timeout,
+/// tcp_linger)); the last options are a nested tuple as pyo3 extracts
+/// tuples of at most 12 items.
 #[derive(FromPyObject)]
 pub struct MeterArgs(
     Vec<String>,
@@ -78,7 +79,7 @@ pub struct MeterArgs(
     usize,
     usize,
     bool,
-    (bool, f64),
+    (bool, f64, f64),
 );
 
 /// Parse a feature spec as `netlens flows --features` (and `--cic-names`) does.
@@ -103,7 +104,7 @@ impl FlowSettings {
             max_flows,
             threads,
             merge,
-            (cic_names, cic_activity_timeout),
+            (cic_names, cic_activity_timeout, tcp_linger),
         ) = args;
         if inputs.is_empty() {
             return Err(Error::Invalid("no capture given".into()));
@@ -138,6 +139,7 @@ impl FlowSettings {
             cic: selection.needs_cic(),
             app: selection.needs_app(),
             cic_activity_timeout_ns: seconds_to_ns("cic_activity_timeout", cic_activity_timeout)?,
+            tcp_linger_ns: seconds_to_ns("tcp_linger", tcp_linger)?,
             // Everything else keeps the CLI's defaults.
             ..MeterConfig::default()
         };

@@ -92,6 +92,23 @@ def test_options_reach_the_meter(cli, tmp_path):
     assert sum(t.column("bidirectional_bytes").to_pylist()) < sum(default.column("bidirectional_bytes").to_pylist())
 
 
+def test_tcp_linger_matches_cli(cli, data, tmp_path):
+    # ndpi/ethereum.pcap: peers reset connections with bursts of repeated
+    # RSTs; with the 5 s linger they join their connection's flow.
+    src = data / "pcap" / "ndpi" / "ethereum.pcap"
+    lingering = netlens.flows(str(src), features="basic").to_arrow()
+    out = tmp_path / "cli.csv"
+    cli("flows", src, "--features", "basic", "--tcp-linger", "0", "-q", "-o", out)
+    at_once = netlens.flows(str(src), features="basic", tcp_linger=0).to_arrow()
+    assert_same_as_cli_csv(at_once, out)
+    assert lingering.num_rows < at_once.num_rows
+    assert sum(lingering.column("bidirectional_packets").to_pylist()) == sum(
+        at_once.column("bidirectional_packets").to_pylist()
+    )
+    with pytest.raises(ValueError, match="tcp_linger"):
+        netlens.flows(str(src), tcp_linger=-1)
+
+
 def test_write_matches_cli_files(cli, tmp_path):
     cli("flows", SAMPLE, "--features", "all", "-q", "-o", tmp_path / "cli.csv")
     rep = netlens.flows(SAMPLE, features="all").write(tmp_path / "py.csv")

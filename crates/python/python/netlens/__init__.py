@@ -144,6 +144,7 @@ class Flows:
         promiscuous: bool = True,
         cic_names: bool = False,
         cic_activity_timeout: float = _CIC_ACTIVITY_TIMEOUT,
+        tcp_linger: float = 5,
     ) -> None:
         self._inputs = _inputs(source)
         #: (interface, duration, snaplen, bpf, promiscuous) for a live capture, else None.
@@ -168,7 +169,11 @@ class Flows:
             _int_in("max_flows", max_flows, 0, 2**63 - 1),
             _int_in("threads", _threads(threads), 0, 4096),
             bool(merge),
-            (bool(cic_names), _seconds("cic_activity_timeout", cic_activity_timeout)),
+            (
+                bool(cic_names),
+                _seconds("cic_activity_timeout", cic_activity_timeout),
+                _seconds("tcp_linger", tcp_linger),
+            ),
         )
         # Validate the options now so mistakes surface at the call site.
         _netlens.feature_columns(self._spec(), self._args[11][0])
@@ -427,6 +432,7 @@ def flows(
     promiscuous: bool = True,
     cic_names: bool = False,
     cic_activity_timeout: float = _CIC_ACTIVITY_TIMEOUT,
+    tcp_linger: float = 5,
 ) -> Flows:
     """Meter bidirectional flows in captures (pcap/pcapng, gzip too, or directories).
 
@@ -442,7 +448,10 @@ def flows(
     timeout separating the Active/Idle periods of the ``cic`` columns;
     timeouts are in seconds; ``splt`` keeps the first N packets' direction,
     size and gap; ``accounting`` is ``link``, ``ip``, ``transport`` or
-    ``payload``; ``tcp_termination=False`` mimics NFStream; ``threads`` shards
+    ``payload``; ``tcp_termination=False`` mimics NFStream; after a FIN/RST
+    end a connection that completed its handshake keeps taking its stray
+    packets for ``tcp_linger`` seconds (default 5, ``--tcp-linger``; 0 =
+    end at once); ``threads`` shards
     metering over that many threads (same output for any count; the flow
     table's ``max_flows`` is split between them). The default, ``None``, is
     2 on a machine with two or more cores, else 1: on the benchmark
@@ -486,6 +495,7 @@ def flows(
         promiscuous=promiscuous,
         cic_names=cic_names,
         cic_activity_timeout=cic_activity_timeout,
+        tcp_linger=tcp_linger,
     )
 
 

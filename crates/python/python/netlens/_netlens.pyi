@@ -31,8 +31,8 @@ class FlowStream(Iterator[pa.RecordBatch]):
 #: The metering options of every flows entry point, as one tuple:
 #: (inputs, features, idle_timeout, active_timeout, splt, accounting,
 #: tcp_termination, syn_ack_flip, max_flows, threads, merge,
-#: (cic_names, cic_activity_timeout)).
-MeterArgs = Tuple[List[str], str, float, float, int, str, bool, bool, int, int, bool, Tuple[bool, float]]
+#: (cic_names, cic_activity_timeout, tcp_linger)).
+MeterArgs = Tuple[List[str], str, float, float, int, str, bool, bool, int, int, bool, Tuple[bool, float, float]]
 
 def open_flows(args: MeterArgs, batch_rows: int) -> FlowStream:
     """Open captures and start metering."""
