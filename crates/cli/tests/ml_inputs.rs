@@ -17,6 +17,24 @@ fn netlens(args: &[&str]) -> Output {
         .expect("run netlens")
 }
 
+/// `netlens train TABLE --label Label --model tree --test-split 0 -o MODEL --format json`.
+fn train_tree(table: &Path, model: &Path) -> Output {
+    netlens(&[
+        "train",
+        s(table),
+        "--label",
+        "Label",
+        "--model",
+        "tree",
+        "--test-split",
+        "0",
+        "-o",
+        s(model),
+        "--format",
+        "json",
+    ])
+}
+
 fn ok(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "stderr: {err}");
@@ -164,20 +182,7 @@ fn evaluate_counts_labels_the_model_never_saw_as_errors() {
         write(dir.path(), "te.csv", &test),
     );
     let model = dir.path().join("m.nlm");
-    ok(&netlens(&[
-        "train",
-        s(&tr),
-        "--label",
-        "Label",
-        "--model",
-        "tree",
-        "--test-split",
-        "0",
-        "-o",
-        s(&model),
-        "--format",
-        "json",
-    ]));
+    ok(&train_tree(&tr, &model));
     let out = netlens(&["evaluate", s(&te), "--model", s(&model), "--format", "json"]);
     let err = ok(&out);
     assert!(
@@ -245,20 +250,7 @@ fn benign_values_matching_nothing_and_missing_labels() {
     );
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["train_rows"], 54);
-    let out = netlens(&[
-        "train",
-        s(&t),
-        "--label",
-        "Label",
-        "--model",
-        "tree",
-        "--test-split",
-        "0",
-        "-o",
-        s(&model),
-        "--format",
-        "json",
-    ]);
+    let out = train_tree(&t, &model);
     ok(&out);
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -276,20 +268,7 @@ fn rescoring_replaces_columns_and_label_writes_the_requested_format() {
         .collect();
     let t = write(dir.path(), "t.csv", &rows);
     let model = dir.path().join("m.nlm");
-    ok(&netlens(&[
-        "train",
-        s(&t),
-        "--label",
-        "Label",
-        "--model",
-        "tree",
-        "--test-split",
-        "0",
-        "-o",
-        s(&model),
-        "--format",
-        "json",
-    ]));
+    ok(&train_tree(&t, &model));
     let once = dir.path().join("once.csv");
     ok(&netlens(&[
         "predict",
