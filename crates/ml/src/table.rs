@@ -242,6 +242,13 @@ impl Table {
         };
         let mut names = header;
         if let Some(given) = &opts.column_names {
+            if given.len() > names.len() {
+                return Err(err(format!(
+                    "{} column names given for {} columns",
+                    given.len(),
+                    names.len()
+                )));
+            }
             for (i, n) in given.iter().enumerate() {
                 if let Some(slot) = names.get_mut(i) {
                     *slot = n.clone();
@@ -344,11 +351,37 @@ impl Table {
         }
     }
 
-    /// Loads several files and stacks them (columns matched by name).
+    /// Loads several files and stacks them (columns matched by name). A
+    /// file whose columns differ from the first file's is an error naming
+    /// it and the columns it lacks or adds.
     pub fn from_paths(paths: &[PathBuf], opts: &CsvOptions) -> Result<Table> {
-        let mut tables = Vec::with_capacity(paths.len());
+        let mut tables: Vec<Table> = Vec::with_capacity(paths.len());
         for p in paths {
-            tables.push(Table::from_path(p, opts)?);
+            let t = Table::from_path(p, opts)?;
+            if let (Some(first), Some(first_path)) = (tables.first(), paths.first()) {
+                let names = |t: &Table| -> std::collections::BTreeSet<String> {
+                    t.columns.iter().map(|c| c.name.clone()).collect()
+                };
+                let (a, b) = (names(first), names(&t));
+                if a != b {
+                    let list = |s: Vec<&String>| {
+                        let n = s.len();
+                        let mut v: Vec<String> = s.into_iter().take(8).cloned().collect();
+                        if n > 8 {
+                            v.push(format!("... ({n} in all)"));
+                        }
+                        v.join(", ")
+                    };
+                    let missing = list(a.difference(&b).collect());
+                    let extra = list(b.difference(&a).collect());
+                    return Err(MlError::Schema(format!(
+                        "{} has other columns than {}: missing [{missing}], extra [{extra}]",
+                        p.display(),
+                        first_path.display()
+                    )));
+                }
+            }
+            tables.push(t);
         }
         Table::concat(tables)
     }
@@ -478,6 +511,29 @@ fn maybe_gunzip<R: std::io::BufRead + 'static>(mut rdr: R) -> std::io::Result<Bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stacking_names_the_file_and_columns_that_differ_and_surplus_names_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        let b = dir.path().join("b.csv");
+        std::fs::write(&a, "x,y,label\n1,2,p\n").unwrap();
+        std::fs::write(&b, "x,z,label\n1,2,p\n").unwrap();
+        let e = Table::from_paths(&[a.clone(), b], &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.csv") && e.contains("missing [y]") && e.contains("extra [z]"),
+            "{e}"
+        );
+        let opts = CsvOptions {
+            has_header: false,
+            column_names: Some(vec!["a".into(), "b".into(), "c".into(), "d".into()]),
+            ..Default::default()
+        };
+        let e = Table::from_path(&a, &opts).unwrap_err().to_string();
+        assert!(e.contains("4 column names given for 3 columns"), "{e}");
+    }
 
     fn load(s: &str, opts: &CsvOptions) -> Table {
         Table::from_csv_reader(s.as_bytes(), Path::new("t.csv"), opts).unwrap()

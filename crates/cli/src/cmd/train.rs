@@ -56,7 +56,8 @@ pub struct TableOpts {
     /// CSV files have no header row (e.g. NSL-KDD).
     #[arg(long)]
     pub no_header: bool,
-    /// Column names, comma-separated (for header-less files).
+    /// Column names, comma-separated (for header-less files); with
+    /// `--columns-file` they name the columns after the file's names.
     #[arg(long, value_delimiter = ',')]
     pub columns: Vec<String>,
     /// File with one column name per line (text before the first comma), e.g. NSL-KDD's Field_Names.csv.
@@ -67,7 +68,9 @@ pub struct TableOpts {
 impl TableOpts {
     /// Loads and stacks the tables.
     pub fn load(&self, paths: &[PathBuf]) -> Result<Table> {
-        let mut names = self.columns.clone();
+        // The file's names come first, then `--columns` (NSL-KDD's
+        // Field_Names.csv names 41 of its 43 columns; the last two follow).
+        let mut names = Vec::new();
         if let Some(f) = &self.columns_file {
             let text =
                 std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
@@ -77,6 +80,7 @@ impl TableOpts {
                     .filter(|s| !s.is_empty()),
             );
         }
+        names.extend(self.columns.iter().cloned());
         let opts = CsvOptions {
             has_header: !self.no_header,
             column_names: if names.is_empty() { None } else { Some(names) },
