@@ -501,13 +501,17 @@ impl FlowMeter {
         self.expire_idle(self.now_ns);
     }
 
-    /// Export every remaining flow with reason end-of-input.
+    /// Export every remaining flow with reason end-of-input. The clock
+    /// restarts: packets given afterwards start a new, independent stretch
+    /// of time (the next input read without merging).
     pub fn finish(&mut self) {
         while self.head != NIL {
             self.remove(self.head, EndReason::EndOfInput);
         }
         self.lingering.clear();
         self.frags.clear();
+        self.started = false;
+        self.now_ns = i64::MIN;
     }
 
     /// Move the flows expired so far, and early snapshots, into `out` (in

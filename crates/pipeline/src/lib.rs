@@ -107,6 +107,34 @@ pub fn is_malformed_reason(reason: &str) -> bool {
         || reason == "too_many_layers"
 }
 
+/// Splits the packet stream where one input ends and the next starts
+/// earlier in time, which only happens when inputs are read one after
+/// another (`--no-merge`; merged inputs never go back in time at a switch).
+/// Each such stretch is metered on its own: the meter is flushed and its
+/// clock restarts, instead of clamping the later input's older timestamps
+/// to the earlier one's last time (which gave its flows wrong times, zero
+/// durations and merged flows across files).
+#[derive(Default)]
+pub(crate) struct Segments {
+    source: Option<u32>,
+    latest_ns: i64,
+}
+
+impl Segments {
+    /// Whether `pkt` starts a new stretch (then the meter must be finished first).
+    #[inline]
+    pub(crate) fn starts_new(&mut self, pkt: &PacketRef<'_>) -> bool {
+        let new = matches!(self.source, Some(s) if s != pkt.source) && pkt.ts_ns < self.latest_ns;
+        if new || self.source.is_none() {
+            self.latest_ns = pkt.ts_ns;
+        } else {
+            self.latest_ns = self.latest_ns.max(pkt.ts_ns);
+        }
+        self.source = Some(pkt.source);
+        new
+    }
+}
+
 impl RunReport {
     /// Packets skipped for a defect (malformed or truncated headers), not for being non-IP.
     pub fn malformed(&self) -> u64 {
@@ -179,6 +207,7 @@ where
     let mut out = HandOver::default();
     let mut skipped: hashbrown::HashMap<&'static str, u64> = hashbrown::HashMap::new();
     let batch = cfg.batch_packets.max(1) as u64;
+    let mut segments = Segments::default();
     while !stopped(stop) {
         let pkt = match source.next_event() {
             Ok(SourceEvent::Packet(p)) => p,
@@ -192,6 +221,10 @@ where
             Err(e) => return Err(source_err(e)),
         };
         let index = report.count(&pkt);
+        if segments.starts_new(&pkt) {
+            meter.finish();
+            hand_over(&mut meter, &mut out, &mut report, sink)?;
+        }
         let res = dissect_observed(&pkt, &mut summary, observers);
         match res {
             Ok(()) => {

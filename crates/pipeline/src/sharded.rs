@@ -80,16 +80,16 @@ struct Batch {
 }
 
 enum ToWorker {
+    /// Meter the batch; with `flush`, then end every flow and restart the
+    /// clock (a new stretch of input begins, see `crate::Segments`).
     Batch {
         batch: Batch,
         now: Option<i64>,
+        flush: bool,
     },
     /// The last batch: meter it, then flush every flow (one reply, as the
     /// single-threaded path flushes the last batch and the table together).
-    Finish {
-        batch: Batch,
-        now: Option<i64>,
-    },
+    Finish { batch: Batch, now: Option<i64> },
 }
 
 struct FromWorker {
@@ -152,6 +152,7 @@ where
         let mut out_of_order = 0u64;
         // Packets left before the next hand-over (a countdown: a division per packet shows in profiles).
         let mut until_batch = batch;
+        let mut segments = crate::Segments::default();
 
         // Take the workers' replies, one round per batch sent, until at most
         // `limit` rounds are still out; each round's flows go to the sink.
@@ -197,7 +198,7 @@ where
                 Ok(SourceEvent::Idle { now_ns }) => {
                     let t = now.map_or(now_ns, |n| n.max(now_ns));
                     now = Some(t);
-                    send_batches(&to, &mut rs, &mut cur, now);
+                    send_batches(&to, &mut rs, &mut cur, now, false);
                     collect_until(&mut report, &mut skipped, &mut rs, 0)?;
                     progress(&report);
                     continue;
@@ -206,6 +207,13 @@ where
                 Err(e) => return Err(source_err(e)),
             };
             let index = report.count(&pkt);
+            if segments.starts_new(&pkt) {
+                // The packets so far, then every flow of the stretch, in
+                // one round as the single-threaded path hands them over.
+                send_batches(&to, &mut rs, &mut cur, now, true);
+                collect_until(&mut report, &mut skipped, &mut rs, MAX_INFLIGHT - 1)?;
+                now = None;
+            }
             let ts = match now {
                 Some(t) if pkt.ts_ns < t => {
                     out_of_order += 1;
@@ -279,7 +287,7 @@ where
             until_batch -= 1;
             if until_batch == 0 {
                 until_batch = batch;
-                send_batches(&to, &mut rs, &mut cur, now);
+                send_batches(&to, &mut rs, &mut cur, now, false);
                 collect_until(&mut report, &mut skipped, &mut rs, MAX_INFLIGHT - 1)?;
                 progress(&report);
             }
@@ -369,10 +377,15 @@ fn send_batches(
     rs: &mut Replies,
     cur: &mut [Batch],
     now: Option<i64>,
+    flush: bool,
 ) {
     for ((tx, pool), slot) in to.iter().zip(rs.pools.iter_mut()).zip(cur.iter_mut()) {
         let b = std::mem::replace(slot, pool.pop().unwrap_or_default());
-        let _ = tx.send(ToWorker::Batch { batch: b, now });
+        let _ = tx.send(ToWorker::Batch {
+            batch: b,
+            now,
+            flush,
+        });
     }
     rs.inflight += 1;
 }
@@ -383,8 +396,15 @@ fn worker(cfg: MeterConfig, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromW
     while let Ok(msg) = rx.recv() {
         let mut rejected = Vec::new();
         match msg {
-            ToWorker::Batch { mut batch, now } => {
+            ToWorker::Batch {
+                mut batch,
+                now,
+                flush,
+            } => {
                 meter_batch(&mut meter, &batch, now, &mut scratch, &mut rejected);
+                if flush {
+                    meter.finish();
+                }
                 let mut flows = std::mem::take(&mut batch.spare);
                 meter.drain(&mut flows);
                 if tx

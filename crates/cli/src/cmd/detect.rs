@@ -64,7 +64,9 @@ pub struct Args {
     /// Flow-metering threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// Read several inputs one after another instead of merging them by timestamp.
+    /// Read several inputs one after another instead of merging them by
+    /// timestamp. An input that starts before the previous one ended is
+    /// metered on its own clock: the open flows end with the previous input.
     #[arg(long)]
     pub no_merge: bool,
     /// No summary on stderr.

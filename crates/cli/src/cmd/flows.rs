@@ -75,7 +75,9 @@ pub struct Args {
     /// between threads). Default: 2 when two or more cores are usable, else 1.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Read several inputs one after another instead of merging them by timestamp.
+    /// Read several inputs one after another instead of merging them by
+    /// timestamp. An input that starts before the previous one ended is
+    /// metered on its own clock: the open flows end with the previous input.
     #[arg(long)]
     pub no_merge: bool,
     /// No progress or summary on stderr.

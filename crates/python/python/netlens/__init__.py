@@ -458,7 +458,8 @@ def flows(
     captures two threads make capture → pandas 1.6–1.7 × faster than one
     (the reading thread hands plain TCP/UDP packets undecoded to the
     workers, which dissect and meter them); ``merge=False`` reads several
-    inputs one after another instead of merging them by timestamp.
+    inputs one after another instead of merging them by timestamp (an input
+    that starts before the previous one ended is metered on its own clock).
 
     ``source`` may also name a network interface (``"eth0"``, ``"lo"``; it
     must not also be a file name): netlens then captures live (libpcap;
