@@ -147,7 +147,9 @@ struct Group {
     first: String,
     max_score: f64,
     top: String,
-    ports: Vec<u64>,
+    /// Every destination port (at most 65,536 per group; was capped at
+    /// 1,000, which the report then gave as the count).
+    ports: std::collections::BTreeSet<u16>,
 }
 
 /// Groups the alert file by destination host for the report: the strongest
@@ -178,11 +180,8 @@ fn summarise(path: &Path) -> Result<(Vec<AlertRow>, usize)> {
         if g.first.is_empty() || ts < g.first.as_str() {
             g.first = ts.to_string();
         }
-        if let Some(p) = v["dst_port"].as_u64()
-            && g.ports.len() < 1000
-            && !g.ports.contains(&p)
-        {
-            g.ports.push(p);
+        if let Some(p) = v["dst_port"].as_u64().and_then(|p| u16::try_from(p).ok()) {
+            g.ports.insert(p);
         }
         let score = v["score"].as_f64().unwrap_or(0.0);
         if score > g.max_score {
@@ -215,7 +214,7 @@ fn summarise(path: &Path) -> Result<(Vec<AlertRow>, usize)> {
                     if g.more_sources { "+" } else { "" }
                 )
             };
-            let ports = crate::common::ports_text(g.ports.iter().copied());
+            let ports = crate::common::ports_text(g.ports.iter().map(|&p| u64::from(p)));
             AlertRow {
                 time: g.first,
                 severity: "warning".into(),
@@ -234,6 +233,24 @@ fn summarise(path: &Path) -> Result<(Vec<AlertRow>, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_destination_port_is_counted() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("a.jsonl");
+        let lines: Vec<String> = (1..=1500)
+            .map(|p| {
+                format!(
+                    r#"{{"src_ip":"10.0.0.1","dst_ip":"10.0.0.2","dst_port":{p},"ts_start":"2020-01-01T00:00:00Z","score":0.9}}"#
+                )
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+        let (rows, hosts) = summarise(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(hosts, 1);
+        let detail = &rows[0].detail;
+        assert!(detail.contains("1500 distinct ports (1–1500)"), "{detail}");
+    }
 
     #[test]
     fn training_length() {
