@@ -152,4 +152,15 @@ fn bad_combinations_are_refused_with_a_reason() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("--context"), "{err}");
+    // Values that were clamped silently (the summary said 0 trees).
+    for extra in [
+        ["--trees", "0"],
+        ["--max-per-class", "0"],
+        ["--target-fpr", "1.5"],
+    ] {
+        let out = run(&train_args(&BENIGN, &model, &extra));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}");
+        assert!(err.contains(extra[0]), "{extra:?}: {err}");
+    }
 }

@@ -140,7 +140,19 @@ pub fn run(a: Args) -> Result<()> {
         match a.model.clone().or_else(crate::cmd::detect::bundled_model) {
             Some(p) => Some(
                 netlens_detect::Detector::load(&p, Some(netlens_detect::FeatureSet::full()))
-                    .with_context(|| format!("loading detector {}", p.display()))?,
+                    .map_err(|e| match e {
+                        // The hint names detect's --early, which analyze lacks.
+                        netlens_detect::DetectError::MissingFeatures { hint, .. }
+                            if hint.contains("early-flow") =>
+                        {
+                            anyhow::anyhow!(
+                                "{} is an early-flow model; analyze scores whole flows (use it with `netlens detect --early N` or `netlens serve`)",
+                                p.display()
+                            )
+                        }
+                        e => anyhow::Error::new(e)
+                            .context(format!("loading detector {}", p.display())),
+                    })?,
             ),
             None => {
                 say(

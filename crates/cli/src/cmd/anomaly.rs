@@ -232,6 +232,9 @@ fn score(a: ScoreArgs) -> Result<()> {
     let m = IforestModel::load(&a.model)
         .with_context(|| format!("cannot load model {}", a.model.display()))?;
     let ff = m.flow_features()?;
+    if a.threshold.is_some_and(|t| !t.is_finite()) {
+        bail!("--threshold must be a number");
+    }
     let th = a.threshold.unwrap_or(m.threshold);
     let mut reader = common::PacketInput::open(&a.inputs, true, &a.live)?;
     let stop = reader.stop_flag(&a.live)?;
@@ -273,6 +276,12 @@ fn kitsune(a: KitsuneArgs) -> Result<()> {
         bail!("--train-packets must be at least 2");
     }
     let mut cfg = KitsuneConfig::with_train_packets(a.train_packets);
+    if a.threshold.is_some_and(|t| !t.is_finite()) {
+        bail!("--threshold must be a number");
+    }
+    if !(0.0..=1.0).contains(&a.quantile) {
+        bail!("--quantile must be between 0 and 1");
+    }
     cfg.threshold = a.threshold;
     cfg.threshold_quantile = a.quantile;
     cfg.calibrate_packets = a.calibrate_packets;

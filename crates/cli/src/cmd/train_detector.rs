@@ -139,6 +139,16 @@ pub fn run(a: Args) -> Result<()> {
     if a.context && a.early > 0 {
         bail!("--context needs full flows; it cannot be combined with --early");
     }
+    // Zero would be clamped to one inside, while the summary and the
+    // model's .json said zero.
+    if a.trees == 0 || a.max_per_class == 0 {
+        bail!("--trees and --max-per-class must be at least 1");
+    }
+    if let Some(f) = a.target_fpr
+        && !(f > 0.0 && f < 1.0)
+    {
+        bail!("--target-fpr must be between 0 and 1 (e.g. 0.01)");
+    }
     let spec = DetectorSpec {
         set: if a.early > 0 {
             FeatureSet::early(a.early)
@@ -241,6 +251,16 @@ pub fn run(a: Args) -> Result<()> {
                 per.join(", ")
             );
         }
+    }
+    // Said even with -q: such a detector never alerts.
+    if let Some(t) = &report.threshold
+        && t.threshold > 1.0
+    {
+        eprintln!(
+            "netlens: warning: to keep false positives under {:.2} % the threshold had to go above every possible score ({:.4}): this detector will never alert. Raise --target-fpr or add benign captures that resemble the ones scored highest.",
+            t.target_fpr * 100.0,
+            t.threshold
+        );
     }
     Ok(())
 }
