@@ -272,6 +272,9 @@ impl RuleSet {
     /// Label every row of a netlens flow table (adds or replaces the label
     /// column) and count matches per rule.
     pub fn apply(&self, table: &mut Table) -> Result<LabelReport> {
+        // A column with no values (a table of no flows, or all cells empty)
+        // is read as numeric; it holds no address either way.
+        static NO_TEXT: Vec<String> = Vec::new();
         let text = |name: &str| -> Result<&Vec<String>> {
             match &table
                 .column(name)
@@ -279,6 +282,7 @@ impl RuleSet {
                 .data
             {
                 ColumnData::Str(v) => Ok(v),
+                ColumnData::Num(v) if v.iter().all(|x| x.is_nan()) => Ok(&NO_TEXT),
                 ColumnData::Num(_) => {
                     Err(DetectError::MissingColumn(format!("{name} (as addresses)")))
                 }
@@ -302,7 +306,16 @@ impl RuleSet {
         let sport = numc("src_port")?;
         let dport = numc("dst_port")?;
         let proto = numc("protocol")?;
-        let first = numc("bidirectional_first_seen_ms")?;
+        // The time column is needed only when a rule has a time window.
+        let first = if self
+            .rules
+            .iter()
+            .any(|r| r.start_ms.is_some() || r.end_ms.is_some())
+        {
+            numc("bidirectional_first_seen_ms")?
+        } else {
+            vec![0.0; table.n_rows]
+        };
         let mut counts = vec![0usize; self.rules.len()];
         let mut unmatched = 0;
         let mut unreadable = 0;
@@ -501,6 +514,33 @@ dst_port = ["8000-8100"]
         assert_eq!(rep.per_rule[2].2, 1);
         assert_eq!(rep.unmatched, 4);
         assert_eq!(rep.unreadable, 1);
+    }
+
+    #[test]
+    fn empty_tables_and_tables_without_times_are_labelled() {
+        // No flows: every column reads as an empty numeric column.
+        let rs = RuleSet::parse(RULES, Path::new("t.toml")).unwrap();
+        let mut t = table(&[]);
+        for c in &mut t.columns {
+            c.data = ColumnData::Num(Vec::new());
+        }
+        let rep = rs.apply(&mut t).unwrap();
+        assert_eq!((rep.unmatched, rep.unreadable), (0, 0));
+        assert!(t.column("label").is_ok());
+        // No rule has a time window: the time column is not needed.
+        let untimed = RuleSet::parse(
+            "default_label = \"benign\"\n[[rule]]\nname = \"web\"\nlabel = \"web\"\ndst_port = [80]\n",
+            Path::new("u.toml"),
+        )
+        .unwrap();
+        let mut t = table(&[("10.0.0.1", 40000, "10.0.0.2", 80, 6, 0)]);
+        t.columns
+            .retain(|c| c.name != "bidirectional_first_seen_ms");
+        untimed.apply(&mut t).unwrap();
+        assert_eq!(
+            t.column("label").unwrap().data,
+            ColumnData::Str(vec!["web".into()])
+        );
     }
 
     #[test]
