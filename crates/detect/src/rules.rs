@@ -39,6 +39,8 @@ fn default_label() -> String {
 enum TimeVal {
     Ms(i64),
     Text(String),
+    /// An unquoted TOML datetime (`start = 2017-07-05T13:55:00Z`).
+    Toml(toml::value::Datetime),
 }
 
 #[derive(Deserialize)]
@@ -126,12 +128,40 @@ pub struct LabelReport {
 fn parse_time(t: &TimeVal) -> std::result::Result<i64, String> {
     match t {
         TimeVal::Ms(ms) => Ok(*ms),
-        TimeVal::Text(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
-            .map(|d| d.timestamp_millis())
-            .map_err(|e| {
-                format!("bad time '{s}' (RFC 3339 like 2017-07-05T13:55:00Z, or epoch ms): {e}")
-            }),
+        TimeVal::Text(s) => text_time(s.trim()),
+        TimeVal::Toml(d) => text_time(&d.to_string()),
     }
+}
+
+/// RFC 3339 text; without a zone offset (a TOML local datetime) it is UTC.
+fn text_time(s: &str) -> std::result::Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| d.timestamp_millis())
+        .or_else(|e| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|d| d.and_utc().timestamp_millis())
+                .map_err(|_| e)
+        })
+        .map_err(|e| {
+            format!("bad time '{s}' (RFC 3339 like 2017-07-05T13:55:00Z, or epoch ms): {e}")
+        })
+}
+
+/// The TOML reader's message, with serde's names for this file's value
+/// types (untagged enums) replaced by what the field accepts.
+fn readable(msg: String) -> String {
+    msg.replace(
+        "data did not match any variant of untagged enum TimeVal",
+        "a time must be RFC 3339 text (\"2017-07-05T13:55:00Z\"), a TOML datetime or epoch ms",
+    )
+    .replace(
+        "data did not match any variant of untagged enum PortVal",
+        "a port must be a number from 0 to 65535 or a range such as \"8000-8100\"",
+    )
+    .replace(
+        "data did not match any variant of untagged enum ProtoVal",
+        "a protocol must be a number from 0 to 255 or a name such as \"tcp\"",
+    )
 }
 
 fn parse_net(s: &str) -> std::result::Result<IpNet, String> {
@@ -190,7 +220,7 @@ impl RuleSet {
             path: path.to_path_buf(),
             msg,
         };
-        let raw: RawFile = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| err(readable(e.to_string())))?;
         let mut rules = Vec::with_capacity(raw.rules.len());
         for (i, r) in raw.rules.into_iter().enumerate() {
             let name = r.name.clone().unwrap_or_else(|| format!("rule {}", i + 1));
@@ -541,6 +571,33 @@ dst_port = ["8000-8100"]
             t.column("label").unwrap().data,
             ColumnData::Str(vec!["web".into()])
         );
+    }
+
+    #[test]
+    fn toml_datetimes_and_readable_value_errors() {
+        let rule =
+            |field: &str| format!("default_label = \"b\"\n[[rule]]\nlabel = \"x\"\n{field}\n");
+        let a = RuleSet::parse(&rule("start = 2026-03-02T12:00:00Z"), Path::new("a.toml")).unwrap();
+        let b = RuleSet::parse(
+            &rule("start = \"2026-03-02T12:00:00Z\""),
+            Path::new("b.toml"),
+        )
+        .unwrap();
+        assert_eq!(a.rules[0].start_ms, b.rules[0].start_ms);
+        let local =
+            RuleSet::parse(&rule("start = 2026-03-02T12:00:00"), Path::new("c.toml")).unwrap();
+        assert_eq!(local.rules[0].start_ms, b.rules[0].start_ms);
+        for (field, says) in [
+            ("dst_port = [70000]", "a port must be"),
+            ("protocol = [300]", "a protocol must be"),
+            ("start = true", "a time must be"),
+        ] {
+            let e = RuleSet::parse(&rule(field), Path::new("e.toml"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(says) && !e.contains("untagged"), "{field}: {e}");
+        }
     }
 
     #[test]
