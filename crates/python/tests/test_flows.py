@@ -161,7 +161,7 @@ def test_batches_are_produced_while_reading(data):
     from netlens import _netlens
 
     src = str(data / "pcap" / "ndpi")
-    stream = _netlens.open_flows(([src], "basic", 120.0, 1800.0, 0, "link", True, True, 4 << 20, 1, True, (False, 5.0)), 50)
+    stream = _netlens.open_flows(([src], "basic", 120.0, 1800.0, 0, "link", True, True, 4 << 20, 1, True, (False, 5.0, 5.0)), 50)
     first = next(stream)
     assert first.num_rows == 50
     assert stream.report_json() is None  # the reader has not finished
