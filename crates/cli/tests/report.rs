@@ -419,6 +419,9 @@ fn series_keeps_an_earlier_output_when_it_fails_and_warns_even_when_quiet() {
         .output()
         .expect("run");
     assert!(!o.status.success());
+    // Named as a capture, it gets the capture reader's error.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not a capture file"), "{err}");
     assert_eq!(
         std::fs::read_to_string(&keep).unwrap_or_default(),
         "timestamp,packets\n",

@@ -106,7 +106,17 @@ pub fn detect(arg: &str) -> Result<InputKind> {
     let text = head.iter().all(|b| {
         *b == b'\n' || *b == b'\r' || *b == b'\t' || (0x20..0x7f).contains(b) || *b >= 0x80
     });
-    if !text {
+    // A file named as a capture is read as one, so a damaged or mistaken
+    // `x.pcap` gets the capture reader's "not a capture file" error, not a
+    // complaint about CSV columns.
+    let named_capture = {
+        let name = arg.to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        [".pcap", ".pcapng", ".cap", ".dmp"]
+            .iter()
+            .any(|e| name.ends_with(e))
+    };
+    if !text || named_capture {
         return Ok(InputKind::Capture);
     }
     let first_line = String::from_utf8_lossy(head);
