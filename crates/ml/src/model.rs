@@ -356,6 +356,7 @@ pub fn train_rows(
                 let mut v = select::label_strings(&train, l, &spec.mapping)?;
                 v.sort();
                 v.dedup();
+                select::sort_classes(&mut v);
                 v
             }
         };

@@ -113,6 +113,36 @@ pub enum LabelMapping {
 /// Class names of the binary mappings; index 1 (`attack`) is the positive class.
 pub const BINARY_CLASSES: [&str; 2] = ["benign", "attack"];
 
+/// Label values that name the benign class in the datasets netlens reads
+/// (compared without case): netlens's and CIC's `benign`, NSL-KDD's
+/// `normal`.
+const BENIGN_NAMES: [&str; 2] = ["benign", "normal"];
+
+/// Orders the classes of a label column used as it is: a benign-named
+/// value first, so that in a two-class task the other one is the positive
+/// class (`attack`/`benign` made `benign` positive in text order, its score
+/// P(benign)); then numbers by value (`2` before `10`); then text.
+pub fn sort_classes(classes: &mut [String]) {
+    let key = |s: &String| {
+        let benign = BENIGN_NAMES.iter().any(|b| s.eq_ignore_ascii_case(b));
+        (
+            !benign,
+            s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+        )
+    };
+    classes.sort_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.cmp(&kb.0)
+            .then_with(|| match (ka.1, kb.1) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| a.cmp(b))
+    });
+}
+
 impl LabelMapping {
     /// Maps one raw label to its class name.
     pub fn map(&self, raw: &str) -> String {
@@ -321,6 +351,23 @@ mod tests {
             exclude: vec![],
         };
         assert!(select_features(&t, &s, &[], &none).is_err());
+    }
+
+    #[test]
+    fn classes_put_benign_first_and_numbers_in_value_order() {
+        let order = |v: &[&str]| {
+            let mut c: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            sort_classes(&mut c);
+            c
+        };
+        assert_eq!(order(&["attack", "benign"]), ["benign", "attack"]);
+        assert_eq!(order(&["normal", "anomaly"]), ["normal", "anomaly"]);
+        assert_eq!(
+            order(&["DDoS", "BENIGN", "PortScan"]),
+            ["BENIGN", "DDoS", "PortScan"]
+        );
+        assert_eq!(order(&["10", "2", "1", "0"]), ["0", "1", "2", "10"]);
+        assert_eq!(order(&["b", "10", "a", "9"]), ["9", "10", "a", "b"]);
     }
 
     #[test]

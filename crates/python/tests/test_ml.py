@@ -81,11 +81,12 @@ def test_cli_model_runs_in_python(cli, labelled):
     np.testing.assert_allclose(score, m.predict_scores(df), rtol=1e-9)
     # Also as a fitted sklearn-style estimator.
     est = netlens.load_model(path)
-    assert list(est.classes_) == ["benign", "attack"]
+    # Sorted, as scikit-learn expects; the score is P(attack), column 0.
+    assert list(est.classes_) == ["attack", "benign"]
     proba = est.predict_proba(df)
     assert proba.shape == (len(df), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    np.testing.assert_allclose(proba[:, 1], score, rtol=1e-9)
+    np.testing.assert_allclose(proba[:, 0], score, rtol=1e-9)
 
 
 def test_same_training_in_cli_and_python(cli, labelled):
@@ -310,3 +311,25 @@ def test_estimator_options_are_checked_too(labelled):
     # In-range values still train; threshold 0.3 is kept in the model.
     m = netlens.Model.train(df, "tree", label="label", benign=["benign"], threshold=0.3, max_depth=3)
     assert m.threshold == pytest.approx(0.3)
+
+
+def test_classes_are_sorted_for_sklearn_and_probabilities_follow_them(labelled):
+    # scikit-learn reads predict_proba's columns in sorted classes_ order;
+    # the engine puts the benign class first and numbers by value.
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.metrics import roc_auc_score
+
+    _, _, df = labelled
+    X = df[[c for c in df.columns if c.startswith("bidirectional_")]]
+    attack = (df["label"] == "attack").to_numpy()
+    y = np.where(attack, 10, 2)
+    est = netlens.NetlensClassifier(model="tree", max_depth=6).fit(X, y)
+    assert list(est.classes_) == [2, 10]
+    assert roc_auc_score(attack, est.predict_proba(X)[:, 1]) > 0.9
+    text = netlens.NetlensClassifier(model="tree", max_depth=6).fit(X, df["label"])
+    assert list(text.classes_) == ["attack", "benign"]
+    assert roc_auc_score(attack, text.predict_proba(X)[:, 0]) > 0.9
+    # Used as it is, an attack/benign label makes attack the positive class:
+    # the score is P(attack), as `netlens predict --help` says.
+    m = netlens.Model.train(df[[*X.columns, "label"]], "tree", label="label", max_depth=6)
+    assert m.classes == ["benign", "attack"]

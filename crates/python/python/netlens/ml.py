@@ -375,7 +375,16 @@ class _Classifier(_NetlensEstimator):
         names = m.classes
         back = back or {c: c for c in names}
         self._back = back
-        self.classes_ = np.asarray([back.get(c, c) for c in names])
+        values = [back.get(c, c) for c in names]
+        # scikit-learn expects classes_ sorted (np.unique order) and reads
+        # predict_proba's columns in that order; the engine orders classes
+        # its own way (benign first, so the other class is the positive one).
+        try:
+            order = sorted(range(len(values)), key=lambda i: values[i])
+        except TypeError:  # labels of mixed types: keep the engine's order
+            order = list(range(len(values)))
+        self._proba_order = np.asarray(order, dtype=np.intp)
+        self.classes_ = np.asarray([values[i] for i in order])
 
     @classmethod
     def _from_model(cls, m: Model) -> "NetlensClassifier":
@@ -392,9 +401,10 @@ class _Classifier(_NetlensEstimator):
         return np.asarray([self._back.get(p, p) for p in pred], dtype=self.classes_.dtype)
 
     def predict_proba(self, X: Data) -> np.ndarray:
-        """Class probabilities, columns in ``classes_`` order."""
+        """Class probabilities, columns in ``classes_`` order (sorted, as scikit-learn expects)."""
         self._check_fitted()
-        return self.model_.predict_proba(self._input_table(X, fitting=False))
+        p = np.asarray(self.model_.predict_proba(self._input_table(X, fitting=False)))
+        return p[:, self._proba_order] if p.ndim == 2 else p
 
 
 class _Regressor(_NetlensEstimator):
