@@ -550,3 +550,30 @@ fn no_merge_meters_an_older_input_on_its_own_clock() {
     assert_eq!(both.len(), 2204 + 74);
     assert_eq!(both, apart);
 }
+
+#[test]
+fn synth_refuses_to_write_labels_over_its_capture() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join("y.pcap");
+    let ps = p.to_str().unwrap_or_default();
+    let out = netlens(&["synth", "-o", ps, "--labels", ps, "--duration", "5s"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("same file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!p.exists(), "nothing is written");
+    let labels = dir.path().join("new/dir/y.csv");
+    let out = netlens(&[
+        "synth",
+        "-o",
+        ps,
+        "--labels",
+        labels.to_str().unwrap_or_default(),
+        "--duration",
+        "5s",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(labels.is_file() && p.is_file());
+}

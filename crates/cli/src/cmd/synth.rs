@@ -39,6 +39,21 @@ pub fn run(a: Args) -> Result<()> {
     cfg.duration = std::time::Duration::from_secs_f64(common::parse_seconds(&a.duration)?);
     cfg.scale = a.scale;
     cfg.attacks = !a.no_attacks;
+    if let Some(l) = &a.labels {
+        // The labels CSV would overwrite the capture it describes.
+        if l == &a.output {
+            anyhow::bail!(
+                "--labels and -o name the same file ({}); give the labels CSV its own name",
+                l.display()
+            );
+        }
+        // Create the folders first: a missing one failed after the capture
+        // was started, leaving a header-only pcap behind.
+        if let Some(dir) = l.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
     cfg.labels = a.labels;
     let out = netlens_synth::generate(&cfg)?;
     eprintln!(
