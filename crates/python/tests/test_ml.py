@@ -333,3 +333,20 @@ def test_classes_are_sorted_for_sklearn_and_probabilities_follow_them(labelled):
     # the score is P(attack), as `netlens predict --help` says.
     m = netlens.Model.train(df[[*X.columns, "label"]], "tree", label="label", max_depth=6)
     assert m.classes == ["benign", "attack"]
+
+
+def test_models_and_estimators_pickle_and_arrays_are_checked(labelled):
+    import copy
+    import pickle
+
+    _, _, df = labelled
+    X = df[[c for c in df.columns if c.startswith("bidirectional_")]].to_numpy()
+    y = df["label"].to_numpy()
+    est = netlens.NetlensClassifier(model="tree", max_depth=4).fit(X, y)
+    for clone in (pickle.loads(pickle.dumps(est)), copy.deepcopy(est)):
+        assert list(clone.predict(X)) == list(est.predict(X))
+    m = netlens.Model.train(df[["bidirectional_packets", "bidirectional_bytes", "label"]], "tree", label="label")
+    assert pickle.loads(pickle.dumps(m)).to_bytes() == m.to_bytes()
+    # An array with another column count is refused, not scored by position.
+    with pytest.raises(ValueError, match="features"):
+        est.predict(np.hstack([X, X[:, :1]]))

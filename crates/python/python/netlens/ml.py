@@ -159,6 +159,12 @@ class Model:
         """The model file's bytes."""
         return self._raw.to_bytes()
 
+    def __reduce__(self) -> Any:
+        # pickle, joblib, copy.deepcopy and scikit-learn's parallel tools
+        # go through the model file's bytes (the Rust object has no state
+        # Python can see).
+        return (Model.from_bytes, (self.to_bytes(),))
+
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the model file."""
         self._raw.save(os.fspath(path))
@@ -276,6 +282,12 @@ class _NetlensEstimator:
 
     def _input_table(self, X: Data, fitting: bool) -> pa.Table:
         names = None if fitting else getattr(self, "feature_names_in_", None)
+        shape = getattr(X, "shape", None)
+        if not fitting and names is not None and shape is not None and len(shape) == 2 and not hasattr(X, "columns"):
+            # Columns of an array are matched by position: a different
+            # count would score the wrong columns silently.
+            if shape[1] != len(names):
+                raise ValueError(f"X has {shape[1]} features, but this estimator was fitted with {len(names)}")
         t = to_arrow_table(X, names=list(names) if names is not None else None)
         if _LABEL in t.column_names:
             raise ValueError(f"column name {_LABEL!r} is reserved")
