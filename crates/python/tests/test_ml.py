@@ -350,3 +350,12 @@ def test_models_and_estimators_pickle_and_arrays_are_checked(labelled):
     # An array with another column count is refused, not scored by position.
     with pytest.raises(ValueError, match="features"):
         est.predict(np.hstack([X, X[:, :1]]))
+
+
+def test_estimator_errors_name_y_and_series_checks_top():
+    X = np.arange(20, dtype=float).reshape(10, 2)
+    with pytest.raises(ValueError) as e:
+        netlens.NetlensClassifier(model="tree").fit(X, np.zeros(10))
+    assert "__netlens_label__" not in str(e.value) and "y" in str(e.value)
+    with pytest.raises(ValueError, match="top"):
+        netlens.series(SAMPLE, top=-1)

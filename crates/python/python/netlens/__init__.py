@@ -514,6 +514,6 @@ def series(source: Source, interval: Union[int, float, str] = "1m", top: int = 5
 
     if isinstance(interval, (int, float)) and not isinstance(interval, bool):
         interval = f"{interval:g}s"
-    data, messages = _netlens.series(_inputs(source), str(interval), int(top))
+    data, messages = _netlens.series(_inputs(source), str(interval), _int_in("top", top, 1, 1000))
     _warn_all(messages, stacklevel=2)
     return pq.read_table(pa.BufferReader(data))

@@ -255,6 +255,28 @@ def load_model(path: Union[str, "os.PathLike[str]"]) -> Union["NetlensClassifier
     return _estimator_class("NetlensClassifier")._from_model(m)
 
 
+def _train_on_y(t: pa.Table, model: str, options: Dict[str, Any]) -> "Model":
+    """Train on ``t`` whose label column is the estimator's ``y``; the
+    engine's errors and warnings about it say ``y``, not the internal name,
+    and bad data is a ``ValueError`` as scikit-learn users expect."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            m = Model.train(t, model, label=_LABEL, **options)
+        except _netlens.ModelError as e:
+            raise ValueError(str(e).replace(repr(_LABEL), "y").replace(_LABEL, "y")) from e
+    for w in caught:
+        warnings.warn_explicit(
+            str(w.message).replace(repr(_LABEL), "y").replace(_LABEL, "y"),
+            w.category,
+            w.filename,
+            w.lineno,
+        )
+    return m
+
+
 class _NetlensEstimator:
     """What both estimators share (no sklearn base: see ``_estimator_class``)."""
 
@@ -377,8 +399,7 @@ class _Classifier(_NetlensEstimator):
         for s, v in zip(text, y.tolist()):
             if s is not None:
                 back.setdefault(s, v)
-        m = Model.train(t.append_column(_LABEL, pa.array(text, pa.string())), self.model, label=_LABEL,
-                        **self._train_options())
+        m = _train_on_y(t.append_column(_LABEL, pa.array(text, pa.string())), self.model, self._train_options())
         self._adopt(m, back)
         return self
 
@@ -465,8 +486,7 @@ class _Regressor(_NetlensEstimator):
         if y.ndim != 1 or len(y) != t.num_rows:
             raise ValueError(f"y must be 1-D with one value per row ({t.num_rows}), got shape {y.shape}")
         self._set_inputs(t)
-        self.model_ = Model.train(t.append_column(_LABEL, pa.array(y)), self.model, label=_LABEL,
-                                  **self._train_options())
+        self.model_ = _train_on_y(t.append_column(_LABEL, pa.array(y)), self.model, self._train_options())
         return self
 
     @classmethod
