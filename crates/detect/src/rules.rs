@@ -35,7 +35,10 @@ fn default_label() -> String {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a time: RFC 3339 text (\"2017-07-05T13:55:00Z\"), a TOML datetime or epoch ms"
+)]
 enum TimeVal {
     Ms(i64),
     Text(String),
@@ -44,14 +47,20 @@ enum TimeVal {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a port: a number from 0 to 65535 or a range such as \"8000-8100\""
+)]
 enum PortVal {
     One(u16),
     Range(String),
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a protocol: a number from 0 to 255 or a name such as \"tcp\""
+)]
 enum ProtoVal {
     Num(u8),
     Name(String),
@@ -147,23 +156,6 @@ fn text_time(s: &str) -> std::result::Result<i64, String> {
         })
 }
 
-/// The TOML reader's message, with serde's names for this file's value
-/// types (untagged enums) replaced by what the field accepts.
-fn readable(msg: String) -> String {
-    msg.replace(
-        "data did not match any variant of untagged enum TimeVal",
-        "a time must be RFC 3339 text (\"2017-07-05T13:55:00Z\"), a TOML datetime or epoch ms",
-    )
-    .replace(
-        "data did not match any variant of untagged enum PortVal",
-        "a port must be a number from 0 to 65535 or a range such as \"8000-8100\"",
-    )
-    .replace(
-        "data did not match any variant of untagged enum ProtoVal",
-        "a protocol must be a number from 0 to 255 or a name such as \"tcp\"",
-    )
-}
-
 fn parse_net(s: &str) -> std::result::Result<IpNet, String> {
     let s = s.trim();
     if let Ok(n) = s.parse::<IpNet>() {
@@ -220,7 +212,7 @@ impl RuleSet {
             path: path.to_path_buf(),
             msg,
         };
-        let raw: RawFile = toml::from_str(text).map_err(|e| err(readable(e.to_string())))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let mut rules = Vec::with_capacity(raw.rules.len());
         for (i, r) in raw.rules.into_iter().enumerate() {
             let name = r.name.clone().unwrap_or_else(|| format!("rule {}", i + 1));
@@ -588,9 +580,9 @@ dst_port = ["8000-8100"]
             RuleSet::parse(&rule("start = 2026-03-02T12:00:00"), Path::new("c.toml")).unwrap();
         assert_eq!(local.rules[0].start_ms, b.rules[0].start_ms);
         for (field, says) in [
-            ("dst_port = [70000]", "a port must be"),
-            ("protocol = [300]", "a protocol must be"),
-            ("start = true", "a time must be"),
+            ("dst_port = [70000]", "a port: a number"),
+            ("protocol = [300]", "a protocol: a number"),
+            ("start = true", "a time: RFC 3339"),
         ] {
             let e = RuleSet::parse(&rule(field), Path::new("e.toml"))
                 .err()
