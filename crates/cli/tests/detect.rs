@@ -246,6 +246,23 @@ fn detect_refuses_a_model_whose_features_the_run_cannot_produce() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("--early 4"), "{err}");
+    // analyze has no --early: it says where such a model works instead.
+    let rep = dir.path().join("rep");
+    let out = run(&[
+        "analyze",
+        "data/sample/sample.pcap",
+        "--model",
+        s(&early),
+        "-q",
+        "-o",
+        s(&rep),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("early-flow model") && err.contains("detect --early"),
+        "{err}"
+    );
     // With the right N it runs and finds the scan/flood flows.
     let out = run(&[
         "detect",

@@ -200,6 +200,7 @@ impl Detector {
                 model: name,
                 missing: format!("{}{more}", shown.join(", ")),
                 hint,
+                needs_early: needed.filter(|&n| n > set.early),
             });
         }
         let top = match &model.estimator {

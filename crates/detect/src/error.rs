@@ -45,6 +45,9 @@ pub enum DetectError {
         missing: String,
         /// A hint (e.g. about --early).
         hint: String,
+        /// The model reads early-flow features of this many packets, which
+        /// the run does not produce (`detect --early N` would).
+        needs_early: Option<u16>,
     },
     /// The model is not a supervised classifier with a benign class.
     #[error("model {model} cannot be used as a detector: {msg}")]

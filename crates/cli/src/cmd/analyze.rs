@@ -141,10 +141,11 @@ pub fn run(a: Args) -> Result<()> {
             Some(p) => Some(
                 netlens_detect::Detector::load(&p, Some(netlens_detect::FeatureSet::full()))
                     .map_err(|e| match e {
-                        // The hint names detect's --early, which analyze lacks.
-                        netlens_detect::DetectError::MissingFeatures { hint, .. }
-                            if hint.contains("early-flow") =>
-                        {
+                        // The error's hint names detect's --early, which analyze lacks.
+                        netlens_detect::DetectError::MissingFeatures {
+                            needs_early: Some(_),
+                            ..
+                        } => {
                             anyhow::anyhow!(
                                 "{} is an early-flow model; analyze scores whole flows (use it with `netlens detect --early N` or `netlens serve`)",
                                 p.display()
