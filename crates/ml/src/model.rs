@@ -354,9 +354,9 @@ pub fn train_rows(
             }
             (Some(l), LabelMapping::AsIs) => {
                 let mut v = select::label_strings(&train, l, &spec.mapping)?;
-                v.sort();
-                v.dedup();
+                // A total order: equal labels end up next to each other.
                 select::sort_classes(&mut v);
+                v.dedup();
                 v
             }
         };
@@ -474,32 +474,19 @@ fn one_class_error(table: &Table, label: &str, mapping: &LabelMapping, n: usize)
             String::new()
         }
     );
-    let why = match mapping {
-        LabelMapping::AsIs => String::new(),
-        LabelMapping::Benign(v) => {
-            let hits = values.iter().any(|x| v.contains(x));
-            if hits {
-                format!(
-                    " (every value is one of the benign values {v:?}, so there is no attack row)"
-                )
-            } else {
-                format!(
-                    " (no value is one of the benign values {v:?}; values are compared exactly, case included)"
-                )
-            }
+    let mapped = match mapping {
+        LabelMapping::AsIs => None,
+        LabelMapping::Benign(v) => Some(("benign", "attack", v)),
+        LabelMapping::Positive(v) => Some(("positive", "benign", v)),
+    };
+    let why = match mapped {
+        None => String::new(),
+        Some((kind, other, v)) if values.iter().any(|x| v.contains(x)) => {
+            format!(" (every value is one of the {kind} values {v:?}, so there is no {other} row)")
         }
-        LabelMapping::Positive(v) => {
-            let hits = values.iter().any(|x| v.contains(x));
-            if hits {
-                format!(
-                    " (every value is one of the positive values {v:?}, so there is no benign row)"
-                )
-            } else {
-                format!(
-                    " (no value is one of the positive values {v:?}; values are compared exactly, case included)"
-                )
-            }
-        }
+        Some((kind, _, v)) => format!(
+            " (no value is one of the {kind} values {v:?}; values are compared exactly, case included)"
+        ),
     };
     MlError::InvalidInput(format!(
         "the label {label:?} has {n} class(es) in the training rows after mapping; need at least 2{why}; values present: {seen}"
@@ -1119,6 +1106,8 @@ pub fn cross_validate(
 mod tests {
     use super::*;
 
+    use crate::table::CsvOptions;
+
     #[test]
     fn degenerate_options_are_rejected_before_training() {
         let ok = spec(ModelKind::RandomForest);
@@ -1148,7 +1137,6 @@ mod tests {
             );
         }
     }
-    use crate::table::CsvOptions;
 
     fn table() -> Table {
         let mut s = String::from("a,b,proto,ip,Label\n");
