@@ -248,29 +248,42 @@ impl TrainSpec {
     /// Rejects option values that would train a degenerate model silently:
     /// a threshold outside [0, 1] (every prediction one class), zero depth,
     /// trees, iterations or clusters, a learning rate or ridge alpha that is
-    /// not a positive (alpha: non-negative) finite number.
+    /// not a positive (alpha: non-negative) finite number. The message names
+    /// the option as the Python API spells it (the CLI's flags are the same
+    /// words with dashes).
     pub fn check_options(&self) -> Result<()> {
         let h = &self.hyper;
-        let bad = |what: &str| Err(MlError::InvalidInput(what.to_string()));
+        let bad = |what: String| Err(MlError::InvalidParameter(what));
         if let Some(t) = self.threshold
             && !(0.0..=1.0).contains(&t)
         {
-            return bad("threshold must be between 0 and 1");
+            return bad(format!(
+                "threshold must be a probability / anomaly score from 0 to 1, got {t}"
+            ));
         }
-        if h.max_depth == Some(0) || h.gbt_depth == 0 {
-            return bad("tree depth must be at least 1");
-        }
-        if h.max_features == Some(0) {
-            return bad("max features must be at least 1");
-        }
-        if h.n_trees == 0 || h.iterations == 0 || h.k == 0 || h.sample_size == 0 {
-            return bad("trees, iterations, k and sample size must be at least 1");
+        let at_least_one = [
+            ("max_depth", h.max_depth.unwrap_or(1)),
+            ("max_features", h.max_features.unwrap_or(1)),
+            ("gbt_depth", h.gbt_depth),
+            ("iterations", h.iterations),
+            ("n_trees", h.n_trees),
+            ("k", h.k),
+            ("sample_size", h.sample_size),
+        ];
+        if let Some((name, v)) = at_least_one.iter().find(|(_, v)| *v == 0) {
+            return bad(format!("{name} must be at least 1, got {v}"));
         }
         if !(h.learning_rate.is_finite() && h.learning_rate > 0.0) {
-            return bad("learning rate must be a positive number");
+            return bad(format!(
+                "learning_rate must be a positive number, got {}",
+                h.learning_rate
+            ));
         }
         if !(h.alpha.is_finite() && h.alpha >= 0.0) {
-            return bad("alpha must be a non-negative number");
+            return bad(format!(
+                "alpha must be a non-negative number, got {}",
+                h.alpha
+            ));
         }
         Ok(())
     }

@@ -60,45 +60,6 @@ pub struct Model {
     inner: TrainedModel,
 }
 
-/// Reject out-of-range training options the engine would accept silently
-/// (a threshold outside [0, 1] makes every binary prediction one class, a
-/// depth of 0 gives a one-leaf model), naming the parameter.
-fn check_hyper(
-    threshold: Option<f64>,
-    max_depth: Option<usize>,
-    max_features: Option<usize>,
-    gbt_depth: usize,
-    iterations: usize,
-    learning_rate: f32,
-) -> Result<()> {
-    let bad = |m: String| Err(Error::Invalid(m));
-    if let Some(t) = threshold
-        && !(0.0..=1.0).contains(&t)
-    {
-        return bad(format!(
-            "threshold must be a probability / anomaly score from 0 to 1, got {t}"
-        ));
-    }
-    if max_depth == Some(0) {
-        return bad("max_depth must be at least 1 (None: unlimited), got 0".into());
-    }
-    if max_features == Some(0) {
-        return bad("max_features must be at least 1 (None: the default), got 0".into());
-    }
-    if gbt_depth == 0 {
-        return bad("gbt_depth must be at least 1, got 0".into());
-    }
-    if iterations == 0 {
-        return bad("iterations must be at least 1, got 0".into());
-    }
-    if !(learning_rate.is_finite() && learning_rate > 0.0) {
-        return bad(format!(
-            "learning_rate must be a positive number, got {learning_rate}"
-        ));
-    }
-    Ok(())
-}
-
 #[pymethods]
 impl Model {
     /// Train on an Arrow table (anything with `__arrow_c_stream__`), with
@@ -138,14 +99,6 @@ impl Model {
         keep_identifiers: bool,
     ) -> PyResult<Model> {
         let kind = parse_kind(model)?;
-        check_hyper(
-            threshold,
-            max_depth,
-            max_features,
-            gbt_depth,
-            iterations,
-            learning_rate,
-        )?;
         if !benign.is_empty() && !positive.is_empty() {
             return Err(Error::Invalid(
                 "give either benign or positive label values, not both".into(),
@@ -229,6 +182,9 @@ impl Model {
             },
             threshold,
         };
+        // The engine's option checks, as Python ValueErrors.
+        spec.check_options()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
         let t = to_table(table)?;
         // The CLI's default exclusions (`netlens train` without --features):
         // identifier/time columns unless keep_identifiers, and list columns.
