@@ -17,8 +17,9 @@ need=()
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v cc >/dev/null || need+=(gcc)
-# libpcap for live capture (the cli's default `live` feature).
-dpkg -s libpcap-dev >/dev/null 2>&1 || pkg-config --exists libpcap 2>/dev/null || need+=(libpcap-dev)
+# The libpcap runtime for the live-capture tests (netlens loads it when an
+# interface is opened; the build itself needs no C library).
+ldconfig -p 2>/dev/null | grep -q 'libpcap\.so' || need+=(libpcap0.8)
 command -v chromium >/dev/null || need+=(chromium)  # browser test of netlens serve
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; else sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}"; fi

@@ -43,6 +43,8 @@ mod stats;
 mod writer;
 
 #[cfg(feature = "live")]
+mod libpcap;
+#[cfg(feature = "live")]
 pub mod live;
 
 pub use error::{CaptureError, Warning, WarningKind};

@@ -1,4 +1,5 @@
-//! Live capture from a network interface through libpcap (feature `live`).
+//! Live capture from a network interface through libpcap (feature `live`),
+//! which is loaded when the first interface is opened ([`crate::libpcap`]).
 //!
 //! [`LiveCapture`] opens an interface with a snap length, a short read
 //! timeout and (by default) immediate mode, and yields the same
@@ -14,6 +15,7 @@
 //! Invariant: every packet handed out satisfies `data.len() <= wire_len`
 //! and `data.len() <= MAX_CAPLEN`.
 
+use crate::libpcap::{Handle, Next, OpenError, Settings};
 use crate::reader::PacketRef;
 use crate::source::MAX_CAPLEN;
 
@@ -38,7 +40,7 @@ pub enum LiveError {
         /// libpcap's message.
         detail: String,
     },
-    /// Any other libpcap failure.
+    /// Any other libpcap failure (or libpcap is not installed).
     #[error("live capture on '{name}': {detail}")]
     Pcap {
         /// Interface.
@@ -98,7 +100,7 @@ pub struct LiveStats {
 /// An open live capture.
 pub struct LiveCapture {
     name: String,
-    cap: pcap::Capture<pcap::Active>,
+    cap: Handle,
     linktype: u32,
     stats: LiveStats,
     timeout_ms: i32,
@@ -111,27 +113,18 @@ pub struct LiveCapture {
 /// `next_packet` reports the link idle.
 const EMPTY_READS_BEFORE_IDLE: u32 = 3;
 
-fn classify(name: &str, e: pcap::Error) -> LiveError {
-    let detail = e.to_string();
-    let low = detail.to_ascii_lowercase();
-    if low.contains("no such device") || low.contains("doesn't exist") {
-        let available = pcap::Device::list()
-            .map(|l| l.into_iter().map(|d| d.name).collect::<Vec<_>>().join(", "))
-            .unwrap_or_else(|_| "unknown".into());
-        LiveError::NoSuchInterface {
-            name: name.to_string(),
-            available,
-        }
-    } else if low.contains("permission") || low.contains("not permitted") {
-        LiveError::Permission {
-            name: name.to_string(),
-            detail,
-        }
-    } else {
-        LiveError::Pcap {
-            name: name.to_string(),
-            detail,
-        }
+fn classify(name: &str, e: OpenError) -> LiveError {
+    let name = name.to_string();
+    match e {
+        OpenError::NoSuchDevice => LiveError::NoSuchInterface {
+            name,
+            available: match crate::libpcap::device_names() {
+                l if l.is_empty() => "none found".into(),
+                l => l.join(", "),
+            },
+        },
+        OpenError::Permission(detail) => LiveError::Permission { name, detail },
+        OpenError::Other(detail) => LiveError::Pcap { name, detail },
     }
 }
 
@@ -140,24 +133,16 @@ impl LiveCapture {
     pub fn open(cfg: &LiveConfig) -> Result<LiveCapture, LiveError> {
         let name = cfg.interface.as_str();
         let snap = cfg.snaplen.clamp(64, MAX_CAPLEN);
-        let mut inactive = pcap::Capture::from_device(name)
-            .map_err(|e| classify(name, e))?
-            .snaplen(snap as i32)
-            .timeout(cfg.timeout_ms.clamp(1, 60_000) as i32)
-            .immediate_mode(cfg.immediate)
-            .promisc(cfg.promiscuous);
-        if let Some(b) = cfg.buffer_bytes {
-            inactive = inactive.buffer_size(b.min(i32::MAX as u32) as i32);
-        }
-        // Non-blocking, with our own poll() for the timeout: libpcap's read
-        // timeout is not guaranteed to return when no packet arrives (on
-        // Linux 1.10 it keeps polling), so an idle link would never tick.
-        let cap = inactive
-            .open()
-            .map_err(|e| classify(name, e))?
-            .setnonblock()
-            .map_err(|e| classify(name, e))?;
-        let linktype = cap.get_datalink().0 as u32;
+        let cap = Handle::open(&Settings {
+            device: name,
+            snaplen: snap as i32,
+            timeout_ms: cfg.timeout_ms.clamp(1, 60_000) as i32,
+            promiscuous: cfg.promiscuous,
+            immediate: cfg.immediate,
+            buffer_bytes: cfg.buffer_bytes.map(|b| b.min(i32::MAX as u32) as i32),
+        })
+        .map_err(|e| classify(name, e))?;
+        let linktype = u32::try_from(cap.datalink()).unwrap_or(u32::MAX);
         Ok(LiveCapture {
             name: name.to_string(),
             cap,
@@ -171,7 +156,7 @@ impl LiveCapture {
     /// Keep only packets matching a BPF filter expression (tcpdump syntax,
     /// compiled and applied in the kernel by libpcap).
     pub fn set_filter(&mut self, expr: &str) -> Result<(), LiveError> {
-        self.cap.filter(expr, true).map_err(|e| LiveError::Pcap {
+        self.cap.set_filter(expr).map_err(|e| LiveError::Pcap {
             name: self.name.clone(),
             detail: format!("invalid filter '{expr}': {e}"),
         })
@@ -196,24 +181,22 @@ impl LiveCapture {
     /// of the ring into a reused buffer so the retry loop needs no unsafe
     /// borrow tricks.
     pub fn next_packet(&mut self) -> Result<Option<PacketRef<'_>>, LiveError> {
-        use std::os::fd::AsRawFd;
-        let fd = self.cap.as_raw_fd();
+        let fd = self.cap.selectable_fd();
         let mut empty = 0u32;
         let h = loop {
-            match self.cap.next_packet() {
-                Ok(p) => {
-                    let h = *p.header;
-                    if p.data.len() > MAX_CAPLEN as usize
-                        || p.data.len() as u64 > u64::from(h.len.max(h.caplen))
+            match self.cap.next() {
+                Ok(Next::Packet(h, data)) => {
+                    if data.len() > MAX_CAPLEN as usize
+                        || data.len() as u64 > u64::from(h.len.max(h.caplen))
                     {
                         self.stats.netlens_dropped += 1;
                         return Ok(None);
                     }
                     self.buf.clear();
-                    self.buf.extend_from_slice(p.data);
+                    self.buf.extend_from_slice(data);
                     break h;
                 }
-                Err(pcap::Error::TimeoutExpired) => {
+                Ok(Next::Empty) => {
                     empty += 1;
                     if empty > EMPTY_READS_BEFORE_IDLE {
                         return Ok(None);
@@ -231,7 +214,12 @@ impl LiveCapture {
                         return Ok(None);
                     }
                 }
-                Err(e) => return Err(classify(&self.name, e)),
+                Err(detail) => {
+                    return Err(LiveError::Pcap {
+                        name: self.name.clone(),
+                        detail,
+                    });
+                }
             }
         };
         // time_t/suseconds_t are i32 on some targets.
@@ -253,10 +241,10 @@ impl LiveCapture {
 
     /// Counters, with the kernel's drop counts read now.
     pub fn stats(&mut self) -> LiveStats {
-        if let Ok(s) = self.cap.stats() {
-            self.stats.kernel_received = u64::from(s.received);
-            self.stats.kernel_dropped = u64::from(s.dropped);
-            self.stats.interface_dropped = u64::from(s.if_dropped);
+        if let Some((received, dropped, if_dropped)) = self.cap.stats() {
+            self.stats.kernel_received = u64::from(received);
+            self.stats.kernel_dropped = u64::from(dropped);
+            self.stats.interface_dropped = u64::from(if_dropped);
         }
         self.stats
     }

@@ -306,7 +306,7 @@ fn open_live(iface: &str, a: &LiveArgs) -> Result<PacketInput> {
 #[cfg(not(feature = "live"))]
 fn open_live(_iface: &str, _a: &LiveArgs) -> Result<PacketInput> {
     bail!(
-        "this netlens was built without live capture (rebuild with the `live` feature and libpcap-dev)"
+        "this netlens was built without live capture (rebuild with the `live` feature, on by default)"
     )
 }
 
