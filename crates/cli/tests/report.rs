@@ -241,6 +241,22 @@ fn series_formats_and_flow_table_input() {
         "{ip_bytes} vs {all_bytes}"
     );
     assert_eq!(rows.len(), cap.len());
+    // netlens's own series re-binned to 5 minutes keeps its totals: counts
+    // are summed, not averaged.
+    let one_min = dir.path().join("1m.csv");
+    std::fs::write(
+        &one_min,
+        run_ok(netlens().arg("series").arg(sample()).args(["-q"])),
+    )
+    .expect("w");
+    let coarse = series_rows(&run_ok(netlens().arg("series").arg(&one_min).args([
+        "--interval",
+        "5m",
+        "-q",
+    ])));
+    let sum = |r: &[(i64, u64, u64)]| r.iter().fold((0, 0), |a, x| (a.0 + x.1, a.1 + x.2));
+    assert_eq!(coarse.len(), cap.len().div_ceil(5));
+    assert_eq!(sum(&coarse), sum(&cap));
     // A series CSV is re-binned by mean.
     let s = d_series();
     let out = run_ok(

@@ -129,23 +129,86 @@ pub fn write_series<W: Write + Send>(s: &Series, format: SeriesFormat, out: W) -
     Ok(())
 }
 
-/// Averages groups of `k` consecutive points (re-binning a gauge/rate
-/// series to a coarser interval; a trailing partial group is averaged over
-/// the points it has).
-pub fn downsample_mean(s: &Series, k: usize) -> Result<Series> {
+/// How one column of a series combines when `k` points become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rebin {
+    /// Counts per interval (packets, bytes, new flows, `app:*`): summed.
+    Sum,
+    /// Distinct counts (hosts, active flows): the largest of the group, a
+    /// lower bound of the coarse interval's true count.
+    Max,
+    /// `mean_packet_size`: bytes over packets of the coarse interval.
+    BytesPerPacket,
+    /// `hosts_exact`: 0 once points merge, since maxima of distinct counts
+    /// are lower bounds.
+    NotExact,
+    /// Rates and gauges (`bits_per_s`, and any column netlens did not
+    /// write, e.g. SNMP link rates): averaged.
+    Mean,
+}
+
+/// The rule for a column of a series netlens wrote (`netlens series`), by
+/// name; a column it does not know is taken as a gauge and averaged.
+fn rebin_rule(name: &str, netlens_table: bool) -> Rebin {
+    if !netlens_table {
+        return Rebin::Mean;
+    }
+    match name {
+        "bits_per_s" => Rebin::Mean,
+        "mean_packet_size" => Rebin::BytesPerPacket,
+        "active_flows" | "src_hosts" | "dst_hosts" => Rebin::Max,
+        "hosts_exact" => Rebin::NotExact,
+        n if n.starts_with("app:") => Rebin::Sum,
+        n if netlens_timeseries::accumulate::NUMERIC_COLUMNS.contains(&n) => Rebin::Sum,
+        _ => Rebin::Mean,
+    }
+}
+
+/// Re-bins a series to `k` times its interval (a trailing partial group
+/// covers the points it has). A series `netlens series` wrote (it has the
+/// `packets`, `bytes` and `bits_per_s` columns) keeps its meaning: counts
+/// are summed, rates averaged, mean packet size recomputed from the sums,
+/// distinct counts (hosts, active flows) take the group's largest value, a
+/// lower bound, and `hosts_exact` becomes 0. Columns of any other series
+/// (link rates, gauges) are averaged.
+pub fn rebin(s: &Series, k: usize) -> Result<Series> {
     if k <= 1 {
         return Ok(s.clone());
     }
+    let has = |n: &str| s.columns.iter().any(|c| c.name == n);
+    let netlens_table = has("packets") && has("bytes") && has("bits_per_s");
+    let summed = |name: &str| -> Vec<f64> {
+        s.columns
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.values.chunks(k).map(|ch| ch.iter().sum()).collect())
+            .unwrap_or_default()
+    };
+    let (packets, bytes) = (summed("packets"), summed("bytes"));
     let cols = s
         .columns
         .iter()
-        .map(|c| netlens_timeseries::series::Column {
-            name: c.name.clone(),
-            values: c
-                .values
-                .chunks(k)
-                .map(|ch| ch.iter().sum::<f64>() / ch.len().max(1) as f64)
-                .collect(),
+        .map(|c| {
+            let groups = c.values.chunks(k);
+            let values = match rebin_rule(&c.name, netlens_table) {
+                Rebin::Sum => groups.map(|ch| ch.iter().sum()).collect(),
+                Rebin::Max => groups
+                    .map(|ch| ch.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+                    .collect(),
+                Rebin::NotExact => groups.map(|_| 0.0).collect(),
+                Rebin::BytesPerPacket => packets
+                    .iter()
+                    .zip(&bytes)
+                    .map(|(&p, &b)| if p > 0.0 { b / p } else { 0.0 })
+                    .collect(),
+                Rebin::Mean => groups
+                    .map(|ch| ch.iter().sum::<f64>() / ch.len().max(1) as f64)
+                    .collect(),
+            };
+            netlens_timeseries::series::Column {
+                name: c.name.clone(),
+                values,
+            }
         })
         .collect();
     let interval = s
@@ -196,12 +259,58 @@ mod tests {
         let d2 = r2.metadata().file_metadata().schema_descr_ptr();
         assert_eq!(d2.column(1).physical_type(), parquet::basic::Type::DOUBLE);
         let s = t.to_series().expect("s");
-        let d = downsample_mean(&s, 2).expect("down");
+        let d = rebin(&s, 2).expect("down");
         assert_eq!(d.len(), 2);
         assert_eq!(d.interval, 120);
         assert_eq!(
             SeriesFormat::from_path("x.parquet"),
             Some(SeriesFormat::Parquet)
         );
+    }
+
+    /// Re-binning a netlens series keeps each column's meaning: counts are
+    /// summed (a 2-minute row holds both minutes' packets), bit/s averaged,
+    /// the mean packet size recomputed from the sums, distinct counts the
+    /// larger value with `hosts_exact` cleared. Other series are averaged.
+    #[test]
+    fn rebin_sums_counts_and_averages_rates() {
+        let col = |name: &str, v: &[f64]| netlens_timeseries::series::Column {
+            name: name.into(),
+            values: v.to_vec(),
+        };
+        let s = Series::new(
+            0,
+            60,
+            vec![
+                col("packets", &[10.0, 30.0, 5.0]),
+                col("bytes", &[1000.0, 1000.0, 500.0]),
+                col("bits_per_s", &[8000.0 / 60.0, 8000.0 / 60.0, 4000.0 / 60.0]),
+                col("mean_packet_size", &[100.0, 1000.0 / 30.0, 100.0]),
+                col("src_hosts", &[3.0, 7.0, 1.0]),
+                col("hosts_exact", &[1.0, 1.0, 1.0]),
+                col("app:dns", &[1.0, 2.0, 3.0]),
+            ],
+        )
+        .expect("series");
+        let r = rebin(&s, 2).expect("rebin");
+        let get = |n: &str| {
+            r.columns
+                .iter()
+                .find(|c| c.name == n)
+                .expect(n)
+                .values
+                .clone()
+        };
+        assert_eq!(r.interval, 120);
+        assert_eq!(get("packets"), vec![40.0, 5.0]);
+        assert_eq!(get("bytes"), vec![2000.0, 500.0]);
+        assert!((get("bits_per_s")[0] - 2000.0 * 8.0 / 120.0).abs() < 1e-9);
+        assert_eq!(get("mean_packet_size"), vec![50.0, 100.0]);
+        assert_eq!(get("src_hosts"), vec![7.0, 1.0]);
+        assert_eq!(get("hosts_exact"), vec![0.0, 0.0]);
+        assert_eq!(get("app:dns"), vec![3.0, 3.0]);
+        // A series netlens did not write (link rates): averaged.
+        let link = Series::new(0, 60, vec![col("in_bps", &[10.0, 30.0])]).expect("s");
+        assert_eq!(rebin(&link, 2).expect("r").columns[0].values, vec![20.0]);
     }
 }

@@ -111,7 +111,7 @@ pub fn run(a: Args) -> Result<()> {
                 .with_context(|| format!("reading series {path}"))?;
         let s = match interval {
             Some(i) if i != s.interval && i > s.interval && i % s.interval == 0 => {
-                netlens_report::seriesout::downsample_mean(&s, (i / s.interval) as usize)?
+                netlens_report::seriesout::rebin(&s, (i / s.interval) as usize)?
             }
             Some(i) if i != s.interval => bail!(
                 "--interval must be a multiple of the series interval ({} s)",

@@ -17,8 +17,11 @@ use crate::common;
 /// per-application bytes and the top talkers.
 ///
 /// Also reads an existing series (CSV with a time column and value columns,
-/// e.g. SNMP link counters) and rewrites it, averaged to `--interval` when
-/// that is a multiple of its own interval. Applications are guessed from
+/// e.g. SNMP link rates) and rewrites it at `--interval` when that is a
+/// multiple of its own interval: a series `netlens series` wrote keeps its
+/// meaning (counts summed, bit/s averaged, mean packet size recomputed,
+/// hosts and active flows the largest value, a lower bound); the columns of
+/// any other series are averaged. Applications are guessed from
 /// well-known ports; an `app:<name>` column spreads each flow's bytes evenly
 /// over the flow's lifetime (the flow is named when it ends), so per row it
 /// can differ from `tcp_bytes`/`udp_bytes`, which count packets where they
@@ -109,7 +112,7 @@ pub fn run(a: Args) -> Result<()> {
         let s = if interval == s.interval {
             s
         } else if interval > s.interval && interval % s.interval == 0 {
-            seriesout::downsample_mean(&s, (interval / s.interval) as usize)?
+            seriesout::rebin(&s, (interval / s.interval) as usize)?
         } else {
             bail!(
                 "{path}: the series has a {} interval; --interval must be a multiple of it",
