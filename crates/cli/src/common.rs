@@ -27,6 +27,17 @@ pub fn print_warnings(reader: &mut CaptureReader) {
     }
 }
 
+/// `println!` that returns the write error instead of panicking: a closed
+/// stdout (`netlens evaluate ... | head`) then ends the command quietly
+/// through `main`'s broken-pipe check.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)
+    }};
+}
+pub(crate) use outln;
+
 /// Open `path` for writing (`-` = stdout), buffered. A path ending in `.gz`
 /// is written gzip-compressed (see `netlens_export::create_output`).
 pub fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {

@@ -86,6 +86,29 @@ fn nsl_kdd_train_evaluate_predict_roundtrip() {
         "json",
     ]);
     let e = json(&out);
+    // A reader that goes away (`netlens evaluate ... | head -0`) ends the
+    // command quietly: no panic, exit status 0.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netlens"))
+        .args([
+            "evaluate",
+            "--model",
+            model.to_str().unwrap(),
+            test.to_str().unwrap(),
+            "--no-header",
+            "--columns-file",
+            fields.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&closed.stderr);
+    assert!(
+        closed.status.success() && !err.contains("panicked"),
+        "{err}"
+    );
     let acc = e["metrics"]["accuracy"].as_f64().unwrap();
     // Majority class of this subset is far below; published full-data RF is ~0.77–0.81.
     assert!(acc > 0.72, "accuracy {acc}");

@@ -133,8 +133,8 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
         match fmt {
-            SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&e)?),
-            SummaryFormat::Text => print!("{}", render(&e)),
+            SummaryFormat::Json => crate::common::outln!("{}", serde_json::to_string_pretty(&e)?)?,
+            SummaryFormat::Text => crate::common::outln!("{}", render(&e).trim_end_matches('\n'))?,
         }
         return Ok(());
     }
@@ -168,17 +168,17 @@ pub fn run(args: Args) -> Result<()> {
         / headline.len().max(1) as f64)
         .sqrt();
     match fmt {
-        SummaryFormat::Json => println!(
+        SummaryFormat::Json => crate::common::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({"folds": folds, "mean": mean, "std": sd})
             )?
-        ),
+        )?,
         SummaryFormat::Text => {
             for (i, e) in folds.iter().enumerate() {
-                println!("— fold {} —\n{}", i + 1, render(e));
+                crate::common::outln!("— fold {} —\n{}", i + 1, render(e))?;
             }
-            println!("mean over {k} folds (accuracy or R²): {mean:.4} ± {sd:.4}");
+            crate::common::outln!("mean over {k} folds (accuracy or R²): {mean:.4} ± {sd:.4}")?;
         }
     }
     Ok(())

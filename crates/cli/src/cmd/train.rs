@@ -531,42 +531,42 @@ pub fn run(args: Args) -> Result<()> {
         .save(&args.output)
         .with_context(|| format!("saving {}", args.output.display()))?;
     match summary_format(args.format) {
-        SummaryFormat::Json => println!(
+        SummaryFormat::Json => crate::common::outln!(
             "{}",
             serde_json::to_string_pretty(&report_json(&model, eval.as_ref()))?
-        ),
+        )?,
         SummaryFormat::Text => {
-            println!(
+            crate::common::outln!(
                 "trained {:?} on {} rows × {} features in {:.2} s → {}",
                 model.kind,
                 model.meta.train_rows,
                 model.pipeline.feature_names.len(),
                 model.meta.train_seconds,
                 args.output.display()
-            );
+            )?;
             let r = &model.meta.report;
             if !r.dropped_columns.is_empty()
                 || !r.constant_features.is_empty()
                 || !r.duplicate_features.is_empty()
                 || !r.non_finite.is_empty()
             {
-                println!(
+                crate::common::outln!(
                     "preprocessing: {} column(s) dropped, {} constant, {} duplicate, {} with non-finite values, {} row(s) dropped",
                     r.dropped_columns.len(),
                     r.constant_features.len(),
                     r.duplicate_features.len(),
                     r.non_finite.len(),
                     r.dropped_rows
-                );
+                )?;
             }
             if let Some(c) = model.coefficients() {
-                println!("coefficients:");
+                crate::common::outln!("coefficients:")?;
                 for (n, v) in c {
-                    println!("  {n:<40} {v:>16.8e}");
+                    crate::common::outln!("  {n:<40} {v:>16.8e}")?;
                 }
             }
             if let Some(e) = &eval {
-                println!("held-out evaluation:\n{}", render(e));
+                crate::common::outln!("held-out evaluation:\n{}", render(e))?;
             }
         }
     }
