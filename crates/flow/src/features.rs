@@ -1340,8 +1340,24 @@ impl Selection {
     }
 
     /// Name `cic` columns by their CIC-IDS2017 header strings (`--cic-names`).
+    ///
+    /// A CIC name that differs from an earlier selected column's name only
+    /// by case (`Protocol` next to `protocol`, the same value) drops that
+    /// CIC column: Spark, DuckDB and SQL engines match names ignoring case,
+    /// and Spark refuses such a table (`COLUMN_ALREADY_EXISTS`).
     pub fn with_cic_names(mut self, on: bool) -> Selection {
         self.cic_names = on;
+        if on {
+            let mut seen: Vec<String> = Vec::with_capacity(self.idx.len());
+            let names: Vec<&'static str> = self.columns().map(|c| self.output_name(c)).collect();
+            let mut keep = names.iter().map(|n| {
+                let low = n.to_ascii_lowercase();
+                let new = !seen.contains(&low);
+                seen.push(low);
+                new
+            });
+            self.idx.retain(|_| keep.next().unwrap_or(true));
+        }
         self
     }
 
@@ -1375,7 +1391,7 @@ pub fn markdown_reference() -> String {
     let mut s = String::new();
     s.push_str("# Flow features\n\n");
     s.push_str("Generated from the feature registry (`crates/flow/src/features.rs`) by `netlens features --markdown`; do not edit by hand.\n\n");
-    s.push_str("Select with `netlens flows --features LIST`, a comma list of presets (`all`; `basic` = basic+meta; `nfstream` = basic+nfstream; `cic` = basic+cic), groups and column names. With `--cic-names` the `cic` columns carry the CIC-IDS2017 CSV header names (shown in brackets below); their exact definitions and the CICFlowMeter bugs netlens fixes are in `docs/cic.md`. Directions: src is the sender of the flow's first packet.\n\n");
+    s.push_str("Select with `netlens flows --features LIST`, a comma list of presets, groups and column names. Presets: `basic` = the `basic` and `meta` groups; `nfstream` = the `basic` group and the `nfstream` group (no `meta`); `cic` = the `basic` group and the `cic` group (no `meta`); `all` = every group. The `splt` columns hold the first N packets with `--splt N` and are empty lists without it (also in `all`). With `--cic-names` the `cic` columns carry the CIC-IDS2017 CSV header names (shown in brackets below); their exact definitions and the CICFlowMeter bugs netlens fixes are in `docs/cic.md`. Directions: src is the sender of the flow's first packet.\n\n");
     for g in Group::ALL {
         let _ = writeln!(s, "## Group `{}`\n", g.name());
         s.push_str("| column | type | unit | direction | definition |\n|---|---|---|---|---|\n");
@@ -1401,6 +1417,35 @@ pub fn markdown_reference() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `--cic-names` never writes two names that differ only by case
+    /// (`protocol` and CIC's `Protocol`): case-insensitive readers refuse them.
+    #[test]
+    fn cic_names_are_unique_ignoring_case() {
+        for spec in ["cic", "all", "basic,cic"] {
+            let sel = Selection::parse(spec).expect("spec").with_cic_names(true);
+            let mut names: Vec<String> = sel
+                .columns()
+                .map(|c| sel.output_name(c).to_ascii_lowercase())
+                .collect();
+            let n = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), n, "{spec}");
+            assert!(sel.columns().any(|c| sel.output_name(c) == "protocol"));
+            assert!(sel.columns().any(|c| sel.output_name(c) == "Flow Duration"));
+        }
+        // Without basic's `protocol`, CIC's `Protocol` stays.
+        let sel = Selection::parse("cic_protocol")
+            .expect("spec")
+            .with_cic_names(true);
+        assert_eq!(
+            sel.columns()
+                .map(|c| sel.output_name(c))
+                .collect::<Vec<_>>(),
+            ["Protocol"]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -35,10 +35,12 @@ pub struct Args {
     /// Parquet codec: snappy (default; fast), zstd[:LEVEL] (smaller files), lz4, gzip[:LEVEL] or none.
     #[arg(long, value_name = "CODEC")]
     pub compression: Option<String>,
-    /// Columns: presets (all; basic = basic+meta; nfstream = basic+NFStream statistics; cic = basic+corrected CICFlowMeter set), groups (meta, app, splt) or column names, comma separated. See `netlens features`.
+    /// Columns: presets (basic = the basic and meta groups; nfstream = the basic group + NFStream statistics; cic = the basic group + the corrected CICFlowMeter set; all = every group), groups (meta, app, splt; splt is empty without --splt N) or column names, comma separated. See `netlens features`.
     #[arg(long, default_value = "basic")]
     pub features: String,
-    /// Name the cic columns by their CIC-IDS2017 CSV headers ("Flow Duration", "Total Fwd Packet", ...).
+    /// Name the cic columns by their CIC-IDS2017 CSV headers ("Flow Duration", "Total Fwd Packet", ...);
+    /// CIC's "Protocol" is left out beside netlens's `protocol` (same value; case-insensitive readers
+    /// such as Spark and DuckDB refuse names that differ only by case).
     #[arg(long)]
     pub cic_names: bool,
     /// CICFlowMeter activity timeout separating Active/Idle periods (cic set).
