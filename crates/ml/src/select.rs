@@ -161,8 +161,9 @@ impl LabelMapping {
 
 /// Columns that identify a row, a moment or a host of one capture rather
 /// than describe its traffic: netlens's `id` and absolute first/last-seen
-/// times, MAC addresses, and the CIC-IDS2017 `Flow ID` / `Timestamp` (names
-/// or globs). A model trained on them learns when and where an attack
+/// times, MAC addresses and their vendor prefixes (`src_oui`/`dst_oui`:
+/// in a lab capture the attacking machines' vendor gives the label away),
+/// and the CIC-IDS2017 `Flow ID` / `Timestamp` (names or globs). A model trained on them learns when and where an attack
 /// happened in this capture (IP addresses are handled by the `ip` option).
 /// Durations are kept.
 pub const IDENTIFIER_COLUMNS: &[&str] = &[
@@ -174,6 +175,8 @@ pub const IDENTIFIER_COLUMNS: &[&str] = &[
     "last_seen",
     "src_mac",
     "dst_mac",
+    "src_oui",
+    "dst_oui",
     "*_first_seen_ms",
     "*_last_seen_ms",
     "*_first_seen_us",
