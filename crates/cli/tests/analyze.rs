@@ -212,4 +212,10 @@ fn analyze_covers_captures_spanning_years_and_replaces_an_earlier_report() {
         "stale forecast chart kept"
     );
     assert!(rep.join("throughput.svg").is_file());
+    // Without detection there is no alerts file (the earlier one goes), and
+    // the summary says detection was skipped rather than "alerts 0".
+    assert!(rep.join("alerts.jsonl").is_file());
+    let err = run(&short, &["--no-detect", "--no-unsupervised"]);
+    assert!(!rep.join("alerts.jsonl").exists(), "stale alerts kept");
+    assert!(err.contains("attack detection was skipped"), "{err}");
 }

@@ -164,7 +164,17 @@ pub fn run(a: Args) -> Result<()> {
         }
     };
     let alerts_path = out.join("alerts.jsonl");
-    let mut alerts_out = common::open_output(alerts_path.to_str().unwrap_or("alerts.jsonl"))?;
+    // Without a detector no alerts file is written (and an earlier run's
+    // is removed, so it cannot pass for this run's).
+    let mut alerts_out = match &detector {
+        Some(_) => Some(common::open_output(
+            alerts_path.to_str().unwrap_or("alerts.jsonl"),
+        )?),
+        None => {
+            remove_stale(&alerts_path)?;
+            None
+        }
+    };
     let mut alerts = super::analyze_alerts::AlertSummary::default();
 
     // Stage 1: one pass over the captures.
@@ -216,9 +226,9 @@ pub fn run(a: Args) -> Result<()> {
                 }
                 pq.write(fs)?;
                 csv.write(fs)?;
-                if let Some(det) = &detector {
+                if let (Some(det), Some(alerts_out)) = (&detector, alerts_out.as_mut()) {
                     for al in det.alerts(fs)? {
-                        serde_json::to_writer(&mut alerts_out, &al)?;
+                        serde_json::to_writer(&mut *alerts_out, &al)?;
                         alerts_out.write_all(b"\n")?;
                         alerts.add(&al);
                     }
@@ -237,7 +247,9 @@ pub fn run(a: Args) -> Result<()> {
     };
     pq.finish()?;
     csv.finish()?;
-    alerts_out.flush()?;
+    if let Some(o) = alerts_out.as_mut() {
+        o.flush()?;
+    }
     pb.finish_and_clear();
     let warnings: Vec<String> = reader.warnings();
     reader.finish(run_report.flows, a.quiet);
@@ -254,12 +266,7 @@ pub fn run(a: Args) -> Result<()> {
     let anomalies_path = out.join("anomalies.jsonl");
     // An earlier run's anomalies must not stand beside this run's report
     // when the unsupervised detector does not run now.
-    match std::fs::remove_file(&anomalies_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("cannot remove {}", anomalies_path.display()));
-        }
-        _ => {}
-    }
+    remove_stale(&anomalies_path)?;
     let unsup = if a.no_detect || a.no_unsupervised {
         None
     } else if live {
@@ -377,12 +384,11 @@ pub fn run(a: Args) -> Result<()> {
             data.anomalies.events.len()
         );
         eprintln!(
-            "  alerts      {}{}",
-            alerts.total,
-            if alerts.total == 0 {
-                String::new()
-            } else {
-                format!(" ({})", alerts.label_text())
+            "  alerts      {}",
+            match (&detector, alerts.total) {
+                (None, _) => "none: attack detection was skipped".to_string(),
+                (Some(_), 0) => "0".to_string(),
+                (Some(_), n) => format!("{n} ({})", alerts.label_text()),
             }
         );
         eprintln!(
@@ -420,11 +426,14 @@ pub fn run(a: Args) -> Result<()> {
             );
         }
         eprintln!(
-            "  written     {} (report), {}, {}, {}{}",
+            "  written     {} (report), {}, {}{}{}",
             rendered.index.display(),
             pq_path.display(),
             csv_path.display(),
-            alerts_path.display(),
+            match &detector {
+                Some(_) => format!(", {}", alerts_path.display()),
+                None => String::new(),
+            },
             match &unsup {
                 Some(u) if u.ran => format!(", {}", anomalies_path.display()),
                 _ => String::new(),
@@ -436,4 +445,14 @@ pub fn run(a: Args) -> Result<()> {
         bail!("nothing to analyse in {}", inputs.join(", "));
     }
     Ok(())
+}
+
+/// Removes a file an earlier run left in the output folder (absent is fine).
+fn remove_stale(path: &std::path::Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
 }
