@@ -23,6 +23,9 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install "maturin>=1.9,<2" "pytest>=7" pandas "pyarrow>=14" numpy scikit-learn
 # polars is optional: its tests are skipped when it is missing.
 "${PIP[@]}" install polars || echo "test-python: polars not installed; to_polars tests will be skipped"
+# DuckDB and Spark read netlens output in test_consumers.py (skipped without them;
+# Spark also needs a Java runtime, which scripts/test.sh installs).
+"${PIP[@]}" install duckdb pyspark || echo "test-python: duckdb/pyspark not installed; test_consumers.py will be skipped"
 
 # The CLI the tests compare against (debug build, shares artifacts with the package).
 cargo build -q -p netlens --bin netlens

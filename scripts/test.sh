@@ -21,6 +21,7 @@ command -v cc >/dev/null || need+=(gcc)
 # interface is opened; the build itself needs no C library).
 ldconfig -p 2>/dev/null | grep -q 'libpcap\.so' || need+=(libpcap0.8)
 command -v chromium >/dev/null || need+=(chromium)  # browser test of netlens serve
+command -v java >/dev/null || need+=(default-jre-headless)  # Spark reading netlens output (test_consumers.py)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; else sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}"; fi
 fi

@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use arrow_array::{
     ArrayRef, Float64Array, Int64Array, ListArray, RecordBatch, RecordBatchOptions, StringArray,
-    TimestampMicrosecondArray, UInt64Array,
+    TimestampMicrosecondArray,
 };
 use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, FieldRef, Schema, TimeUnit};
@@ -92,7 +92,11 @@ fn list_item(dt: DataType) -> FieldRef {
 
 fn arrow_field(c: &Column, name: &str) -> Field {
     let dt = match c.ty {
-        ColumnType::U64 => DataType::UInt64,
+        // Counts are written as signed 64-bit integers: Spark, Trino and
+        // Hive read Parquet's UINT_64 as decimal(20, 0), and NFStream's
+        // pandas tables hold int64. No count comes near 2^63 (values are
+        // capped there all the same).
+        ColumnType::U64 => DataType::Int64,
         ColumnType::I64 => DataType::Int64,
         ColumnType::F64 => DataType::Float64,
         ColumnType::Str => DataType::Utf8,
@@ -334,7 +338,15 @@ impl ColBuf {
         let buf = std::mem::replace(&mut self.buf, next);
         let nulls = self.nulls.finish();
         Ok(match buf {
-            Buf::U64(v) => Arc::new(UInt64Array::try_new(v.into(), nulls)?),
+            Buf::U64(mut v) => {
+                // Reinterpreted as i64 (see `arrow_field`) after capping.
+                for x in &mut v {
+                    *x = (*x).min(i64::MAX as u64);
+                }
+                let len = v.len();
+                let ints = ScalarBuffer::<i64>::new(Buffer::from_vec(v), 0, len);
+                Arc::new(Int64Array::try_new(ints, nulls)?)
+            }
             Buf::I64(v) => Arc::new(Int64Array::try_new(v.into(), nulls)?),
             Buf::F64(v) => Arc::new(Float64Array::try_new(v.into(), nulls)?),
             Buf::Ts(v) => {
@@ -644,11 +656,7 @@ fn writer_properties(schema: &Schema, opts: &ParquetOptions) -> WriterProperties
         .set_statistics_enabled(opts.statistics)
         .set_created_by(concat!("netlens ", env!("CARGO_PKG_VERSION")).to_string());
     for f in schema.fields() {
-        if opts.delta_integers
-            && matches!(
-                f.data_type(),
-                DataType::UInt64 | DataType::Int64 | DataType::Timestamp(..)
-            )
+        if opts.delta_integers && matches!(f.data_type(), DataType::Int64 | DataType::Timestamp(..))
         {
             props = props.set_column_encoding(
                 ColumnPath::from(f.name().as_str()),
@@ -705,7 +713,7 @@ mod tests {
     use arrow_array::Array;
     use arrow_array::builder::{
         ArrayBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
-        TimestampMicrosecondBuilder, UInt64Builder,
+        TimestampMicrosecondBuilder,
     };
     use netlens_flow::{FlowMeter, MeterConfig};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -764,8 +772,7 @@ mod tests {
             .columns()
             .map(|c| -> Box<dyn ArrayBuilder> {
                 match c.ty {
-                    ColumnType::U64 => Box::new(UInt64Builder::new()),
-                    ColumnType::I64 => Box::new(Int64Builder::new()),
+                    ColumnType::U64 | ColumnType::I64 => Box::new(Int64Builder::new()),
                     ColumnType::F64 => Box::new(Float64Builder::new()),
                     ColumnType::Str => Box::new(StringBuilder::new()),
                     ColumnType::TimestampUs => {
@@ -780,14 +787,10 @@ mod tests {
             for (c, b) in sel.columns().zip(builders.iter_mut()) {
                 let v = c.value(f);
                 let any = b.as_any_mut();
-                if let Some(b) = any.downcast_mut::<UInt64Builder>() {
-                    match v {
-                        Value::U64(x) => b.append_value(x),
-                        _ => b.append_null(),
-                    }
-                } else if let Some(b) = any.downcast_mut::<Int64Builder>() {
+                if let Some(b) = any.downcast_mut::<Int64Builder>() {
                     match v {
                         Value::I64(x) => b.append_value(x),
+                        Value::U64(x) => b.append_value(x.min(i64::MAX as u64) as i64),
                         _ => b.append_null(),
                     }
                 } else if let Some(b) = any.downcast_mut::<Float64Builder>() {

@@ -44,7 +44,7 @@ impl ColumnType {
     /// Name used in the documentation.
     pub fn name(self) -> &'static str {
         match self {
-            ColumnType::U64 => "uint64",
+            ColumnType::U64 => "int64 (≥ 0)",
             ColumnType::I64 => "int64",
             ColumnType::F64 => "float64",
             ColumnType::Str => "string",

@@ -258,7 +258,7 @@ class Flows:
         """All flows as a pandas DataFrame.
 
         Integer columns stay integers (a column with missing values uses
-        pandas' nullable ``UInt64``/``Int64``), ``first_seen``/``last_seen``
+        pandas' nullable ``Int64``), ``first_seen``/``last_seen``
         are ``datetime64[us, UTC]``.
         """
         return _arrow_to_pandas(self.to_arrow(), **kwargs)
