@@ -14,9 +14,9 @@
 use std::path::Path;
 
 use crate::error::{MlError, Result};
-use crate::table::Table;
 #[cfg(feature = "parquet")]
-use crate::table::{Column, ColumnData};
+use crate::table::Column;
+use crate::table::{ColumnData, Table};
 
 /// Numbers of a numeric or boolean Arrow array (None for other types).
 #[cfg(feature = "parquet")]
@@ -341,14 +341,98 @@ fn arrow_text(arr: &dyn arrow_array::Array) -> Option<Vec<String>> {
 #[cfg(feature = "parquet")]
 const WRITE_BATCH: usize = 65_536;
 
-/// Writes `table` as Parquet (snappy) to `out`; `path` names the
-/// destination in errors.
+/// The Parquet type a column should be written as, when the caller knows
+/// it (e.g. from the flow feature registry): a table read from CSV holds
+/// every number as `f64` and times as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutType {
+    /// 64-bit integers (counts, ports, ids).
+    Int,
+    /// Floating point.
+    Float,
+    /// UTF-8 text (also for a column that was empty, hence read as numbers).
+    Text,
+    /// Timestamps in µs, UTC (from RFC 3339 text).
+    TimestampUs,
+}
+
+/// Writes a table as Parquet: numbers as Float64 and text as UTF-8.
 #[cfg(feature = "parquet")]
 pub fn write_parquet<W: std::io::Write + Send>(table: &Table, out: W, path: &Path) -> Result<()> {
+    write_parquet_typed(table, out, path, &|_| None)
+}
+
+/// A column's data as the Arrow array of its output type (`rows` of it).
+#[cfg(feature = "parquet")]
+fn typed_array(
+    data: &ColumnData,
+    ty: OutType,
+    rows: std::ops::Range<usize>,
+) -> arrow_array::ArrayRef {
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-    use arrow_schema::{DataType, Field, Schema};
+    use arrow_array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    let num = |v: &Vec<f64>, i: usize| v.get(i).copied().filter(|x| !x.is_nan());
+    let text = |v: &Vec<String>, i: usize| v.get(i).filter(|s| !s.is_empty()).cloned();
+    match (data, ty) {
+        (ColumnData::Num(v), OutType::Int) => Arc::new(Int64Array::from_iter(
+            rows.map(|i| num(v, i).map(|x| x as i64)),
+        )),
+        (ColumnData::Num(v), OutType::Text) => Arc::new(StringArray::from_iter(
+            rows.map(|i| num(v, i).map(|x| x.to_string())),
+        )),
+        (ColumnData::Str(v), OutType::TimestampUs) => Arc::new(
+            TimestampMicrosecondArray::from_iter(
+                rows.map(|i| text(v, i).and_then(|s| crate::time::parse_rfc3339_us(&s))),
+            )
+            .with_timezone("UTC"),
+        ),
+        (ColumnData::Num(v), _) => Arc::new(Float64Array::from_iter(rows.map(|i| num(v, i)))),
+        (ColumnData::Str(v), _) => Arc::new(StringArray::from_iter_values(
+            rows.map(|i| v.get(i).map_or("", String::as_str)),
+        )),
+    }
+}
+
+/// The type a column is written as: the hint when the values allow it
+/// without loss (integers only when every value is whole and in range,
+/// timestamps only when every value parses), else Float64 / UTF-8.
+pub fn output_type(data: &ColumnData, hint: Option<OutType>) -> OutType {
+    const I64_SAFE: f64 = 9.2e18;
+    match (data, hint) {
+        (ColumnData::Num(v), Some(OutType::Int))
+            if v.iter()
+                .all(|x| x.is_nan() || (x.fract() == 0.0 && x.abs() < I64_SAFE)) =>
+        {
+            OutType::Int
+        }
+        (ColumnData::Num(_), Some(OutType::Text)) => OutType::Text,
+        (ColumnData::Str(v), Some(OutType::TimestampUs))
+            if v.iter()
+                .all(|s| s.is_empty() || crate::time::parse_rfc3339_us(s).is_some()) =>
+        {
+            OutType::TimestampUs
+        }
+        (ColumnData::Num(_), _) => OutType::Float,
+        (ColumnData::Str(_), _) => OutType::Text,
+    }
+}
+
+/// Writes a table as Parquet, each column as the type `hint` gives for its
+/// name where the values allow it (see [`OutType`]); other columns as
+/// Float64 / UTF-8. Types depend on the hint, not on which values a table
+/// happens to hold, so outputs of two runs read together.
+#[cfg(feature = "parquet")]
+pub fn write_parquet_typed<W: std::io::Write + Send>(
+    table: &Table,
+    out: W,
+    path: &Path,
+    hint: &dyn Fn(&str) -> Option<OutType>,
+) -> Result<()> {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
     use parquet::arrow::ArrowWriter;
     use parquet::basic::Compression;
     use parquet::file::properties::WriterProperties;
@@ -357,14 +441,24 @@ pub fn write_parquet<W: std::io::Write + Send>(table: &Table, out: W, path: &Pat
         path: path.to_path_buf(),
         message: m,
     };
+    let types: Vec<OutType> = table
+        .columns
+        .iter()
+        .map(|c| output_type(&c.data, hint(&c.name)))
+        .collect();
     let schema = Arc::new(Schema::new(
         table
             .columns
             .iter()
-            .map(|c| {
-                let t = match c.data {
-                    ColumnData::Num(_) => DataType::Float64,
-                    ColumnData::Str(_) => DataType::Utf8,
+            .zip(&types)
+            .map(|(c, t)| {
+                let t = match t {
+                    OutType::Int => DataType::Int64,
+                    OutType::Float => DataType::Float64,
+                    OutType::Text => DataType::Utf8,
+                    OutType::TimestampUs => {
+                        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+                    }
                 };
                 Field::new(c.name.clone(), t, true)
             })
@@ -382,16 +476,8 @@ pub fn write_parquet<W: std::io::Write + Send>(table: &Table, out: W, path: &Pat
         let arrays: Vec<ArrayRef> = table
             .columns
             .iter()
-            .map(|c| -> ArrayRef {
-                match &c.data {
-                    ColumnData::Num(v) => Arc::new(Float64Array::from_iter(
-                        (start..end).map(|i| v.get(i).copied().filter(|x| !x.is_nan())),
-                    )),
-                    ColumnData::Str(v) => Arc::new(StringArray::from_iter_values(
-                        (start..end).map(|i| v.get(i).map_or("", String::as_str)),
-                    )),
-                }
-            })
+            .zip(&types)
+            .map(|(c, &t)| typed_array(&c.data, t, start..end))
             .collect();
         let batch =
             RecordBatch::try_new(schema.clone(), arrays).map_err(|e| perr(e.to_string()))?;
@@ -469,5 +555,25 @@ mod tests {
                 .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
         );
         assert_eq!(t.columns[1], back.columns[1]);
+    }
+
+    /// The hint decides a column's type only where the values allow it:
+    /// integers when whole, timestamps when every value parses; an empty
+    /// column read as numbers is text when the hint says text.
+    #[test]
+    fn output_type_follows_hint_without_loss() {
+        use super::{OutType as O, output_type};
+        let num = |v: &[f64]| ColumnData::Num(v.to_vec());
+        let text = |v: &[&str]| ColumnData::Str(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(output_type(&num(&[1.0, f64::NAN]), Some(O::Int)), O::Int);
+        assert_eq!(output_type(&num(&[1.5]), Some(O::Int)), O::Float);
+        assert_eq!(output_type(&num(&[1.0]), None), O::Float);
+        assert_eq!(output_type(&num(&[f64::NAN]), Some(O::Text)), O::Text);
+        let ts = text(&["2026-03-02T13:00:11.625117Z", ""]);
+        assert_eq!(output_type(&ts, Some(O::TimestampUs)), O::TimestampUs);
+        assert_eq!(
+            output_type(&text(&["7/7/2017 8:59"]), Some(O::TimestampUs)),
+            O::Text
+        );
     }
 }

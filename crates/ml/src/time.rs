@@ -18,6 +18,14 @@ pub fn rfc3339_us(us: i64) -> String {
     }
 }
 
+/// RFC 3339 text (as [`rfc3339_us`] writes it) back to microseconds since
+/// the epoch; `None` when it is not RFC 3339.
+pub fn parse_rfc3339_us(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.timestamp_micros())
+}
+
 /// Order of the first two fields of a slash date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlashDates {
@@ -99,6 +107,10 @@ mod tests {
             "2026-03-02T13:00:11.625117Z"
         );
         assert_eq!(rfc3339_us(-1), "1969-12-31T23:59:59.999999Z");
+        for us in [0, -1, 1_772_456_411_625_117] {
+            assert_eq!(parse_rfc3339_us(&rfc3339_us(us)), Some(us));
+        }
+        assert_eq!(parse_rfc3339_us("7/7/2017 8:59"), None);
     }
 
     #[test]

@@ -90,19 +90,6 @@ SPARK_PRETTY_JSON = (
     "stats --format json and analyze's report.json are pretty-printed over many lines; Spark's "
     "json() reads JSON Lines by default and returns only _corrupt_record; read with "
     "multiLine=True (series --format json is one line and reads by default)")
-PREDICT_TYPES = (
-    "netlens problem: `predict -o x.parquet` rewrites the input table's types: counts/ports/ids "
-    "become double, first_seen/last_seen/cic_timestamp become strings, an all-empty text column "
-    "(tunnel) becomes double")
-PREDICT_SCHEMA_DRIFT = (
-    "netlens problem: predict's Parquet column types depend on the values (tunnel is double when "
-    "every value is empty, string otherwise), so two predict outputs cannot be read together: "
-    "DuckDB 'Could not convert string 'ipip' to DOUBLE', Spark "
-    "[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] / [CANNOT_MERGE_SCHEMAS] with mergeSchema")
-PREDICT_JSON_ORDER = (
-    "netlens problem: `predict --format jsonl` writes each object's keys in alphabetical order, "
-    "not the table's column order, so readers that keep key order (DuckDB, pandas) get "
-    "app_parse_errors first, unlike predict's CSV/Parquet and flows' JSON Lines")
 
 
 # -- producing the outputs ------------------------------------------------------
@@ -580,7 +567,6 @@ def test_duckdb_predict_rows_and_scores(out, duck, fmt):
     assert a == int((ref.prediction != "benign").sum())
 
 
-@xf(PREDICT_TYPES)
 def test_duckdb_predict_parquet_keeps_types(out, duck):
     path = out.predict("parquet")
     types = dict((d[0], d[1]) for d in duck.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall())
@@ -589,7 +575,6 @@ def test_duckdb_predict_parquet_keeps_types(out, duck):
     assert types["tunnel"] == "VARCHAR", types["tunnel"]
 
 
-@xf(PREDICT_JSON_ORDER)
 def test_duckdb_predict_jsonl_column_order(out, duck):
     names = [d[0] for d in duck.execute(f"DESCRIBE SELECT * FROM read_json_auto('{out.predict('jsonl')}')").fetchall()]
     assert names == pq.read_schema(out.predict("parquet")).names
@@ -603,7 +588,6 @@ def predict_pair(out, ndpi, tmp_path_factory):
     return d
 
 
-@xf(PREDICT_SCHEMA_DRIFT)
 def test_duckdb_reads_two_predict_outputs(duck, predict_pair):
     n = duck.execute(f"SELECT count(*), count(tunnel) FROM read_parquet('{predict_pair}/*.parquet')").fetchone()
     assert n == (2209, 5)
@@ -773,12 +757,10 @@ def test_spark_predict_rows(out, spark):
         assert r[0] == len(ref) and math.isclose(r[1], ref.score.sum(), rel_tol=1e-9), fmt
 
 
-@xf(PREDICT_TYPES)
 def test_spark_predict_parquet_keeps_types(out, spark):
     types = dict(spark.read.parquet(str(out.predict("parquet"))).dtypes)
     assert types["first_seen"] == "timestamp" and types["bidirectional_bytes"] in SPARK_INTS, types
 
 
-@xf(PREDICT_SCHEMA_DRIFT)
 def test_spark_reads_two_predict_outputs(spark, predict_pair):
     assert spark.read.parquet(str(predict_pair)).filter("tunnel is not null").count() == 5

@@ -99,6 +99,23 @@ pub fn run(args: Args) -> Result<()> {
     write_table(&table, &args.output, args.format)
 }
 
+/// The Parquet type of a netlens flow column (by its netlens or CIC name),
+/// so a flow table passed through `predict`/`label` keeps `flows`' types:
+/// the table in between holds every number as f64 and times as text.
+fn registry_type(name: &str) -> Option<netlens_ml::parquet_in::OutType> {
+    use netlens_flow::ColumnType as C;
+    use netlens_ml::parquet_in::OutType as O;
+    let c = netlens_flow::COLUMNS
+        .iter()
+        .find(|c| c.name == name || c.cic_name() == Some(name))?;
+    Some(match c.ty {
+        C::U64 | C::I64 => O::Int,
+        C::F64 => O::Float,
+        C::TimestampUs => O::TimestampUs,
+        C::Str | C::ListI64 | C::ListF64 => O::Text,
+    })
+}
+
 /// Writes `table` to `output` (`-` = stdout; `.gz` names gzip-compressed
 /// for CSV/JSONL) in `format`, by default from the extension, else CSV.
 pub fn write_table(
@@ -113,17 +130,19 @@ pub fn write_table(
         if to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             bail!("Parquet is binary: give an output file with -o (or redirect stdout)");
         }
+        let hint = &registry_type;
         if to_stdout {
             let mut out = std::io::BufWriter::new(std::io::stdout());
-            netlens_ml::parquet_in::write_parquet(table, &mut out, args_output)?;
+            netlens_ml::parquet_in::write_parquet_typed(table, &mut out, args_output, hint)?;
             out.flush()?;
         } else {
             let file = std::fs::File::create(args_output)
                 .with_context(|| format!("creating {}", args_output.display()))?;
-            netlens_ml::parquet_in::write_parquet(
+            netlens_ml::parquet_in::write_parquet_typed(
                 table,
                 std::io::BufWriter::new(file),
                 args_output,
+                hint,
             )?;
         }
         return Ok(());
@@ -134,23 +153,40 @@ pub fn write_table(
         OutFormat::Csv => table.write_csv(out)?,
         OutFormat::Parquet => bail!("Parquet output is written above"),
         OutFormat::Jsonl => {
+            // Keys in the table's column order, whole numbers of integer
+            // flow columns as integers, as `flows` writes JSON Lines.
+            use netlens_ml::parquet_in::{OutType, output_type};
+            let types: Vec<OutType> = table
+                .columns
+                .iter()
+                .map(|c| output_type(&c.data, registry_type(&c.name)))
+                .collect();
             let mut out = out;
             for r in 0..table.n_rows {
-                let mut obj = serde_json::Map::new();
-                for c in &table.columns {
+                out.write_all(b"{")?;
+                for (k, (c, t)) in table.columns.iter().zip(&types).enumerate() {
+                    if k > 0 {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut out, &c.name)?;
+                    out.write_all(b":")?;
                     let v = match &c.data {
-                        ColumnData::Num(v) => v
-                            .get(r)
-                            .and_then(|x| serde_json::Number::from_f64(*x))
-                            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                        ColumnData::Num(v) => {
+                            let x = v.get(r).copied().filter(|x| x.is_finite());
+                            match (x, t) {
+                                (None, _) => serde_json::Value::Null,
+                                (Some(x), OutType::Int) => serde_json::Value::from(x as i64),
+                                (Some(x), OutType::Text) => serde_json::Value::from(x.to_string()),
+                                (Some(x), _) => serde_json::Value::from(x),
+                            }
+                        }
                         ColumnData::Str(v) => {
                             serde_json::Value::String(v.get(r).cloned().unwrap_or_default())
                         }
                     };
-                    obj.insert(c.name.clone(), v);
+                    serde_json::to_writer(&mut out, &v)?;
                 }
-                serde_json::to_writer(&mut out, &obj)?;
-                out.write_all(b"\n")?;
+                out.write_all(b"}\n")?;
             }
             out.flush()?;
         }
