@@ -261,6 +261,59 @@ pub fn run(a: Args) -> Result<()> {
             t.target_fpr * 100.0,
             t.threshold
         );
+    } else if let Some(t) = &report.threshold {
+        // The benign class comes first in the model's classes.
+        let missed = mostly_missed(t, model.classes.first().map_or("", String::as_str));
+        if !missed.is_empty() {
+            eprintln!(
+                "netlens: warning: at threshold {:.4} (for a {:.2} % false-positive target) cross-validation alerts on under 1 in {MOSTLY_MISSED_BELOW} flows of: {}. The detector will miss most of these attacks; raise --target-fpr or add attack captures like them.",
+                t.threshold,
+                t.target_fpr * 100.0,
+                missed.join(", ")
+            );
+        }
     }
     Ok(())
+}
+
+/// An attack class is reported as mostly missed when fewer than one in this
+/// many of its out-of-fold flows reach the threshold.
+const MOSTLY_MISSED_BELOW: u64 = 10;
+
+/// Attack classes (all but `benign`) the threshold lets through almost
+/// entirely out of fold, as `class alerted/flows`.
+fn mostly_missed(t: &netlens_detect::training::ThresholdChoice, benign: &str) -> Vec<String> {
+    t.per_class
+        .iter()
+        .filter(|(k, c)| k.as_str() != benign && c.flows > 0)
+        .filter(|(_, c)| c.alerted.saturating_mul(MOSTLY_MISSED_BELOW) < c.flows)
+        .map(|(k, c)| format!("{k} {}/{}", c.alerted, c.flows))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use netlens_detect::training::{ClassCount, ThresholdChoice};
+
+    /// A class caught in under 1 of 10 out-of-fold flows is named; benign
+    /// (false positives) and well-caught classes are not.
+    #[test]
+    fn names_mostly_missed_attack_classes() {
+        let count = |alerted, flows| ClassCount { flows, alerted };
+        let t = ThresholdChoice {
+            target_fpr: 0.01,
+            folds: 2,
+            threshold: 0.9,
+            per_class: [
+                ("benign".to_string(), count(0, 500)),
+                ("ddos".to_string(), count(300, 300)),
+                ("scan".to_string(), count(0, 2030)),
+                ("brute".to_string(), count(10, 100)),
+            ]
+            .into_iter()
+            .collect(),
+            argmax_fpr: 0.02,
+        };
+        assert_eq!(super::mostly_missed(&t, "benign"), ["scan 0/2030"]);
+    }
 }
