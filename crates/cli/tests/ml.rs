@@ -74,7 +74,7 @@ fn nsl_kdd_train_evaluate_predict_roundtrip() {
         features.iter().any(|f| f == "protocol_type=tcp"),
         "one-hot protocol"
     );
-    let out = netlens(&[
+    let evaluate = [
         "evaluate",
         "--model",
         model.to_str().unwrap(),
@@ -82,22 +82,13 @@ fn nsl_kdd_train_evaluate_predict_roundtrip() {
         "--no-header",
         "--columns-file",
         fields.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    ];
+    let out = netlens(&[&evaluate[..], &["--format", "json"]].concat());
     let e = json(&out);
     // A reader that goes away (`netlens evaluate ... | head -0`) ends the
     // command quietly: no panic, exit status 0.
     let mut child = Command::new(env!("CARGO_BIN_EXE_netlens"))
-        .args([
-            "evaluate",
-            "--model",
-            model.to_str().unwrap(),
-            test.to_str().unwrap(),
-            "--no-header",
-            "--columns-file",
-            fields.to_str().unwrap(),
-        ])
+        .args(evaluate)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
