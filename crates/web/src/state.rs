@@ -377,10 +377,20 @@ impl Dashboard {
     pub fn summary(&self) -> SummaryView {
         let (_, secs) = self.complete_seconds();
         let current = secs.last().copied().unwrap_or(0.0) * 8.0;
-        let peak = secs.iter().copied().fold(0.0, f64::max) * 8.0;
+        // Over every second in the window, the one still filling included:
+        // its bytes so far are a lower bound of its throughput.
+        let peak = self.tp.iter().map(Self::bps).fold(0.0, f64::max);
         let span_s = match (self.first_ns, self.last_ns) {
             (Some(a), Some(b)) => (b - a) as f64 / 1e9,
             _ => 0.0,
+        };
+        // The mean of the per-second series (whole seconds the capture
+        // touches), so it can never exceed the peak second; bytes over the
+        // bare span overstated sub-second captures (0.3 s of traffic read
+        // as 3.3 times its bytes per second, above the peak).
+        let seconds = match (self.first_ns, self.last_ns) {
+            (Some(a), Some(b)) => b.div_euclid(1_000_000_000) - a.div_euclid(1_000_000_000) + 1,
+            _ => 0,
         };
         SummaryView {
             packets: self.packets,
@@ -391,8 +401,8 @@ impl Dashboard {
             malformed: self.malformed,
             current_bps: current,
             peak_bps: peak,
-            average_bps: if span_s > 0.0 {
-                self.bytes as f64 * 8.0 / span_s
+            average_bps: if seconds > 0 {
+                self.bytes as f64 * 8.0 / seconds as f64
             } else {
                 0.0
             },
@@ -561,7 +571,8 @@ pub struct SummaryView {
     pub current_bps: f64,
     /// Highest one-second throughput, bit/s.
     pub peak_bps: f64,
-    /// Bytes over the capture span, bit/s.
+    /// Mean of the per-second throughput over the whole seconds the capture
+    /// touches (at most the peak), bit/s.
     pub average_bps: f64,
     /// From the first to the last packet, seconds.
     pub capture_span_s: f64,
@@ -802,6 +813,19 @@ mod tests {
         assert_eq!(tp.last_complete, 2);
         assert_eq!(s.current_bps, 0.0);
         assert_eq!(s.peak_bps, 12800.0);
+        // The mean of the three seconds touched, not bytes over the 2.2 s span.
+        assert_eq!(s.average_bps, 1702.0 * 8.0 / 3.0);
+        let mut short = dash(Limits::default());
+        short.on_packet(&pkt(100.1, 100), Ok(&a));
+        short.on_packet(&pkt(100.4, 1500), Ok(&b));
+        let s = short.summary();
+        assert!(
+            s.average_bps <= s.peak_bps,
+            "{} > {}",
+            s.average_bps,
+            s.peak_bps
+        );
+        assert_eq!(s.peak_bps, 1600.0 * 8.0);
         let mix = d.mix();
         let total: u64 = mix.protocols.iter().map(|r| r.bytes).sum();
         assert_eq!(total, 1702);
