@@ -170,12 +170,20 @@ impl ArrowTableBuilder {
     /// The table. As the CSV reader does, a text column whose values all
     /// read as numbers (or are missing) becomes numeric.
     pub fn finish(self) -> Table {
+        self.finish_keeping_text(&[])
+    }
+
+    /// [`finish`](Self::finish), except that the text columns named in
+    /// `keep` stay text even when every value reads as a number: labels
+    /// given as text (`"01"`, `"02"`) keep their spelling.
+    pub fn finish_keeping_text(self, keep: &[&str]) -> Table {
         let columns = self
             .names
             .into_iter()
             .zip(self.cols)
             .map(|(name, data)| {
                 let data = match data {
+                    ColumnData::Str(v) if keep.contains(&name.as_str()) => ColumnData::Str(v),
                     ColumnData::Str(v) => match crate::table::text_as_numbers(&v) {
                         Some(x) => ColumnData::Num(x),
                         None => ColumnData::Str(v),

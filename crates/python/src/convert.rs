@@ -31,5 +31,10 @@ pub fn batches_to_table(schema: &arrow_schema::Schema, batches: &[RecordBatch]) 
     for b in batches {
         table.push(b).map_err(Error::Invalid)?;
     }
-    Ok(table.finish())
+    // The label column the estimators append (`_LABEL` in netlens/ml.py)
+    // holds labels as text: "01" must stay "01", not become the number 1.
+    Ok(table.finish_keeping_text(&[LABEL_COLUMN]))
 }
+
+/// Name of the label column `netlens.ml` estimators append to `X`.
+const LABEL_COLUMN: &str = "__netlens_label__";

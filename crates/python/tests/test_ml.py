@@ -359,3 +359,16 @@ def test_estimator_errors_name_y_and_series_checks_top():
     assert "__netlens_label__" not in str(e.value) and "y" in str(e.value)
     with pytest.raises(ValueError, match="top"):
         netlens.series(SAMPLE, top=-1)
+
+
+def test_text_labels_keep_their_spelling():
+    """Labels given as text that read as numbers ('01', '02') come back as
+    given, in classes_ and from predict, not as '1' and '2'."""
+    from netlens.ml import NetlensClassifier
+
+    X = np.random.RandomState(0).rand(80, 3)
+    y = np.where(X[:, 0] > 0.5, "01", "02")
+    clf = NetlensClassifier(model="tree").fit(X, y)
+    assert list(clf.classes_) == ["01", "02"]
+    assert set(clf.predict(X)) <= {"01", "02"}
+    assert (clf.predict(X) == y).mean() > 0.9
