@@ -364,12 +364,6 @@ pub enum OutType {
     TimestampUs,
 }
 
-/// Writes a table as Parquet: numbers as Float64 and text as UTF-8.
-#[cfg(feature = "parquet")]
-pub fn write_parquet<W: std::io::Write + Send>(table: &Table, out: W, path: &Path) -> Result<()> {
-    write_parquet_typed(table, out, path, &|_| None)
-}
-
 /// A column's data as the Arrow array of its output type (`rows` of it).
 #[cfg(feature = "parquet")]
 fn typed_array(
@@ -426,12 +420,12 @@ pub fn output_type(data: &ColumnData, hint: Option<OutType>) -> OutType {
     }
 }
 
-/// Writes a table as Parquet, each column as the type `hint` gives for its
+/// Writes a table as Parquet (snappy; `path` names the destination in errors), each column as the type `hint` gives for its
 /// name where the values allow it (see [`OutType`]); other columns as
 /// Float64 / UTF-8. Types depend on the hint, not on which values a table
 /// happens to hold, so outputs of two runs read together.
 #[cfg(feature = "parquet")]
-pub fn write_parquet_typed<W: std::io::Write + Send>(
+pub fn write_parquet<W: std::io::Write + Send>(
     table: &Table,
     out: W,
     path: &Path,
@@ -498,7 +492,12 @@ pub fn write_parquet_typed<W: std::io::Write + Send>(
 
 /// Parquet support is not compiled in: a clear error.
 #[cfg(not(feature = "parquet"))]
-pub fn write_parquet<W: std::io::Write + Send>(_table: &Table, _out: W, path: &Path) -> Result<()> {
+pub fn write_parquet<W: std::io::Write + Send>(
+    _table: &Table,
+    _out: W,
+    path: &Path,
+    _hint: &dyn Fn(&str) -> Option<OutType>,
+) -> Result<()> {
     Err(MlError::Parquet {
         path: path.to_path_buf(),
         message: "this build has no Parquet support (enable the `parquet` feature of netlens-ml)"
@@ -550,7 +549,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.parquet");
-        write_parquet(&t, std::fs::File::create(&path).unwrap(), &path).unwrap();
+        write_parquet(&t, std::fs::File::create(&path).unwrap(), &path, &|_| None).unwrap();
         let back = read_parquet(&path).unwrap();
         assert_eq!(back.n_rows, n);
         let (ColumnData::Num(a), ColumnData::Num(b)) = (&t.columns[0].data, &back.columns[0].data)

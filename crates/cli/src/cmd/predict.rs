@@ -133,12 +133,12 @@ pub fn write_table(
         let hint = &registry_type;
         if to_stdout {
             let mut out = std::io::BufWriter::new(std::io::stdout());
-            netlens_ml::parquet_in::write_parquet_typed(table, &mut out, args_output, hint)?;
+            netlens_ml::parquet_in::write_parquet(table, &mut out, args_output, hint)?;
             out.flush()?;
         } else {
             let file = std::fs::File::create(args_output)
                 .with_context(|| format!("creating {}", args_output.display()))?;
-            netlens_ml::parquet_in::write_parquet_typed(
+            netlens_ml::parquet_in::write_parquet(
                 table,
                 std::io::BufWriter::new(file),
                 args_output,
