@@ -380,17 +380,17 @@ impl Dashboard {
         // Over every second in the window, the one still filling included:
         // its bytes so far are a lower bound of its throughput.
         let peak = self.tp.iter().map(Self::bps).fold(0.0, f64::max);
-        let span_s = match (self.first_ns, self.last_ns) {
-            (Some(a), Some(b)) => (b - a) as f64 / 1e9,
-            _ => 0.0,
-        };
-        // The mean of the per-second series (whole seconds the capture
-        // touches), so it can never exceed the peak second; bytes over the
-        // bare span overstated sub-second captures (0.3 s of traffic read
-        // as 3.3 times its bytes per second, above the peak).
-        let seconds = match (self.first_ns, self.last_ns) {
-            (Some(a), Some(b)) => b.div_euclid(1_000_000_000) - a.div_euclid(1_000_000_000) + 1,
-            _ => 0,
+        // `seconds`: whole seconds the capture touches. The average is the
+        // mean of the per-second series over them, so it can never exceed
+        // the peak second; bytes over the bare span overstated sub-second
+        // captures (0.3 s of traffic read as 3.3 times its bytes per
+        // second, above the peak).
+        let (span_s, seconds) = match (self.first_ns, self.last_ns) {
+            (Some(a), Some(b)) => (
+                (b - a) as f64 / 1e9,
+                b.div_euclid(1_000_000_000) - a.div_euclid(1_000_000_000) + 1,
+            ),
+            _ => (0.0, 0),
         };
         SummaryView {
             packets: self.packets,
